@@ -1,0 +1,98 @@
+//! The command line (clap derive). Nothing past `config` sees these types.
+
+use crate::finding::Level;
+use clap::{Parser, ValueEnum};
+use std::path::PathBuf;
+
+const AFTER_HELP: &str = "\
+Examples:
+  o365scan activities.csv                          findings and summary as a table
+  o365scan --format json activities.csv > r.json   full report as JSON
+  o365scan --format jsonl a.csv b.csv              one finding per line, two mailboxes
+  o365scan --fail-on high activities.csv           exit 1 on high or critical findings
+  o365scan --list-rules                            the rule catalogue
+  zcat activities.csv.gz | o365scan -              read standard input
+
+Exit status: 0 ok, 1 findings at/above --fail-on, 2 usage, 65 bad data,
+66 cannot open input, 74 read or write failure";
+
+/// Offline BEC triage of Office 365 Outlook Activities API exports
+/// (CrowdStrike retriever.py CSV).
+#[derive(Debug, Parser)]
+#[command(name = "o365scan", version, about, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// Export files to read; each is one mailbox. `-` reads standard input.
+    #[arg(value_name = "FILE", required_unless_present = "list_rules")]
+    pub files: Vec<PathBuf>,
+
+    /// Report format written to standard output.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// When to colour the table.
+    #[arg(long, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN")]
+    pub color: ColorWhen,
+
+    /// Print no warnings or notes on standard error (errors still print).
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// Make the first rejected row a fatal data error (exit 65).
+    #[arg(long)]
+    pub strict: bool,
+
+    /// List the rules (id, level, ATT&CK, title) and exit.
+    #[arg(long)]
+    pub list_rules: bool,
+
+    /// Run only these rules (comma-separated ids).
+    #[arg(long, value_delimiter = ',', value_name = "ID,...")]
+    pub rules: Vec<String>,
+
+    /// Skip these rules (comma-separated ids).
+    #[arg(long, value_delimiter = ',', value_name = "ID,...")]
+    pub exclude_rules: Vec<String>,
+
+    /// Report only findings at or above this level.
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    pub min_level: Option<Level>,
+
+    /// Exit 1 when a finding is at or above this level.
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    pub fail_on: Option<Level>,
+
+    /// Rule settings (thresholds, windows, keyword lists) as TOML.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Human-readable tables (default).
+    Table,
+    /// One JSON document: the o365scan.report/1 contract.
+    Json,
+    /// One finding per line, as in the JSON report's `findings`.
+    Jsonl,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    /// Colour when standard output is a terminal and NO_COLOR is unset.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,80 @@
+//! Validated run settings built once from the command line. Everything after
+//! this point takes `Config`/`Style` values, never clap types or globals.
+
+use crate::cli::{Cli, ColorWhen, Format};
+use crate::finding::Level;
+use crate::input::ReadOptions;
+use std::env;
+use std::io::IsTerminal;
+
+/// How text output is rendered, decided once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Style {
+    /// Colour the table by level.
+    pub color: bool,
+    /// Standard output is a terminal: escape control characters in machine
+    /// formats too (the table always escapes).
+    pub terminal: bool,
+    /// Fixed table width; `None` lets the table fit the terminal.
+    pub width: Option<u16>,
+}
+
+impl Style {
+    /// Plain, fixed-width output: what tests and pipes get.
+    pub fn plain() -> Style {
+        Style {
+            color: false,
+            terminal: false,
+            width: Some(TABLE_WIDTH),
+        }
+    }
+}
+
+/// Table width off a terminal: readable in an 80-column viewer.
+pub const TABLE_WIDTH: u16 = 80;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub files: Vec<String>,
+    pub format: Format,
+    pub style: Style,
+    pub quiet: bool,
+    pub read: ReadOptions,
+    pub list_rules: bool,
+    pub min_level: Option<Level>,
+    pub fail_on: Option<Level>,
+}
+
+impl Config {
+    pub fn from_cli(cli: &Cli) -> Config {
+        let terminal = std::io::stdout().is_terminal();
+        let color = match cli.color {
+            ColorWhen::Always => true,
+            ColorWhen::Never => false,
+            ColorWhen::Auto => {
+                env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && env::var_os("TERM").is_none_or(|t| t != "dumb")
+                    && terminal
+            }
+        };
+        let width = (!terminal).then_some(TABLE_WIDTH);
+        Config {
+            files: cli
+                .files
+                .iter()
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect(),
+            format: cli.format,
+            style: Style {
+                color,
+                terminal,
+                width,
+            },
+            quiet: cli.quiet,
+            read: ReadOptions { strict: cli.strict },
+            list_rules: cli.list_rules,
+            min_level: cli.min_level,
+            fail_on: cli.fail_on,
+        }
+    }
+}

@@ -1,0 +1,494 @@
+//! A parser for the Python literal grammar that `str(dict)` writes into the
+//! `CustomProperties` column (spec §4): `'…'`/`"…"` strings with every Python
+//! escape, `u''`/`b''`/`r''` prefixes, `None`, `True`/`False`, numbers, and
+//! nested lists, tuples, sets and dicts. It is the Rust counterpart of
+//! `ast.literal_eval`, bounded in nesting depth so hostile input cannot
+//! overflow the stack.
+
+use indexmap::IndexMap;
+use serde::Serialize;
+use std::fmt;
+
+/// Deeper nesting is rejected instead of recursed into.
+pub const MAX_DEPTH: usize = 64;
+
+/// One Python literal value. Serialises to the natural JSON value.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum PyValue {
+    None,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    List(Vec<PyValue>),
+    Dict(Props),
+}
+
+/// Property map in the file's key order.
+pub type Props = IndexMap<String, PyValue>;
+
+impl PyValue {
+    /// The value as text: strings as they are, scalars in Python's spelling
+    /// (`True`, `5`), containers as compact JSON. `None` has no text.
+    pub fn as_text(&self) -> Option<std::borrow::Cow<'_, str>> {
+        use std::borrow::Cow;
+        match self {
+            PyValue::None => None,
+            PyValue::Str(s) => Some(Cow::Borrowed(s)),
+            PyValue::Bool(true) => Some(Cow::Borrowed("True")),
+            PyValue::Bool(false) => Some(Cow::Borrowed("False")),
+            PyValue::Int(i) => Some(Cow::Owned(i.to_string())),
+            PyValue::Float(f) => Some(Cow::Owned(f.to_string())),
+            other => serde_json::to_string(other).ok().map(Cow::Owned),
+        }
+    }
+}
+
+/// Where and why a literal failed to parse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PyError {
+    /// 1-based character column inside the cell.
+    pub column: usize,
+    pub expected: &'static str,
+}
+
+impl fmt::Display for PyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "expected {} at column {}", self.expected, self.column)
+    }
+}
+
+impl std::error::Error for PyError {}
+
+/// Parses a whole cell that must be a dict literal.
+pub fn parse_dict(text: &str) -> Result<Props, PyError> {
+    let mut p = Parser::new(text);
+    p.skip_ws();
+    if p.peek() != Some(b'{') {
+        return Err(p.error("'{'"));
+    }
+    let value = p.value(0)?;
+    p.skip_ws();
+    if p.pos != p.src.len() {
+        return Err(p.error("end of cell"));
+    }
+    match value {
+        PyValue::Dict(map) => Ok(map),
+        _ => Err(PyError {
+            column: 1,
+            expected: "a dict, found a set",
+        }),
+    }
+}
+
+/// Salvages `'key': literal` pairs from a damaged cell (truncated, hand
+/// edited, quotes stripped): every position where a string literal followed
+/// by `:` and a parseable value starts is taken, the rest skipped.
+pub fn salvage_pairs(text: &str) -> Props {
+    let mut out = Props::new();
+    let mut p = Parser::new(text);
+    while p.pos < p.src.len() {
+        let start = p.pos;
+        if let Some((key, value)) = p.pair_at_cursor() {
+            out.insert(key, value);
+            continue;
+        }
+        p.pos = start + 1;
+        while p.pos < p.src.len() && !p.src.is_char_boundary(p.pos) {
+            p.pos += 1;
+        }
+    }
+    out
+}
+
+struct Parser<'a> {
+    src: &'a str,
+    pos: usize,
+}
+
+impl<'a> Parser<'a> {
+    fn new(src: &'a str) -> Self {
+        Parser { src, pos: 0 }
+    }
+
+    fn bytes(&self) -> &'a [u8] {
+        self.src.as_bytes()
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.bytes().get(self.pos).copied()
+    }
+
+    fn error(&self, expected: &'static str) -> PyError {
+        let column = self.src[..self.pos.min(self.src.len())].chars().count() + 1;
+        PyError { column, expected }
+    }
+
+    fn skip_ws(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.pos += 1;
+        }
+    }
+
+    fn eat(&mut self, byte: u8) -> bool {
+        if self.peek() == Some(byte) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Result<PyValue, PyError> {
+        if depth > MAX_DEPTH {
+            return Err(self.error("nesting no deeper than 64 levels"));
+        }
+        self.skip_ws();
+        match self.peek() {
+            Some(b'{') => self.dict_or_set(depth),
+            Some(b'[') => self.sequence(b']', depth).map(PyValue::List),
+            Some(b'(') => self.sequence(b')', depth).map(PyValue::List),
+            Some(b'\'' | b'"') => self.string().map(PyValue::Str),
+            Some(b'-' | b'+' | b'.' | b'0'..=b'9') => self.number(),
+            Some(c) if c.is_ascii_alphabetic() => self.word(),
+            _ => Err(self.error("a Python literal")),
+        }
+    }
+
+    fn dict_or_set(&mut self, depth: usize) -> Result<PyValue, PyError> {
+        self.pos += 1; // '{'
+        let mut map = Props::new();
+        let mut set = Vec::new();
+        loop {
+            self.skip_ws();
+            if self.eat(b'}') {
+                break;
+            }
+            let key = self.value(depth + 1)?;
+            self.skip_ws();
+            if self.eat(b':') {
+                let value = self.value(depth + 1)?;
+                // Python's dict keeps the last of repeated keys, in first position.
+                map.insert(key_text(key), value);
+            } else {
+                set.push(key);
+            }
+            self.skip_ws();
+            if self.eat(b'}') {
+                break;
+            }
+            if !self.eat(b',') {
+                return Err(self.error("',' or '}'"));
+            }
+        }
+        if !set.is_empty() && map.is_empty() {
+            return Ok(PyValue::List(set));
+        }
+        if !set.is_empty() {
+            return Err(self.error("':' after every dict key"));
+        }
+        Ok(PyValue::Dict(map))
+    }
+
+    fn sequence(&mut self, close: u8, depth: usize) -> Result<Vec<PyValue>, PyError> {
+        self.pos += 1; // '[' or '('
+        let mut items = Vec::new();
+        loop {
+            self.skip_ws();
+            if self.eat(close) {
+                return Ok(items);
+            }
+            items.push(self.value(depth + 1)?);
+            self.skip_ws();
+            if self.eat(close) {
+                return Ok(items);
+            }
+            if !self.eat(b',') {
+                return Err(self.error(if close == b']' {
+                    "',' or ']'"
+                } else {
+                    "',' or ')'"
+                }));
+            }
+        }
+    }
+
+    /// `None`, `True`, `False`, `nan`/`inf`, or a prefixed string (`u'…'`).
+    fn word(&mut self) -> Result<PyValue, PyError> {
+        let start = self.pos;
+        while matches!(self.peek(), Some(c) if c.is_ascii_alphanumeric() || c == b'_') {
+            self.pos += 1;
+        }
+        let word = &self.src[start..self.pos];
+        if matches!(self.peek(), Some(b'\'' | b'"')) && is_string_prefix(word) {
+            let raw = word.bytes().any(|c| c.eq_ignore_ascii_case(&b'r'));
+            return self.string_body(raw).map(PyValue::Str);
+        }
+        match word {
+            "None" => Ok(PyValue::None),
+            "True" => Ok(PyValue::Bool(true)),
+            "False" => Ok(PyValue::Bool(false)),
+            "nan" => Ok(PyValue::Float(f64::NAN)),
+            "inf" => Ok(PyValue::Float(f64::INFINITY)),
+            _ => {
+                self.pos = start;
+                Err(self.error("None, True, False or a string"))
+            }
+        }
+    }
+
+    fn number(&mut self) -> Result<PyValue, PyError> {
+        let start = self.pos;
+        while matches!(self.peek(), Some(c) if c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'+' | b'_'))
+        {
+            self.pos += 1;
+        }
+        let token = self.src[start..self.pos].replace('_', "");
+        if let Ok(i) = token.parse::<i64>() {
+            return Ok(PyValue::Int(i));
+        }
+        if let Ok(f) = token.parse::<f64>() {
+            return Ok(PyValue::Float(f));
+        }
+        if token
+            .bytes()
+            .all(|c| c.is_ascii_digit() || c == b'-' || c == b'+')
+            && token.len() > 1
+        {
+            // An integer beyond i64: keep its digits rather than lose them.
+            return Ok(PyValue::Str(token));
+        }
+        self.pos = start;
+        Err(self.error("a number"))
+    }
+
+    fn string(&mut self) -> Result<String, PyError> {
+        self.string_body(false)
+    }
+
+    /// Parses a quoted literal at the cursor (the quote itself is next).
+    fn string_body(&mut self, raw: bool) -> Result<String, PyError> {
+        let quote = self.peek().ok_or_else(|| self.error("a quote"))?;
+        self.pos += 1;
+        let mut out = String::new();
+        loop {
+            let rest = &self.src[self.pos..];
+            // Copy the run up to the next quote or backslash in one go.
+            let run = rest
+                .bytes()
+                .position(|c| c == quote || c == b'\\')
+                .ok_or_else(|| self.error("a closing quote"))?;
+            out.push_str(&rest[..run]);
+            self.pos += run;
+            if self.eat(quote) {
+                return Ok(out);
+            }
+            self.pos += 1; // the backslash
+            if raw {
+                out.push('\\');
+                let c = self
+                    .next_char()
+                    .ok_or_else(|| self.error("a closing quote"))?;
+                out.push(c);
+            } else {
+                self.escape(&mut out)?;
+            }
+        }
+    }
+
+    fn next_char(&mut self) -> Option<char> {
+        let c = self.src[self.pos..].chars().next()?;
+        self.pos += c.len_utf8();
+        Some(c)
+    }
+
+    /// One escape after its backslash, with Python's meaning; an unknown
+    /// escape keeps the backslash, as Python does.
+    fn escape(&mut self, out: &mut String) -> Result<(), PyError> {
+        let c = self.next_char().ok_or_else(|| self.error("an escape"))?;
+        let simple = match c {
+            '\\' => Some('\\'),
+            '\'' => Some('\''),
+            '"' => Some('"'),
+            'n' => Some('\n'),
+            'r' => Some('\r'),
+            't' => Some('\t'),
+            'a' => Some('\u{7}'),
+            'b' => Some('\u{8}'),
+            'f' => Some('\u{c}'),
+            'v' => Some('\u{b}'),
+            _ => None,
+        };
+        if let Some(s) = simple {
+            out.push(s);
+            return Ok(());
+        }
+        match c {
+            'x' => self.hex_escape(2, out),
+            'u' => self.hex_escape(4, out),
+            'U' => self.hex_escape(8, out),
+            '0'..='7' => {
+                let mut value = c.to_digit(8).unwrap_or(0);
+                for _ in 0..2 {
+                    match self.peek() {
+                        Some(d @ b'0'..=b'7') => {
+                            value = value * 8 + u32::from(d - b'0');
+                            self.pos += 1;
+                        }
+                        _ => break,
+                    }
+                }
+                out.push(char::from_u32(value).unwrap_or('\u{FFFD}'));
+                Ok(())
+            }
+            '\n' => Ok(()), // line continuation
+            other => {
+                out.push('\\');
+                out.push(other);
+                Ok(())
+            }
+        }
+    }
+
+    fn hex_escape(&mut self, digits: usize, out: &mut String) -> Result<(), PyError> {
+        let hex = self
+            .src
+            .get(self.pos..self.pos + digits)
+            .filter(|h| h.bytes().all(|c| c.is_ascii_hexdigit()))
+            .ok_or_else(|| self.error("hex digits after \\x, \\u or \\U"))?;
+        let value = u32::from_str_radix(hex, 16).map_err(|_| self.error("hex digits"))?;
+        self.pos += digits;
+        // Lone surrogates (legal in Python, not in Rust) become U+FFFD.
+        out.push(char::from_u32(value).unwrap_or('\u{FFFD}'));
+        Ok(())
+    }
+
+    /// For salvage: a `'key': value` pair starting exactly at the cursor.
+    fn pair_at_cursor(&mut self) -> Option<(String, PyValue)> {
+        let start = self.pos;
+        let key = match self.value(MAX_DEPTH) {
+            Ok(PyValue::Str(k)) => k,
+            _ => {
+                self.pos = start;
+                return None;
+            }
+        };
+        self.skip_ws();
+        if !self.eat(b':') {
+            self.pos = start;
+            return None;
+        }
+        match self.value(MAX_DEPTH - 2) {
+            Ok(v) => Some((key, v)),
+            Err(_) => {
+                self.pos = start;
+                None
+            }
+        }
+    }
+}
+
+fn is_string_prefix(word: &str) -> bool {
+    matches!(
+        word.to_ascii_lowercase().as_str(),
+        "u" | "b" | "r" | "br" | "rb" | "ur"
+    )
+}
+
+fn key_text(key: PyValue) -> String {
+    match key {
+        PyValue::Str(s) => s,
+        other => other
+            .as_text()
+            .map(|t| t.into_owned())
+            .unwrap_or_else(|| "None".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &str) -> PyValue {
+        PyValue::Str(v.into())
+    }
+
+    #[test]
+    fn parses_the_py3_repr_of_a_delivery() {
+        let cell = r#"{'IsClutter': 'False', 'Subject': "Re: O'Neill invoice, payment due", 'DeliveredFolderType': '5'}"#;
+        let map = parse_dict(cell).unwrap();
+        assert_eq!(
+            map.keys().collect::<Vec<_>>(),
+            ["IsClutter", "Subject", "DeliveredFolderType"]
+        );
+        assert_eq!(map["Subject"], s("Re: O'Neill invoice, payment due"));
+    }
+
+    #[test]
+    fn decodes_every_escape() {
+        let cell = r"{'a': 'x\\y\'z\n\r\t\xa0\u200b\U0001F600\x41\101\q'}";
+        let map = parse_dict(cell).unwrap();
+        assert_eq!(map["a"], s("x\\y'z\n\r\t\u{a0}\u{200b}😀AA\\q"));
+    }
+
+    #[test]
+    fn python2_prefixes_and_none() {
+        let cell =
+            r#"{u'Query': u'wire transfer', u'Subject': u"Caf\xe9 \u2013 O'Neill", u'X': None}"#;
+        let map = parse_dict(cell).unwrap();
+        assert_eq!(map["Query"], s("wire transfer"));
+        assert_eq!(map["Subject"], s("Café – O'Neill"));
+        assert_eq!(map["X"], PyValue::None);
+    }
+
+    #[test]
+    fn non_string_literals_do_not_crash() {
+        let map = parse_dict(
+            "{'a': True, 'b': 5, 'c': -1.5, 'd': [1, (2, 3)], 'e': {'f': None}, 5: 'k'}",
+        )
+        .unwrap();
+        assert_eq!(map["a"], PyValue::Bool(true));
+        assert_eq!(map["b"], PyValue::Int(5));
+        assert_eq!(map["c"], PyValue::Float(-1.5));
+        assert_eq!(map["5"], s("k"));
+        assert!(matches!(map["d"], PyValue::List(ref l) if l.len() == 2));
+    }
+
+    #[test]
+    fn repeated_key_keeps_last_value() {
+        let map = parse_dict("{'a': '1', 'a': '2'}").unwrap();
+        assert_eq!(map.len(), 1);
+        assert_eq!(map["a"], s("2"));
+    }
+
+    #[test]
+    fn errors_name_the_column() {
+        let err = parse_dict("{'a': 'b' 'c': 'd'}").unwrap_err();
+        assert_eq!(err.to_string(), "expected ',' or '}' at column 11");
+        assert!(parse_dict("{'a': 'unterminated").is_err());
+        assert!(parse_dict("['not', 'a', 'dict']").is_err());
+        assert!(parse_dict("").is_err());
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let deep = format!("{{'a': {}{}}}", "[".repeat(100_000), "]".repeat(100_000));
+        let err = parse_dict(&deep).unwrap_err();
+        assert!(err.expected.contains("nesting"));
+    }
+
+    #[test]
+    fn salvage_recovers_pairs_from_a_cut_cell() {
+        let map = salvage_pairs("{'Query': 'wire transfer', 'Sid': 'abc', 'Res");
+        assert_eq!(map["Query"], s("wire transfer"));
+        assert_eq!(map["Sid"], s("abc"));
+        assert_eq!(map.len(), 2);
+    }
+
+    #[test]
+    fn salvage_never_panics_on_multibyte_text() {
+        let map = salvage_pairs("é'k': 'v' ü 中 'x'");
+        assert_eq!(map["k"], s("v"));
+    }
+}

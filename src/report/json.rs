@@ -1,0 +1,189 @@
+//! `--format json` (the `o365scan.report/1` contract, README "JSON report")
+//! and `--format jsonl` (one finding per line).
+
+use super::Report;
+use crate::config::Style;
+use crate::escape;
+use crate::finding::Finding;
+use crate::input::time;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+pub const SCHEMA: &str = "o365scan.report/1";
+
+#[derive(Serialize)]
+struct Document<'a> {
+    schema: &'static str,
+    tool: Tool,
+    inputs: Vec<Input<'a>>,
+    records: u64,
+    rejected: u64,
+    duplicates: u64,
+    first: Option<String>,
+    last: Option<String>,
+    counts: Counts<'a>,
+    findings: Vec<JsonFinding<'a>>,
+    rejections: Vec<Rejection<'a>>,
+}
+
+#[derive(Serialize)]
+struct Tool {
+    name: &'static str,
+    version: &'static str,
+}
+
+#[derive(Serialize)]
+struct Input<'a> {
+    path: &'a str,
+    mailbox: &'a str,
+    encoding: &'static str,
+    rows: u64,
+    records: u64,
+    rejected: u64,
+    duplicates: u64,
+    repeated_headers: u64,
+    first: Option<String>,
+    last: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Counts<'a> {
+    activity: BTreeMap<&'a str, u64>,
+    app: BTreeMap<&'a str, u64>,
+}
+
+#[derive(Serialize)]
+struct JsonFinding<'a> {
+    rule: &'static str,
+    title: &'static str,
+    level: &'static str,
+    mailbox: &'a str,
+    attack: &'static [&'static str],
+    first: String,
+    last: String,
+    count: u64,
+    summary: &'a str,
+    evidence: Vec<JsonEvidence<'a>>,
+    experimental: bool,
+}
+
+#[derive(Serialize)]
+struct JsonEvidence<'a> {
+    path: &'a str,
+    line: u64,
+    time: String,
+    activity: &'a str,
+    detail: &'a str,
+}
+
+#[derive(Serialize)]
+struct Rejection<'a> {
+    path: &'a str,
+    line: u64,
+    reason: &'a str,
+}
+
+fn document<'a>(report: &'a Report<'a>) -> Document<'a> {
+    let tl = report.timeline;
+    let inputs = tl
+        .inputs
+        .iter()
+        .map(|s| Input {
+            path: &s.path,
+            mailbox: &s.mailbox,
+            encoding: s.encoding.as_str(),
+            rows: s.rows,
+            records: s.records,
+            rejected: s.rejected,
+            duplicates: s.duplicates,
+            repeated_headers: s.repeated_headers,
+            first: s.first.map(time::format),
+            last: s.last.map(time::format),
+        })
+        .collect();
+    let rejections = tl
+        .rejections
+        .iter()
+        .map(|r| Rejection {
+            path: tl.inputs.get(r.file as usize).map_or("", |s| &s.path),
+            line: r.line,
+            reason: &r.reason,
+        })
+        .collect();
+    Document {
+        schema: SCHEMA,
+        tool: Tool {
+            name: "o365scan",
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        inputs,
+        records: report.records(),
+        rejected: report.rejected(),
+        duplicates: report.duplicates(),
+        first: tl.first().map(time::format),
+        last: tl.last().map(time::format),
+        counts: Counts {
+            activity: tl.activity_counts(),
+            app: tl.app_counts(),
+        },
+        findings: report.findings.iter().map(|f| finding(report, f)).collect(),
+        rejections,
+    }
+}
+
+fn finding<'a>(report: &'a Report<'a>, f: &'a Finding) -> JsonFinding<'a> {
+    let tl = report.timeline;
+    let evidence = f
+        .evidence
+        .iter()
+        .filter_map(|e| {
+            let a = tl.activities.get(e.record)?;
+            Some(JsonEvidence {
+                path: tl.path(a),
+                line: a.source.line,
+                time: time::format(a.time),
+                activity: a.kind.as_str(),
+                detail: &e.detail,
+            })
+        })
+        .collect();
+    JsonFinding {
+        rule: f.rule,
+        title: f.title,
+        level: f.level.as_str(),
+        mailbox: &f.mailbox,
+        attack: f.attack,
+        first: time::format(f.first),
+        last: time::format(f.last),
+        count: f.count,
+        summary: &f.summary,
+        evidence,
+        experimental: f.experimental,
+    }
+}
+
+pub fn write<W: Write>(out: &mut W, report: &Report<'_>, style: &Style) -> io::Result<()> {
+    let text = serde_json::to_string_pretty(&document(report)).map_err(io::Error::from)?;
+    write_text(out, &text, style)?;
+    out.write_all(b"\n")
+}
+
+pub fn write_lines<W: Write>(out: &mut W, report: &Report<'_>, style: &Style) -> io::Result<()> {
+    for f in &report.findings {
+        let line = serde_json::to_string(&finding(report, f)).map_err(io::Error::from)?;
+        write_text(out, &line, style)?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+/// JSON already escapes control characters as `\u001b`, but bidi and
+/// zero-width characters stay literal: escape them too on a terminal.
+fn write_text<W: Write>(out: &mut W, text: &str, style: &Style) -> io::Result<()> {
+    if style.terminal {
+        out.write_all(escape::for_terminal(text).as_bytes())
+    } else {
+        out.write_all(text.as_bytes())
+    }
+}

@@ -1,0 +1,65 @@
+//! Reports: one writer per format, all reading the same [`Report`]. Writers
+//! format; they never re-judge findings.
+
+mod json;
+mod table;
+
+use crate::cli::Format;
+use crate::config::Style;
+use crate::finding::Finding;
+use crate::timeline::Timeline;
+use std::io::{self, Write};
+
+pub use json::SCHEMA;
+
+/// What every format renders.
+pub struct Report<'a> {
+    pub timeline: &'a Timeline,
+    /// Sorted by first time, then rule id (the JSON order).
+    pub findings: Vec<&'a Finding>,
+}
+
+impl<'a> Report<'a> {
+    pub fn new(timeline: &'a Timeline, findings: &'a [Finding]) -> Self {
+        let mut sorted: Vec<&Finding> = findings.iter().collect();
+        sorted.sort_by(|a, b| (a.first, a.rule, &a.mailbox).cmp(&(b.first, b.rule, &b.mailbox)));
+        Report {
+            timeline,
+            findings: sorted,
+        }
+    }
+
+    pub fn records(&self) -> u64 {
+        self.timeline.inputs.iter().map(|s| s.records).sum()
+    }
+
+    pub fn rejected(&self) -> u64 {
+        self.timeline.inputs.iter().map(|s| s.rejected).sum()
+    }
+
+    pub fn duplicates(&self) -> u64 {
+        self.timeline.inputs.iter().map(|s| s.duplicates).sum()
+    }
+
+    pub fn rows(&self) -> u64 {
+        self.timeline.inputs.iter().map(|s| s.rows).sum()
+    }
+}
+
+pub fn write<W: Write>(
+    out: &mut W,
+    report: &Report<'_>,
+    format: Format,
+    style: &Style,
+) -> io::Result<()> {
+    match format {
+        Format::Table => table::write(out, report, style),
+        Format::Json => json::write(out, report, style),
+        Format::Jsonl => json::write_lines(out, report, style),
+    }
+}
+
+/// `--list-rules`: the catalogue as a table.
+pub fn list_rules<W: Write>(out: &mut W, style: &Style) -> io::Result<()> {
+    table::list_rules(out, style)
+}

@@ -1,0 +1,263 @@
+//! The default terminal report: header block, findings (most severe first),
+//! activity counts and the logon-IP summary. Every data string passes
+//! through `escape::for_terminal`.
+
+use super::Report;
+use crate::config::Style;
+use crate::escape::for_terminal;
+use crate::finding::{Finding, Level};
+use crate::rules;
+use chrono::{DateTime, Utc};
+use comfy_table::{
+    Attribute, Cell, CellAlignment, Color, ContentArrangement, Table, TableStyle, presets,
+};
+use std::io::{self, Write};
+
+/// Evidence line numbers shown under a summary.
+const MAX_EVIDENCE_SHOWN: usize = 3;
+/// Rejected rows named in the table; the JSON report lists them all.
+const MAX_REJECTIONS_SHOWN: usize = 20;
+
+pub fn write<W: Write>(out: &mut W, report: &Report<'_>, style: &Style) -> io::Result<()> {
+    writeln!(out, "{}", header_block(report, style))?;
+    writeln!(out)?;
+    write_findings(out, report, style)?;
+    writeln!(out)?;
+    writeln!(out, "{}", counts_table(report, style))?;
+    writeln!(out)?;
+    write_ips(out, report)?;
+    write_rejections(out, report)
+}
+
+fn new_table(style: &Style) -> Table {
+    styled_table(style, presets::UTF8_FULL)
+}
+
+/// A table without lines between rows, for long lists.
+fn condensed_table(style: &Style) -> Table {
+    styled_table(style, presets::UTF8_FULL_CONDENSED)
+}
+
+fn styled_table(style: &Style, preset: TableStyle) -> Table {
+    let mut table = Table::new();
+    table.load_style(preset.with_rounded_corners());
+    table.set_content_arrangement(ContentArrangement::Dynamic);
+    if let Some(width) = style.width {
+        table.force_no_tty().set_width(width);
+    }
+    if style.color {
+        table.enforce_styling();
+    }
+    table
+}
+
+/// Table time: UTC to the second (the JSON keeps microseconds).
+fn short_time(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+fn header_block(report: &Report<'_>, style: &Style) -> Table {
+    let tl = report.timeline;
+    let mut table = new_table(style);
+    table.set_header(vec![
+        Cell::new(format!("o365scan {}", env!("CARGO_PKG_VERSION"))),
+        Cell::new(""),
+    ]);
+    for s in &tl.inputs {
+        let detail = format!(
+            "mailbox {} · {} · {} rows = {} records + {} rejected + {} duplicates{}",
+            for_terminal(&s.mailbox),
+            s.encoding.as_str(),
+            s.rows,
+            s.records,
+            s.rejected,
+            s.duplicates,
+            if s.repeated_headers > 0 {
+                format!(" · {} repeated header(s) skipped", s.repeated_headers)
+            } else {
+                String::new()
+            },
+        );
+        table.add_row(vec![
+            Cell::new("File"),
+            Cell::new(format!("{}\n{detail}", for_terminal(&s.path))),
+        ]);
+    }
+    let span = match (tl.first(), tl.last()) {
+        (Some(a), Some(b)) => format!("{} ~ {} UTC", short_time(a), short_time(b)),
+        _ => "no records".into(),
+    };
+    table.add_row(vec![Cell::new("Span"), Cell::new(span)]);
+    table.add_row(vec![
+        Cell::new("Total"),
+        Cell::new(format!(
+            "{} rows = {} records + {} rejected + {} duplicates · logon IPs: {} · sessions: {}",
+            report.rows(),
+            report.records(),
+            report.rejected(),
+            report.duplicates(),
+            tl.logon_ips().len(),
+            tl.session_count()
+        )),
+    ]);
+    table
+}
+
+fn level_cell(level: Level, style: &Style) -> Cell {
+    let cell = Cell::new(level.short());
+    if !style.color {
+        return cell;
+    }
+    match level {
+        Level::Informational => cell,
+        Level::Low => cell.fg(Color::Green),
+        Level::Medium => cell.fg(Color::Yellow),
+        Level::High => cell.fg(Color::Red),
+        Level::Critical => cell.fg(Color::Red).add_attribute(Attribute::Bold),
+    }
+}
+
+fn write_findings<W: Write>(out: &mut W, report: &Report<'_>, style: &Style) -> io::Result<()> {
+    if report.findings.is_empty() {
+        return writeln!(out, "No findings.");
+    }
+    let mut findings: Vec<&Finding> = report.findings.clone();
+    // Most severe first, then by time: the JSON order is by time alone.
+    findings.sort_by(|a, b| {
+        b.level
+            .cmp(&a.level)
+            .then(a.first.cmp(&b.first))
+            .then(a.rule.cmp(b.rule))
+    });
+    let several = report.timeline.inputs.len() > 1;
+    let mut table = new_table(style);
+    let mut header = vec!["Level", "First (UTC)", "Rule", "Summary", "Ev."];
+    if several {
+        header.insert(2, "Mailbox");
+    }
+    table.set_header(header);
+    for f in findings {
+        let mut row = vec![
+            level_cell(f.level, style),
+            Cell::new(short_time(f.first)),
+            Cell::new(f.rule),
+            Cell::new(summary_text(report, f)),
+        ];
+        if several {
+            row.insert(2, Cell::new(for_terminal(&f.mailbox)));
+        }
+        row.push(Cell::new(f.evidence.len()).set_alignment(CellAlignment::Right));
+        table.add_row(row);
+    }
+    writeln!(out, "Findings ({})", report.findings.len())?;
+    writeln!(out, "{table}")
+}
+
+/// The summary plus the first evidence lines (`line N`), escaped.
+fn summary_text(report: &Report<'_>, f: &Finding) -> String {
+    let mut text = for_terminal(&f.summary).into_owned();
+    let lines: Vec<String> = f
+        .evidence
+        .iter()
+        .take(MAX_EVIDENCE_SHOWN)
+        .filter_map(|e| report.timeline.activities.get(e.record))
+        .map(|a| a.source.line.to_string())
+        .collect();
+    if !lines.is_empty() {
+        let more = f.evidence.len().saturating_sub(MAX_EVIDENCE_SHOWN);
+        let more = if more > 0 {
+            format!(" +{more}")
+        } else {
+            String::new()
+        };
+        text.push_str(&format!("\n(line {}{more})", lines.join(", ")));
+    }
+    text
+}
+
+fn counts_table(report: &Report<'_>, style: &Style) -> Table {
+    let tl = report.timeline;
+    let mut table = condensed_table(style);
+    table.set_header(vec!["Activity", "Records", "App", "Records"]);
+    let activities: Vec<_> = tl.activity_counts().into_iter().collect();
+    let apps: Vec<_> = tl.app_counts().into_iter().collect();
+    for i in 0..activities.len().max(apps.len()) {
+        let (a, an) = activities
+            .get(i)
+            .map_or((String::new(), String::new()), |(k, n)| {
+                (for_terminal(k).into_owned(), n.to_string())
+            });
+        let (p, pn) = apps
+            .get(i)
+            .map_or((String::new(), String::new()), |(k, n)| {
+                (for_terminal(k).into_owned(), n.to_string())
+            });
+        table.add_row(vec![
+            Cell::new(a),
+            Cell::new(an).set_alignment(CellAlignment::Right),
+            Cell::new(p),
+            Cell::new(pn).set_alignment(CellAlignment::Right),
+        ]);
+    }
+    table
+}
+
+fn write_ips<W: Write>(out: &mut W, report: &Report<'_>) -> io::Result<()> {
+    let ips = report.timeline.logon_ips();
+    writeln!(out, "Logon IPs ({})", ips.len())?;
+    for seen in ips {
+        writeln!(
+            out,
+            "  {} – {} ({} ~ {})",
+            seen.count,
+            for_terminal(seen.ip),
+            short_time(seen.first),
+            short_time(seen.last)
+        )?;
+    }
+    Ok(())
+}
+
+fn write_rejections<W: Write>(out: &mut W, report: &Report<'_>) -> io::Result<()> {
+    let tl = report.timeline;
+    if tl.rejections.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "\nRejected rows ({})", tl.rejections.len())?;
+    for r in tl.rejections.iter().take(MAX_REJECTIONS_SHOWN) {
+        let path = tl
+            .inputs
+            .get(r.file as usize)
+            .map_or("", |s| s.path.as_str());
+        writeln!(
+            out,
+            "  {}:{}: {}",
+            for_terminal(path),
+            r.line,
+            for_terminal(&r.reason)
+        )?;
+    }
+    if tl.rejections.len() > MAX_REJECTIONS_SHOWN {
+        writeln!(
+            out,
+            "  … and {} more (see --format json)",
+            tl.rejections.len() - MAX_REJECTIONS_SHOWN
+        )?;
+    }
+    Ok(())
+}
+
+pub fn list_rules<W: Write>(out: &mut W, style: &Style) -> io::Result<()> {
+    let mut table = new_table(style);
+    table.set_header(vec!["Rule", "Level", "ATT&CK", "Title"]);
+    for rule in rules::RULES {
+        let status = if rule.experimental() { " (exp)" } else { "" };
+        table.add_row(vec![
+            Cell::new(rule.id()),
+            level_cell(rule.level(), style),
+            Cell::new(rule.attack().join(" ")),
+            Cell::new(format!("{}{status}", rule.title())),
+        ]);
+    }
+    writeln!(out, "{table}")
+}

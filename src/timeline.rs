@@ -1,0 +1,232 @@
+//! All records of all inputs in one stably sorted timeline, with per-record
+//! IP attribution. Built once; rules and reports only read it.
+
+use crate::activity::{Activity, App};
+use crate::input::{InputSummary, Parsed, Rejection};
+use chrono::{DateTime, Duration, Utc};
+use indexmap::IndexSet;
+use std::collections::{BTreeMap, HashMap};
+
+/// How long a logon's IP is lent to later rows of the same client type that
+/// share no session with it (`detections.md` §2.9 `data-attribution`).
+const SAME_APP_WINDOW_MINUTES: i64 = 30;
+
+/// How a record's IP was found, strongest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Via {
+    /// The row is a logon and carries its own IP.
+    Logon,
+    /// A logon in the same `ClientSessionId`.
+    SameSession,
+    /// The nearest earlier logon of the same `AppIdType`, ≤30 min before.
+    PriorLogonSameApp,
+    None,
+}
+
+impl Via {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Via::Logon => "logon",
+            Via::SameSession => "same-session",
+            Via::PriorLogonSameApp => "prior-logon-same-app",
+            Via::None => "none",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attribution {
+    /// Index into [`Timeline::ips`].
+    pub ip: Option<u32>,
+    pub via: Via,
+}
+
+#[derive(Debug)]
+pub struct Timeline {
+    pub inputs: Vec<InputSummary>,
+    /// Sorted by (time, file, line).
+    pub activities: Vec<Activity>,
+    /// Parallel to `activities`.
+    pub attribution: Vec<Attribution>,
+    /// Interned IP strings.
+    pub ips: IndexSet<String>,
+    pub rejections: Vec<Rejection>,
+}
+
+impl Timeline {
+    pub fn build(parsed: Vec<Parsed>) -> Timeline {
+        let mut inputs = Vec::with_capacity(parsed.len());
+        let mut activities = Vec::new();
+        let mut rejections = Vec::new();
+        for p in parsed {
+            inputs.push(p.summary);
+            activities.extend(p.activities);
+            rejections.extend(p.rejections);
+        }
+        activities.sort_by(|a, b| (a.time, a.source).cmp(&(b.time, b.source)));
+        rejections.sort_by_key(|r| (r.file, r.line));
+        let mut ips = IndexSet::new();
+        let attribution = attribute_ips(&activities, &mut ips);
+        Timeline {
+            inputs,
+            activities,
+            attribution,
+            ips,
+            rejections,
+        }
+    }
+
+    /// The attributed IP of record `i`.
+    pub fn ip(&self, i: usize) -> Option<&str> {
+        let id = self.attribution.get(i)?.ip?;
+        self.ips.get_index(id as usize).map(String::as_str)
+    }
+
+    pub fn mailbox(&self, activity: &Activity) -> &str {
+        self.inputs
+            .get(activity.source.file as usize)
+            .map_or("", |s| s.mailbox.as_str())
+    }
+
+    pub fn path(&self, activity: &Activity) -> &str {
+        self.inputs
+            .get(activity.source.file as usize)
+            .map_or("", |s| s.path.as_str())
+    }
+
+    pub fn first(&self) -> Option<DateTime<Utc>> {
+        self.activities.first().map(|a| a.time)
+    }
+
+    pub fn last(&self) -> Option<DateTime<Utc>> {
+        self.activities.last().map(|a| a.time)
+    }
+
+    /// Records per `ActivityIdType`, sorted by name.
+    pub fn activity_counts(&self) -> BTreeMap<&str, u64> {
+        count_by(&self.activities, |a| a.kind.as_str())
+    }
+
+    /// Records per `AppIdType`, sorted by name.
+    pub fn app_counts(&self) -> BTreeMap<&str, u64> {
+        count_by(&self.activities, |a| a.app.as_str())
+    }
+
+    /// Distinct non-empty `ClientSessionId`s, per mailbox.
+    pub fn session_count(&self) -> usize {
+        let sessions: std::collections::HashSet<(u32, &str)> = self
+            .activities
+            .iter()
+            .filter(|a| !a.session.is_empty())
+            .map(|a| (a.source.file, &*a.session))
+            .collect();
+        sessions.len()
+    }
+
+    /// Every IP seen on a logon row: count, first and last time, in order of
+    /// first appearance.
+    pub fn logon_ips(&self) -> Vec<IpSeen<'_>> {
+        let mut seen: indexmap::IndexMap<&str, IpSeen<'_>> = indexmap::IndexMap::new();
+        for (i, a) in self.activities.iter().enumerate() {
+            if self.attribution[i].via != Via::Logon {
+                continue;
+            }
+            let Some(ip) = self.ip(i) else { continue };
+            let entry = seen.entry(ip).or_insert(IpSeen {
+                ip,
+                count: 0,
+                first: a.time,
+                last: a.time,
+            });
+            entry.count += 1;
+            entry.last = a.time;
+        }
+        seen.into_values().collect()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IpSeen<'a> {
+    pub ip: &'a str,
+    pub count: u64,
+    pub first: DateTime<Utc>,
+    pub last: DateTime<Utc>,
+}
+
+fn count_by<'a>(
+    activities: &'a [Activity],
+    key: impl Fn(&'a Activity) -> &'a str,
+) -> BTreeMap<&'a str, u64> {
+    let mut counts = BTreeMap::new();
+    for a in activities {
+        *counts.entry(key(a)).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// Gives every record the best IP available inside its own mailbox: its own
+/// (logons), its session's, or the latest same-app logon within 30 minutes.
+/// Never "the last IP anywhere in the file" (Magic Unicorn's heuristic).
+fn attribute_ips(activities: &[Activity], ips: &mut IndexSet<String>) -> Vec<Attribution> {
+    let mut intern = |ip: &str| ips.insert_full(ip.to_string()).0 as u32;
+    // A session's first logon IP, for rows that precede the logon in time
+    // (OWA uploads client events in batches with browser timestamps).
+    let mut session_first: HashMap<(u32, &str), u32> = HashMap::new();
+    for a in activities
+        .iter()
+        .filter(|a| a.kind.is_logon() && !a.session.is_empty())
+    {
+        if let Some(ip) = a.client_ip() {
+            let id = intern(&ip);
+            session_first
+                .entry((a.source.file, &*a.session))
+                .or_insert(id);
+        }
+    }
+    let mut session_last: HashMap<(u32, &str), u32> = HashMap::new();
+    let mut app_last: HashMap<(u32, &App), (u32, DateTime<Utc>)> = HashMap::new();
+    let window = Duration::minutes(SAME_APP_WINDOW_MINUTES);
+    let mut out = Vec::with_capacity(activities.len());
+    for a in activities {
+        let session = (a.source.file, &*a.session);
+        if a.kind.is_logon()
+            && let Some(ip) = a.client_ip()
+        {
+            let id = intern(&ip);
+            session_last.insert(session, id);
+            app_last.insert((a.source.file, &a.app), (id, a.time));
+            out.push(Attribution {
+                ip: Some(id),
+                via: Via::Logon,
+            });
+            continue;
+        }
+        let by_session = (!a.session.is_empty())
+            .then(|| {
+                session_last
+                    .get(&session)
+                    .or_else(|| session_first.get(&session))
+                    .copied()
+            })
+            .flatten();
+        let by_app = app_last
+            .get(&(a.source.file, &a.app))
+            .filter(|(_, t)| a.time - *t <= window)
+            .map(|(id, _)| *id);
+        out.push(match (by_session, by_app) {
+            (Some(id), _) => Attribution {
+                ip: Some(id),
+                via: Via::SameSession,
+            },
+            (None, Some(id)) => Attribution {
+                ip: Some(id),
+                via: Via::PriorLogonSameApp,
+            },
+            (None, None) => Attribution {
+                ip: None,
+                via: Via::None,
+            },
+        });
+    }
+    out
+}
