@@ -63,7 +63,7 @@ impl Timeline {
             activities.extend(p.activities);
             rejections.extend(p.rejections);
         }
-        activities.sort_by(|a, b| (a.time, a.source).cmp(&(b.time, b.source)));
+        activities.sort_by_key(|a| (a.time, a.source));
         rejections.sort_by_key(|r| (r.file, r.line));
         let mut ips = IndexSet::new();
         let attribution = attribute_ips(&activities, &mut ips);

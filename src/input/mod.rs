@@ -106,9 +106,12 @@ pub fn read<R: Read + Send + 'static>(
     let (encoding, text) =
         decode::sniff(BufReader::with_capacity(1 << 16, source)).map_err(|e| read_err(1, e))?;
     let tail = LastByte::new(text);
+    // Records end at '\n' only, so csv's line numbers stay exact for CRLF
+    // files; the '\r' left on a row's last field is trimmed by `row::cell`.
     let mut csv = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
+        .terminator(csv::Terminator::Any(b'\n'))
         .from_reader(tail);
     let mut record = csv::ByteRecord::new();
     let columns = read_header(&mut csv, &mut record, path)?;
@@ -214,6 +217,9 @@ impl<'p> FileReader<'p> {
             .position()
             .map_or(self.last_line + 1, csv::Position::line);
         self.last_line = line;
+        if row::is_blank(record) {
+            return Ok(());
+        }
         if header::is_header(record) {
             self.summary.repeated_headers += 1;
             return Ok(());

@@ -30,13 +30,29 @@ pub fn digest(record: &csv::ByteRecord) -> u128 {
     (u128::from(half(0)) << 64) | u128::from(half(1))
 }
 
+/// Field `pos` without the `\r` of a CRLF line end (records are split on
+/// `\n` only, so the last field of each row carries it).
+pub fn cell(record: &csv::ByteRecord, pos: usize) -> &[u8] {
+    let field = record.get(pos).unwrap_or_default();
+    if pos + 1 == record.len() {
+        field.strip_suffix(b"\r").unwrap_or(field)
+    } else {
+        field
+    }
+}
+
+/// An empty line (`\r\n` alone): not a row.
+pub fn is_blank(record: &csv::ByteRecord) -> bool {
+    record.len() == 1 && cell(record, 0).is_empty()
+}
+
 pub fn build(record: &csv::ByteRecord, columns: &Columns, source: Source) -> Result<Built, String> {
     let mut cp1252_fields = 0;
     let mut field = |i: usize| -> Cow<'_, str> {
         let Some(pos) = columns.index[i] else {
             return Cow::Borrowed("");
         };
-        let (text, fallback) = decode_field(record.get(pos).unwrap_or_default());
+        let (text, fallback) = decode_field(cell(record, pos));
         cp1252_fields += u32::from(fallback);
         text
     };

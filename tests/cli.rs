@@ -1,0 +1,226 @@
+//! The binary as a user runs it: exit codes, streams, formats, golden JSON.
+
+use assert_cmd::cargo::cargo_bin_cmd;
+use predicates::prelude::*;
+use std::fs;
+
+fn o365scan() -> assert_cmd::Command {
+    let mut cmd = cargo_bin_cmd!("o365scan");
+    cmd.env_remove("NO_COLOR")
+        .env_remove("COLUMNS")
+        .arg("--color=never");
+    cmd
+}
+
+const SAMPLE: &str = "fixtures/sample/activities.csv";
+const GOLDEN: &str = "fixtures/sample/activities.expected.json";
+
+/// The replica's JSON report must equal its golden file byte for byte.
+/// After an intended change: `UPDATE_GOLDEN=1 cargo test --test cli`, then
+/// review `git diff fixtures/`.
+#[test]
+fn sample_json_matches_golden() {
+    let out = o365scan()
+        .args(["--format", "json", SAMPLE])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let actual = String::from_utf8(out.stdout).unwrap();
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        fs::write(GOLDEN, &actual).unwrap();
+    }
+    let expected = fs::read_to_string(GOLDEN).unwrap();
+    assert!(
+        actual == expected,
+        "JSON differs from {GOLDEN}; rerun with UPDATE_GOLDEN=1 and review the diff"
+    );
+}
+
+#[test]
+fn sample_json_is_deterministic() {
+    let a = o365scan()
+        .args(["--format", "json", SAMPLE])
+        .output()
+        .unwrap()
+        .stdout;
+    let b = o365scan()
+        .args(["--format", "json", SAMPLE])
+        .output()
+        .unwrap()
+        .stdout;
+    assert_eq!(a, b);
+}
+
+#[test]
+fn sample_holds_every_published_action() {
+    let out = o365scan()
+        .args(["--format", "json", SAMPLE])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let counts = &report["counts"]["activity"];
+    for (kind, n) in [
+        ("ServerLogon", 4),
+        ("Logon", 3),
+        ("ReadingPaneDisplayStart", 4),
+        ("MessageSent", 1),
+        ("Delete", 4),
+        ("SearchResult", 3),
+    ] {
+        assert_eq!(counts[kind], n, "{kind}");
+    }
+    assert_eq!(report["inputs"][0]["rows"], 29);
+    assert_eq!(report["records"], 29);
+    assert_eq!(report["first"], "2018-06-20T07:36:02.114000Z");
+    assert_eq!(report["last"], "2018-06-20T08:44:26.412000Z");
+}
+
+#[test]
+fn table_report_names_counts_and_ips() {
+    o365scan()
+        .arg(SAMPLE)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "29 rows = 29 records + 0 rejected + 0 duplicates",
+        ))
+        .stdout(predicate::str::contains(
+            "7 – 175.45.176.123 (2018-06-20 07:36:02 ~ 2018-06-20 08:44:16)",
+        ))
+        .stdout(predicate::str::contains("mailbox test@address.com"));
+}
+
+#[test]
+fn table_fits_80_columns() {
+    let out = o365scan().arg(SAMPLE).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    for line in text.lines() {
+        assert!(line.chars().count() <= 80, "too wide: {line}");
+    }
+}
+
+#[test]
+fn stdin_is_read_with_dash() {
+    o365scan()
+        .args(["--format", "json", "-"])
+        .write_stdin(fs::read(SAMPLE).unwrap())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("\"path\": \"-\""))
+        .stdout(predicate::str::contains("\"records\": 29"));
+}
+
+#[test]
+fn two_files_merge_into_one_timeline() {
+    let out = o365scan()
+        .args(["--format", "json", SAMPLE, "fixtures/variants/v1_bom.csv"])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["inputs"].as_array().unwrap().len(), 2);
+    assert_eq!(report["records"], 29 + 18);
+    assert_eq!(report["inputs"][1]["encoding"], "utf-8-bom");
+}
+
+#[test]
+fn missing_file_exits_66() {
+    o365scan()
+        .arg("fixtures/does-not-exist.csv")
+        .assert()
+        .code(66)
+        .stdout("")
+        .stderr(predicate::str::starts_with(
+            "o365scan: error: fixtures/does-not-exist.csv: cannot open: ",
+        ));
+}
+
+#[test]
+fn directory_exits_66() {
+    o365scan()
+        .arg("fixtures")
+        .assert()
+        .code(66)
+        .stderr(predicate::str::contains("is a directory"));
+}
+
+#[test]
+fn unified_audit_log_exits_65_and_says_so() {
+    o365scan()
+        .arg("fixtures/malformed/unified_audit_log.csv")
+        .assert()
+        .code(65)
+        .stdout("")
+        .stderr(
+            predicate::str::contains("unified_audit_log.csv: not an Activities export")
+                .and(predicate::str::contains("a Unified Audit Log export")),
+        );
+}
+
+#[test]
+fn empty_binary_and_header_only_exit_65() {
+    for (file, says) in [
+        ("empty.csv", "an empty file"),
+        ("random.bin", "binary data"),
+        ("header_only.csv", "header but no data rows"),
+    ] {
+        o365scan()
+            .arg(format!("fixtures/malformed/{file}"))
+            .assert()
+            .code(65)
+            .stderr(predicate::str::contains(says));
+    }
+}
+
+#[test]
+fn bad_rows_warn_with_file_and_line_and_exit_0() {
+    o365scan()
+        .arg("fixtures/malformed/bad_rows.csv")
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("o365scan: warning: fixtures/malformed/bad_rows.csv:3: TimeStamp: expected an RFC 3339 time, found \"20/06/2018 08:52\""))
+        .stderr(predicate::str::contains("bad_rows.csv:5: expected 7 fields, found 4"));
+}
+
+#[test]
+fn quiet_silences_warnings() {
+    o365scan()
+        .args(["-q", "fixtures/malformed/bad_rows.csv"])
+        .assert()
+        .code(0)
+        .stderr("");
+}
+
+#[test]
+fn strict_makes_the_first_bad_row_fatal() {
+    o365scan()
+        .args(["--strict", "fixtures/malformed/bad_rows.csv"])
+        .assert()
+        .code(65)
+        .stdout("")
+        .stderr(predicate::str::contains(
+            "bad_rows.csv:3: TimeStamp: expected",
+        ));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    o365scan().assert().code(2);
+    o365scan()
+        .args(["--format", "xml", SAMPLE])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn help_has_examples_and_exit_codes() {
+    o365scan()
+        .arg("--help")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("Examples:").and(predicate::str::contains("65 bad data")));
+    o365scan()
+        .arg("--version")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::starts_with("o365scan "));
+}

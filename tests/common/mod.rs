@@ -1,0 +1,45 @@
+#![allow(dead_code)]
+
+use o365scan::activity::Activity;
+use o365scan::input::{self, Parsed, ReadOptions};
+use o365scan::timeline::Timeline;
+
+pub fn parse(path: &str) -> Parsed {
+    input::read_path(path, 0, ReadOptions::default()).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+pub fn timeline(paths: &[&str]) -> Timeline {
+    let parsed = paths
+        .iter()
+        .enumerate()
+        .map(|(i, p)| input::read_path(p, i as u32, ReadOptions::default()).unwrap())
+        .collect();
+    Timeline::build(parsed)
+}
+
+/// The record read from `line` of the (single) input.
+pub fn at_line(parsed: &Parsed, line: u64) -> &Activity {
+    parsed
+        .activities
+        .iter()
+        .find(|a| a.source.line == line)
+        .unwrap_or_else(|| panic!("no record at line {line}"))
+}
+
+pub fn prop(a: &Activity, key: &str) -> String {
+    a.prop(key).map(|v| v.into_owned()).unwrap_or_default()
+}
+
+/// rows = records + rejected + duplicates, and the lists agree with the counts.
+pub fn assert_conserved(p: &Parsed) {
+    let s = &p.summary;
+    assert_eq!(
+        s.rows,
+        s.records + s.rejected + s.duplicates,
+        "{}: conservation",
+        s.path
+    );
+    assert_eq!(s.records as usize, p.activities.len());
+    assert_eq!(s.rejected as usize, p.rejections.len());
+    assert_eq!(s.duplicates as usize, s.duplicate_lines.len());
+}

@@ -1,0 +1,208 @@
+//! Parsed values of specific rows of every producer variant (spec §1.2, §12).
+
+mod common;
+
+use common::{assert_conserved, at_line, parse, prop, timeline};
+use o365scan::activity::{Kind, PropsStatus, TimeSource};
+use o365scan::input::decode::Encoding;
+use o365scan::input::pylit::PyValue;
+use o365scan::input::time;
+use o365scan::timeline::Via;
+
+const ALL: &[&str] = &[
+    "fixtures/sample/activities.csv",
+    "fixtures/variants/v1_bom.csv",
+    "fixtures/variants/v0_cp1252_crlf.csv",
+    "fixtures/variants/py27.csv",
+    "fixtures/variants/utf16.csv",
+    "fixtures/variants/merged.csv",
+    "fixtures/variants/unsorted.csv",
+    "fixtures/malformed/bad_rows.csv",
+];
+
+#[test]
+fn every_fixture_accounts_for_every_row() {
+    for path in ALL {
+        assert_conserved(&parse(path));
+    }
+}
+
+#[test]
+fn v1_bom_apostrophe_subject_and_escaped_crlf() {
+    let p = parse("fixtures/variants/v1_bom.csv");
+    assert_eq!(p.summary.encoding, Encoding::Utf8Bom);
+    assert_eq!(p.summary.rows, 18);
+    // Row 3 (line 4): repr switched to double quotes for the apostrophe.
+    let delivery = at_line(&p, 4);
+    assert_eq!(delivery.kind, Kind::MessageDelivered);
+    assert_eq!(
+        prop(delivery, "Subject"),
+        "Re: O'Neill invoice, payment due"
+    );
+    assert_eq!(delivery.folder().unwrap(), "Inbox");
+    // Row 2: a comma inside Flights stays inside the value.
+    assert_eq!(
+        prop(at_line(&p, 3), "Flights"),
+        "OwaFlight1,OwaFlight2,OwaFlight3"
+    );
+    // Row 8: the unquoted single-key cell.
+    assert_eq!(prop(at_line(&p, 9), "ItemSchemaType"), "Message");
+    // Row 10: empty CustomProperties = no properties.
+    assert_eq!(at_line(&p, 11).props_status, PropsStatus::Empty);
+    // Row 18: ExceptionInfo holds an apostrophe and an escaped \r\n.
+    let failed = at_line(&p, 19);
+    assert_eq!(
+        prop(failed, "ExceptionInfo"),
+        "AuthenticationException: The user's password is incorrect.\r\n   at Logon()"
+    );
+    assert_eq!(failed.logon_result().unwrap(), "Failure");
+}
+
+#[test]
+fn python27_prefixes_escapes_and_none() {
+    let p = parse("fixtures/variants/py27.csv");
+    let search = at_line(&p, 2);
+    assert_eq!(search.search_term().unwrap(), "wire transfer");
+    let delivery = at_line(&p, 3);
+    assert_eq!(prop(delivery, "Subject"), "Café – O'Neill");
+    assert_eq!(delivery.props["Note"], PyValue::None);
+    assert!(delivery.prop("Note").is_none());
+    assert_eq!(prop(at_line(&p, 5), "Subject"), "nbsp\u{a0}here");
+    assert_eq!(at_line(&p, 4).client_ip().unwrap(), "175.45.176.123");
+}
+
+#[test]
+fn cp1252_crlf_without_bom() {
+    let p = parse("fixtures/variants/v0_cp1252_crlf.csv");
+    assert_eq!(p.summary.encoding, Encoding::Cp1252);
+    assert_eq!(prop(at_line(&p, 4), "Subject"), "Café – O'Neill €5");
+    assert!(!p.summary.missing_final_newline);
+}
+
+#[test]
+fn utf16_resave() {
+    let p = parse("fixtures/variants/utf16.csv");
+    assert_eq!(p.summary.encoding, Encoding::Utf16Le);
+    assert_eq!(p.summary.records, 4);
+    assert_eq!(at_line(&p, 2).kind, Kind::ServerLogon);
+    assert_eq!(
+        prop(at_line(&p, 4), "Subject"),
+        "Re: O'Neill invoice, payment due"
+    );
+}
+
+#[test]
+fn merged_file_skips_its_second_header() {
+    let p = parse("fixtures/variants/merged.csv");
+    assert_eq!(p.summary.repeated_headers, 1);
+    assert_eq!((p.summary.rows, p.summary.records), (18, 18));
+    // Line 11 is the mid-file BOM + header; line 12 the first row after it.
+    assert_eq!(at_line(&p, 12).kind, Kind::DeleteFromInbox);
+}
+
+#[test]
+fn exact_duplicates_dropped_once_multi_select_kept() {
+    let p = parse("fixtures/variants/unsorted.csv");
+    assert_eq!(p.summary.duplicates, 1);
+    assert_eq!(p.summary.duplicate_lines, vec![(9, 4)]);
+    // The emptying Delete's twin differs only in ActivityItemId: both are records.
+    let emptied = p
+        .activities
+        .iter()
+        .filter(|a| a.flag("DeletedByEmptyFolder") == Some(true))
+        .count();
+    assert_eq!(emptied, 2);
+}
+
+#[test]
+fn timeline_is_sorted_by_time_then_line() {
+    let tl = timeline(&["fixtures/variants/unsorted.csv"]);
+    let keys: Vec<_> = tl
+        .activities
+        .iter()
+        .map(|a| (a.time, a.source.line))
+        .collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted);
+    assert_eq!(
+        time::format(tl.activities[0].time),
+        "2018-06-20T08:41:07.512000Z"
+    );
+}
+
+#[test]
+fn sentinel_time_falls_back_to_creation_time() {
+    let p = parse("fixtures/malformed/bad_rows.csv");
+    let a = at_line(&p, 4);
+    assert_eq!(a.time_source, TimeSource::CreationTime);
+    assert_eq!(time::format(a.time), "2018-06-20T08:53:00.000000Z");
+    let reasons: Vec<_> = p
+        .rejections
+        .iter()
+        .map(|r| (r.line, r.reason.as_str()))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            (
+                3,
+                "TimeStamp: expected an RFC 3339 time, found \"20/06/2018 08:52\""
+            ),
+            (5, "expected 7 fields, found 4")
+        ]
+    );
+    // A cut-off cell is kept, salvaged and marked.
+    let cut = at_line(&p, 6);
+    assert!(matches!(cut.props_status, PropsStatus::Salvaged { .. }));
+    assert_eq!(cut.search_term().unwrap(), "wire transfer");
+    // Extra fields rejoined into CustomProperties, marked.
+    assert!(matches!(
+        at_line(&p, 7).props_status,
+        PropsStatus::Salvaged { .. }
+    ));
+}
+
+#[test]
+fn ip_attribution_of_specific_rows() {
+    let tl = timeline(&["fixtures/sample/activities.csv"]);
+    let find = |line: u64| {
+        tl.activities
+            .iter()
+            .position(|a| a.source.line == line)
+            .unwrap()
+    };
+    let via = |i: usize| (tl.ip(i), tl.attribution[i].via);
+    let search = tl
+        .activities
+        .iter()
+        .position(|a| a.kind == Kind::SearchResult)
+        .unwrap();
+    assert_eq!(
+        via(search),
+        (Some("175.45.176.123"), Via::PriorLogonSameApp)
+    );
+    let delivery = tl
+        .activities
+        .iter()
+        .position(|a| a.kind == Kind::MessageDelivered)
+        .unwrap();
+    assert_eq!(via(delivery), (None, Via::None));
+    let read = tl
+        .activities
+        .iter()
+        .position(|a| a.kind == Kind::ReadingPaneDisplayStart)
+        .unwrap();
+    assert_eq!(via(read), (Some("175.45.176.123"), Via::SameSession));
+    let first_logon = find(27);
+    assert_eq!(tl.activities[first_logon].kind, Kind::ServerLogon);
+    assert_eq!(via(first_logon), (Some("175.45.176.123"), Via::Logon));
+}
+
+#[test]
+fn sample_mailbox_is_named_from_server_logon() {
+    let p = parse("fixtures/sample/activities.csv");
+    assert_eq!(p.summary.mailbox, "test@address.com");
+    assert_eq!(p.summary.repeated_headers, 1);
+    assert_eq!((p.summary.rows, p.summary.records), (29, 29));
+}

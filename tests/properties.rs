@@ -1,0 +1,132 @@
+//! Property tests: what Python writes, we read back; nothing panics.
+
+use indexmap::IndexMap;
+use o365scan::input::pylit::{self, PyValue};
+use o365scan::input::{self, ReadOptions};
+use proptest::prelude::*;
+use std::io::Cursor;
+
+/// Characters Python's `str.isprintable()` rejects, beyond the C0/C1
+/// controls: enough of them to exercise `\x`, `\u` and `\U` escapes.
+fn python_nonprintable(c: char) -> bool {
+    let u = c as u32;
+    c.is_control()
+        || u == 0xA0
+        || u == 0xAD
+        || (0x2000..=0x200F).contains(&u)
+        || (0x2028..=0x202F).contains(&u)
+        || (0x2060..=0x206F).contains(&u)
+        || u == 0xFEFF
+        || (0xE0000..=0xE007F).contains(&u)
+        || (0xF0000..=0x10FFFF).contains(&u)
+}
+
+/// A port of CPython 3's `repr(str)`.
+fn py_repr(s: &str) -> String {
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = String::from(quote);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if python_nonprintable(c) => {
+                let u = c as u32;
+                out.push_str(&match u {
+                    0..=0xFF => format!("\\x{u:02x}"),
+                    0x100..=0xFFFF => format!("\\u{u:04x}"),
+                    _ => format!("\\U{u:08x}"),
+                });
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+    out
+}
+
+/// `str(dict)` for a dict of strings.
+fn py_dict_repr(map: &IndexMap<String, String>) -> String {
+    let items: Vec<String> = map
+        .iter()
+        .map(|(k, v)| format!("{}: {}", py_repr(k), py_repr(v)))
+        .collect();
+    format!("{{{}}}", items.join(", "))
+}
+
+fn python_dict(pairs: Vec<(String, String)>) -> IndexMap<String, String> {
+    // dict(pairs): first position, last value, like IndexMap::insert.
+    let mut map = IndexMap::new();
+    for (k, v) in pairs {
+        map.insert(k, v);
+    }
+    map
+}
+
+fn as_py(map: &IndexMap<String, String>) -> pylit::Props {
+    map.iter()
+        .map(|(k, v)| (k.clone(), PyValue::Str(v.clone())))
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn str_dict_round_trips(pairs in prop::collection::vec((any::<String>(), any::<String>()), 0..6)) {
+        let map = python_dict(pairs);
+        let text = py_dict_repr(&map);
+        prop_assert_eq!(pylit::parse_dict(&text).unwrap(), as_py(&map));
+    }
+
+    /// Through the whole reader: DictWriter quoting, our CSV parse, pylit.
+    #[test]
+    fn csv_cell_round_trips(pairs in prop::collection::vec((any::<String>(), any::<String>()), 1..4)) {
+        let map = python_dict(pairs);
+        let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+        w.write_record(["TimeStamp", "AppIdType", "ActivityIdType", "ActivityItemId", "ActivityCreationTime", "ClientSessionId", "CustomProperties"]).unwrap();
+        w.write_record(["2018-06-20T08:41:07.512Z", "Web", "SearchResult", "", "2018-06-20T08:41:07.512Z", "s", &py_dict_repr(&map)]).unwrap();
+        let bytes = w.into_inner().unwrap();
+        let parsed = input::read(Cursor::new(bytes), "prop.csv", 0, ReadOptions::default()).unwrap();
+        prop_assert_eq!(parsed.activities.len(), 1);
+        prop_assert_eq!(&parsed.activities[0].props, &as_py(&map));
+    }
+
+    #[test]
+    fn parse_dict_never_panics(text in any::<String>()) {
+        let _ = pylit::parse_dict(&text);
+        let _ = pylit::salvage_pairs(&text);
+    }
+
+    #[test]
+    fn near_valid_literals_never_panic(text in r"\{('[a-z\\']{0,6}'|u?'|None|True|[0-9.e+-]{1,5}|[\[\](){},: ]|\\[xuUN0-7]){0,24}") {
+        let _ = pylit::parse_dict(&text);
+        let _ = pylit::salvage_pairs(&text);
+    }
+
+    /// Arbitrary bytes after a valid header: no panic, every row accounted for.
+    #[test]
+    fn reader_conserves_rows(body in prop::collection::vec(any::<u8>(), 0..2048)) {
+        let mut bytes = b"TimeStamp,AppIdType,ActivityIdType,ActivityItemId,ActivityCreationTime,ClientSessionId,CustomProperties\n".to_vec();
+        bytes.extend(body);
+        if let Ok(p) = input::read(Cursor::new(bytes), "prop.csv", 0, ReadOptions::default()) {
+            let s = &p.summary;
+            prop_assert_eq!(s.rows, s.records + s.rejected + s.duplicates);
+            prop_assert_eq!(p.activities.len() as u64, s.records);
+        }
+    }
+
+    #[test]
+    fn reader_never_panics_on_any_bytes(bytes in prop::collection::vec(any::<u8>(), 0..2048)) {
+        let _ = input::read(Cursor::new(bytes), "prop.csv", 0, ReadOptions::default());
+    }
+}
