@@ -88,11 +88,23 @@ pub fn parse_dict(text: &str) -> Result<Props, PyError> {
 pub fn salvage_pairs(text: &str) -> Props {
     let mut out = Props::new();
     let mut p = Parser::new(text);
+    // Once a key of one quote style ran to the end of the cell unclosed, no
+    // later key of that style can close either: skipping them keeps salvage
+    // linear on hostile cells (a megabyte of `\"`).
+    let mut unclosed = [false; 2];
     while p.pos < p.src.len() {
         let start = p.pos;
-        if let Some((key, value)) = p.pair_at_cursor() {
-            out.insert(key, value);
-            continue;
+        if let Some(quote) = p.key_quote_at_cursor()
+            && !unclosed[usize::from(quote == b'"')]
+        {
+            match p.pair_at_cursor() {
+                Ok(Some((key, value))) => {
+                    out.insert(key, value);
+                    continue;
+                }
+                Ok(None) => {}
+                Err(()) => unclosed[usize::from(quote == b'"')] = true,
+            }
         }
         p.pos = start + 1;
         while p.pos < p.src.len() && !p.src.is_char_boundary(p.pos) {
@@ -364,26 +376,40 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
+    /// For salvage: the quote of a string literal starting at the cursor
+    /// (`'`, `"`, or one after a `u`/`b`/`r` prefix).
+    fn key_quote_at_cursor(&self) -> Option<u8> {
+        let b = self.bytes();
+        let at = |i: usize| b.get(self.pos + i).copied();
+        match (at(0), at(1)) {
+            (Some(q @ (b'\'' | b'"')), _) => Some(q),
+            (Some(b'u' | b'U' | b'b' | b'B' | b'r' | b'R'), Some(q @ (b'\'' | b'"'))) => Some(q),
+            _ => None,
+        }
+    }
+
     /// For salvage: a `'key': value` pair starting exactly at the cursor.
-    fn pair_at_cursor(&mut self) -> Option<(String, PyValue)> {
+    /// `Err` when the key's string never closes.
+    fn pair_at_cursor(&mut self) -> Result<Option<(String, PyValue)>, ()> {
         let start = self.pos;
         let key = match self.value(MAX_DEPTH) {
             Ok(PyValue::Str(k)) => k,
+            Err(e) if e.expected == "a closing quote" => return Err(()),
             _ => {
                 self.pos = start;
-                return None;
+                return Ok(None);
             }
         };
         self.skip_ws();
         if !self.eat(b':') {
             self.pos = start;
-            return None;
+            return Ok(None);
         }
         match self.value(MAX_DEPTH - 2) {
-            Ok(v) => Some((key, v)),
+            Ok(v) => Ok(Some((key, v))),
             Err(_) => {
                 self.pos = start;
-                None
+                Ok(None)
             }
         }
     }
@@ -484,6 +510,16 @@ mod tests {
         assert_eq!(map["Query"], s("wire transfer"));
         assert_eq!(map["Sid"], s("abc"));
         assert_eq!(map.len(), 2);
+    }
+
+    #[test]
+    fn salvage_is_linear_on_hostile_cells() {
+        let hostile = format!("{{'a': 'b', {}", "\\\"x".repeat(300_000));
+        // Quadratic salvage would not finish here (~10^11 steps); linear
+        // salvage takes milliseconds.
+        let map = salvage_pairs(&hostile);
+        assert_eq!(map["a"], s("b"));
+        assert!(salvage_pairs(&"a".repeat(1_000_000)).is_empty());
     }
 
     #[test]
