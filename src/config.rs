@@ -2,8 +2,10 @@
 //! this point takes `Config`/`Style` values, never clap types or globals.
 
 use crate::cli::{Cli, ColorWhen, Format};
+use crate::error::UsageError;
 use crate::finding::Level;
 use crate::input::ReadOptions;
+use crate::rules::{self, Settings};
 use std::env;
 use std::io::IsTerminal;
 
@@ -33,7 +35,7 @@ impl Style {
 /// Table width off a terminal: readable in an 80-column viewer.
 pub const TABLE_WIDTH: u16 = 80;
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Config {
     pub files: Vec<String>,
     pub format: Format,
@@ -43,10 +45,14 @@ pub struct Config {
     pub list_rules: bool,
     pub min_level: Option<Level>,
     pub fail_on: Option<Level>,
+    /// Rule ids whose findings are reported (all when `None`).
+    pub only_rules: Option<Vec<String>>,
+    pub exclude_rules: Vec<String>,
+    pub settings: Settings,
 }
 
 impl Config {
-    pub fn from_cli(cli: &Cli) -> Config {
+    pub fn from_cli(cli: &Cli) -> Result<Config, UsageError> {
         let terminal = std::io::stdout().is_terminal();
         let color = match cli.color {
             ColorWhen::Always => true,
@@ -58,7 +64,25 @@ impl Config {
             }
         };
         let width = (!terminal).then_some(TABLE_WIDTH);
-        Config {
+        for id in cli.rules.iter().chain(&cli.exclude_rules) {
+            if rules::find(id).is_none() {
+                return Err(UsageError(format!(
+                    "unknown rule '{id}'; valid rules: {}",
+                    rules::settings::rule_ids()
+                )));
+            }
+        }
+        let settings = match &cli.config {
+            None => Settings::defaults(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    UsageError(format!("{}: cannot read config: {e}", path.display()))
+                })?;
+                Settings::from_toml(&text)
+                    .map_err(|e| UsageError(format!("{}: {e}", path.display())))?
+            }
+        };
+        Ok(Config {
             files: cli
                 .files
                 .iter()
@@ -75,6 +99,9 @@ impl Config {
             list_rules: cli.list_rules,
             min_level: cli.min_level,
             fail_on: cli.fail_on,
-        }
+            only_rules: (!cli.rules.is_empty()).then(|| cli.rules.clone()),
+            exclude_rules: cli.exclude_rules.clone(),
+            settings,
+        })
     }
 }

@@ -28,7 +28,7 @@ const MAX_WARNINGS: usize = 20;
 
 /// Runs one invocation; the error's chain decides the exit code.
 pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
-    let config = Config::from_cli(&cli);
+    let config = Config::from_cli(&cli)?;
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     if config.list_rules {
@@ -41,10 +41,17 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
     if !config.quiet {
         warn_rejections(&timeline);
     }
-    let mut findings = rules::run_all(&timeline);
-    if let Some(min) = config.min_level {
-        findings.retain(|f| f.level >= min);
-    }
+    // Every rule runs (correlation needs the others); selection filters output.
+    let mut findings = rules::run_all(&timeline, &config.settings);
+    findings.retain(|f| config.min_level.is_none_or(|min| f.level >= min));
+    findings.retain(|f| {
+        config
+            .only_rules
+            .as_ref()
+            .is_none_or(|only| only.iter().any(|r| r == f.rule))
+    });
+    findings.retain(|f| !config.exclude_rules.iter().any(|r| r == f.rule));
+
     let report = report::Report::new(&timeline, &findings);
     report::write(&mut out, &report, config.format, &config.style).context("writing the report")?;
     out.flush().context("writing the report")?;

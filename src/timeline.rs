@@ -50,6 +50,8 @@ pub struct Timeline {
     pub attribution: Vec<Attribution>,
     /// Interned IP strings.
     pub ips: IndexSet<String>,
+    /// Indices into `activities` per input (mailbox), in time order.
+    pub by_mailbox: Vec<Vec<usize>>,
     pub rejections: Vec<Rejection>,
 }
 
@@ -67,11 +69,18 @@ impl Timeline {
         rejections.sort_by_key(|r| (r.file, r.line));
         let mut ips = IndexSet::new();
         let attribution = attribute_ips(&activities, &mut ips);
+        let mut by_mailbox = vec![Vec::new(); inputs.len()];
+        for (i, a) in activities.iter().enumerate() {
+            if let Some(list) = by_mailbox.get_mut(a.source.file as usize) {
+                list.push(i);
+            }
+        }
         Timeline {
             inputs,
             activities,
             attribution,
             ips,
+            by_mailbox,
             rejections,
         }
     }

@@ -131,7 +131,7 @@ fn write_findings<W: Write>(out: &mut W, report: &Report<'_>, style: &Style) -> 
     });
     let several = report.timeline.inputs.len() > 1;
     let mut table = new_table(style);
-    let mut header = vec!["Level", "First (UTC)", "Rule", "Summary", "Ev."];
+    let mut header = vec!["Level", "First (UTC)", "Finding"];
     if several {
         header.insert(2, "Mailbox");
     }
@@ -140,22 +140,21 @@ fn write_findings<W: Write>(out: &mut W, report: &Report<'_>, style: &Style) -> 
         let mut row = vec![
             level_cell(f.level, style),
             Cell::new(short_time(f.first)),
-            Cell::new(f.rule),
             Cell::new(summary_text(report, f)),
         ];
         if several {
             row.insert(2, Cell::new(for_terminal(&f.mailbox)));
         }
-        row.push(Cell::new(f.evidence.len()).set_alignment(CellAlignment::Right));
         table.add_row(row);
     }
     writeln!(out, "Findings ({})", report.findings.len())?;
     writeln!(out, "{table}")
 }
 
-/// The summary plus the first evidence lines (`line N`), escaped.
+/// Rule id, summary and the first evidence lines, escaped.
 fn summary_text(report: &Report<'_>, f: &Finding) -> String {
-    let mut text = for_terminal(&f.summary).into_owned();
+    let mut text = format!("{}\n{}", f.rule, for_terminal(&f.summary));
+
     let lines: Vec<String> = f
         .evidence
         .iter()
@@ -170,7 +169,12 @@ fn summary_text(report: &Report<'_>, f: &Finding) -> String {
         } else {
             String::new()
         };
-        text.push_str(&format!("\n(line {}{more})", lines.join(", ")));
+        let word = if f.evidence.len() == 1 {
+            "line"
+        } else {
+            "lines"
+        };
+        text.push_str(&format!("\n({word} {}{more})", lines.join(", ")));
     }
     text
 }

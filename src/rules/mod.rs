@@ -1,31 +1,263 @@
 //! Rule modules and the one registry that lists them.
+//!
+//! A rule lives in the file of its family (`access.rs`, `search.rs`,
+//! `deletion.rs`, `inbox_rules.rs`, `collection.rs`, `correlation.rs`,
+//! `data.rs`) and is named in [`RULES`]. Rules read the sorted timeline and
+//! push findings; they never parse text or print. Thresholds and keyword
+//! lists are [`Param`]s: defaults in the rule's file, overridable with
+//! `--config`.
 
-use crate::finding::{Finding, Level};
+mod access;
+mod collection;
+mod correlation;
+mod data;
+mod deletion;
+mod inbox_rules;
+pub mod keywords;
+mod links;
+mod search;
+pub mod settings;
+mod suspect;
+mod window;
+
+use crate::activity::Activity;
+use crate::finding::{Evidence, Finding, Level};
 use crate::timeline::Timeline;
+pub use settings::{Param, ParamDefault, Settings};
+use suspect::Suspect;
 
-/// A detection. Rules read the sorted timeline and push findings; they never
-/// parse text or print.
+/// A detection.
 pub trait Rule: Sync {
     /// Stable kebab-case id: users filter on it and CI diffs it.
     fn id(&self) -> &'static str;
     fn title(&self) -> &'static str;
-    /// The base level; a finding may be raised in suspect context.
+    /// The base level; a finding may be raised (`medium↑high`).
     fn level(&self) -> Level;
     /// ATT&CK technique ids (`T1114.002`).
     fn attack(&self) -> &'static [&'static str];
     /// Semantics inferred rather than read from real exports.
     fn experimental(&self) -> bool;
-    fn check(&self, timeline: &Timeline, out: &mut Vec<Finding>);
+    /// One line for `--list-rules` and the README.
+    fn description(&self) -> &'static str;
+    /// Tunable thresholds, windows and keyword lists.
+    fn params(&self) -> &'static [Param] {
+        const { &[] }
+    }
+    fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>);
 }
 
-/// Every rule, in `--list-rules` order.
-pub const RULES: &[&dyn Rule] = &[];
+/// Every rule, in `--list-rules` order, which is also run order: access
+/// rules first (they define suspect context), correlation last (it reads the
+/// findings of all others).
+pub const RULES: &[&dyn Rule] = &[
+    &access::NewIp,
+    &access::NewAgent,
+    &access::SuspiciousAgent,
+    &access::Failures,
+    &access::LegacyClient,
+    &access::SessionMultiIp,
+    &access::TimezoneMismatch,
+    &search::Keystrokes,
+    &search::Financial,
+    &search::Detection,
+    &search::Credentials,
+    &search::ThenRead,
+    &collection::ReadBurst,
+    &collection::AttachmentBurst,
+    &inbox_rules::RuleActivity,
+    &inbox_rules::HiddenDelivery,
+    &inbox_rules::ServerMove,
+    &inbox_rules::ServerMarkRead,
+    &inbox_rules::InferredForward,
+    &deletion::Mass,
+    &deletion::EmptyDeletedItems,
+    &deletion::SentItems,
+    &deletion::SecurityNotice,
+    &collection::SendBurst,
+    &collection::ForwardBurst,
+    &correlation::BecChain,
+    &data::Gaps,
+    &data::Unparsed,
+    &data::UnknownActivity,
+];
 
-/// Runs every rule over the timeline.
-pub fn run_all(timeline: &Timeline) -> Vec<Finding> {
-    let mut out = Vec::new();
-    for rule in RULES {
-        rule.check(timeline, &mut out);
+/// Ids of the rules whose findings define suspect context
+/// (`detections.md` §2.1).
+const SUSPECT_SOURCES: &[&str] = &["logon-new-ip", "logon-suspicious-agent", "session-multi-ip"];
+
+pub fn find(id: &str) -> Option<&'static dyn Rule> {
+    RULES.iter().copied().find(|r| r.id() == id)
+}
+
+/// What a rule sees.
+pub struct Ctx<'a> {
+    pub timeline: &'a Timeline,
+    pub settings: &'a Settings,
+    /// Findings of the rules before this one in [`RULES`].
+    pub prior: &'a [Finding],
+    suspect: &'a Suspect,
+    rule: &'static str,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn activity(&self, i: usize) -> &'a Activity {
+        &self.timeline.activities[i]
     }
-    out
+
+    /// Record indices of each mailbox (input), in time order.
+    pub fn mailboxes(&self) -> impl Iterator<Item = (&'a str, &'a [usize])> {
+        let tl = self.timeline;
+        tl.by_mailbox
+            .iter()
+            .enumerate()
+            .map(move |(f, recs)| (tl.inputs[f].mailbox.as_str(), recs.as_slice()))
+    }
+
+    pub fn int(&self, key: &str) -> i64 {
+        self.settings.int(self.rule, key)
+    }
+
+    pub fn minutes(&self, key: &str) -> chrono::Duration {
+        chrono::Duration::minutes(self.int(key))
+    }
+
+    pub fn words(&self, key: &str) -> &'a keywords::Keywords {
+        self.settings.keywords(self.rule, key)
+    }
+
+    /// Record `i` is near an access anomaly of its session or IP.
+    pub fn is_suspect(&self, i: usize) -> bool {
+        self.suspect.contains(self.timeline, i)
+    }
+
+    /// A finding of this rule over `records` (time-ordered indices); count
+    /// is the number of records unless changed by the caller.
+    pub fn finding(
+        &self,
+        rule: &dyn Rule,
+        level: Level,
+        records: &[usize],
+        summary: String,
+        detail: impl Fn(usize) -> String,
+    ) -> Finding {
+        let tl = self.timeline;
+        let first = records
+            .iter()
+            .map(|&i| tl.activities[i].time)
+            .min()
+            .unwrap_or_default();
+        let last = records
+            .iter()
+            .map(|&i| tl.activities[i].time)
+            .max()
+            .unwrap_or_default();
+        let mailbox = records
+            .first()
+            .map_or("", |&i| tl.mailbox(&tl.activities[i]))
+            .to_string();
+        Finding {
+            rule: rule.id(),
+            title: rule.title(),
+            level,
+            attack: rule.attack(),
+            mailbox,
+            first,
+            last,
+            count: records.len() as u64,
+            summary,
+            evidence: records
+                .iter()
+                .take(MAX_EVIDENCE)
+                .map(|&i| Evidence {
+                    record: i,
+                    detail: detail(i),
+                })
+                .collect(),
+            experimental: rule.experimental(),
+        }
+    }
+}
+
+/// Evidence rows kept per finding; `count` still says how many matched.
+pub const MAX_EVIDENCE: usize = 100;
+
+/// Runs every rule; findings come back in run order (reports sort them).
+pub fn run_all(timeline: &Timeline, settings: &Settings) -> Vec<Finding> {
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut suspect: Option<Suspect> = None;
+    let no_context = Suspect::default();
+    for rule in RULES {
+        // The access rules run first; context exists once they have.
+        if suspect.is_none()
+            && !rule.id().starts_with("logon-")
+            && !rule.id().starts_with("session-")
+        {
+            suspect = Some(Suspect::from_findings(timeline, &findings, SUSPECT_SOURCES));
+        }
+        let mut out = Vec::new();
+        let ctx = Ctx {
+            timeline,
+            settings,
+            prior: &findings,
+            suspect: suspect.as_ref().unwrap_or(&no_context),
+            rule: rule.id(),
+        };
+        rule.check(&ctx, &mut out);
+        findings.extend(out);
+    }
+    findings
+}
+
+/// Short quoting of data inside a summary: `'wire transfer'`.
+pub fn quoted(text: &str) -> String {
+    const MAX: usize = 80;
+    if text.chars().count() <= MAX {
+        format!("'{text}'")
+    } else {
+        format!("'{}…'", text.chars().take(MAX - 1).collect::<String>())
+    }
+}
+
+/// `a, b, c` or `a, b, c and 4 more`.
+pub fn list(items: &[String], max: usize) -> String {
+    let shown = items
+        .iter()
+        .take(max)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if items.len() > max {
+        format!("{shown} and {} more", items.len() - max)
+    } else {
+        shown
+    }
+}
+
+/// "1 search" / "3 searches".
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_kebab_case() {
+        let mut seen = std::collections::HashSet::new();
+        for rule in RULES {
+            let id = rule.id();
+            assert!(seen.insert(id), "duplicate id {id}");
+            assert!(
+                id.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'),
+                "{id}"
+            );
+            assert!(
+                !rule.attack().is_empty() || id.starts_with("data-") || id == "search-keystrokes",
+                "{id} lacks ATT&CK ids"
+            );
+        }
+        let titles: std::collections::HashSet<_> = RULES.iter().map(|r| r.title()).collect();
+        assert_eq!(titles.len(), RULES.len(), "titles must be unique");
+    }
 }

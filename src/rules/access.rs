@@ -1,0 +1,756 @@
+//! Access rules (`detections.md` §2.2): logons against a baseline learned
+//! from the same mailbox's earlier activity.
+//!
+//! The baseline is everything in the mailbox's first `baseline_days`; when
+//! the baseline holds no logon at all, the mailbox's first logon network,
+//! agent and time zone are taken as known, so the very first IP of a mailbox
+//! is never "new".
+
+use super::window::{self, Event};
+use super::{Ctx, Param, Rule, list, plural, quoted};
+use crate::activity::{Activity, App, Kind};
+use crate::finding::{Finding, Level};
+use chrono::{DateTime, Duration, Utc};
+use indexmap::{IndexMap, IndexSet};
+use std::net::IpAddr;
+
+/// Days at the start of each mailbox that define "known".
+const BASELINE_DAYS: Param = Param::int("baseline_days", 7);
+
+/// `detections.md` §3.5, Red entries (attack tools and HTTP libraries):
+/// substrings of the lower-cased user agent.
+const AGENTS_HIGH: &[&str] = &[
+    "aadinternals",
+    "agentaxios",
+    "axios/",
+    "azurehound",
+    "bav2ropc",
+    "bloodhound/",
+    "curl/",
+    "emclient/",
+    "fasthttp",
+    "go-http-client/",
+    "go-resty/",
+    "guzzlehttp/",
+    "node-fetch/",
+    "okhttp/",
+    "sharphound/",
+    "undici",
+    "teams/1.3.00.30866",
+];
+/// §3.5 Yellow entries and our additions: scripting runtimes and admin tools.
+const AGENTS_MEDIUM: &[&str] = &[
+    "azurecli/",
+    "azurepowershell/",
+    "postmanruntime/",
+    "powershell/5.1",
+    "powershell/7",
+    "python-requests",
+    "python/",
+    "python-urllib/",
+    "libwww-perl/",
+    "wget/",
+    "java/",
+    "apache-httpclient/",
+];
+/// Client types that bypass modern authentication.
+const LEGACY_APPS: &[&str] = &["IMAP4", "IMAP", "POP3", "Other"];
+
+/// A logon row with what the access rules compare.
+struct Logon {
+    record: usize,
+    time: DateTime<Utc>,
+    ip: String,
+    network: String,
+    agent: Option<String>,
+    ok: bool,
+}
+
+fn logons(ctx: &Ctx<'_>, records: &[usize]) -> Vec<Logon> {
+    records
+        .iter()
+        .filter_map(|&i| {
+            let a = ctx.activity(i);
+            if !a.kind.is_logon() {
+                return None;
+            }
+            let ip = a.client_ip()?.trim().to_string();
+            Some(Logon {
+                record: i,
+                time: a.time,
+                network: network(&ip),
+                agent: a.user_agent().map(|u| agent_key(&u)),
+                ok: !is_failure(a),
+                ip,
+            })
+        })
+        .collect()
+}
+
+/// The end of the mailbox's baseline period.
+fn baseline_end(ctx: &Ctx<'_>, records: &[usize]) -> DateTime<Utc> {
+    let start = records
+        .first()
+        .map_or_else(DateTime::<Utc>::default, |&i| ctx.activity(i).time);
+    start + Duration::days(ctx.int("baseline_days"))
+}
+
+/// IPv4 /24, IPv6 /48; anything else (anonymised, garbage) as written.
+pub fn network(ip: &str) -> String {
+    match ip.parse::<IpAddr>() {
+        Ok(IpAddr::V4(v4)) => {
+            let o = v4.octets();
+            format!("{}.{}.{}.0/24", o[0], o[1], o[2])
+        }
+        Ok(IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2])
+        }
+        Err(_) => ip.to_string(),
+    }
+}
+
+/// A failed `ServerLogon`: a `Result` that is not a success, or exception text.
+pub fn is_failure(a: &Activity) -> bool {
+    let bad_result = a.logon_result().is_some_and(|r| {
+        let r = r.to_ascii_lowercase();
+        !(r.contains("success") || r == "true" || r == "ok")
+    });
+    bad_result || a.prop("ExceptionInfo").is_some()
+}
+
+/// Browser family and OS of a user agent, `+Preload` suffixes stripped:
+/// "Chrome on Windows". Unknown software keeps its product token.
+pub fn agent_key(ua: &str) -> String {
+    let ua = ua.trim().trim_end_matches("+Preload");
+    let lower = ua.trim_end_matches("+Preload").to_ascii_lowercase();
+    let family = [
+        ("edge/", "Edge"),
+        ("edg/", "Edge"),
+        ("opr/", "Opera"),
+        ("chrome/", "Chrome"),
+        ("firefox/", "Firefox"),
+        ("trident/", "Internet Explorer"),
+        ("msie", "Internet Explorer"),
+        ("microsoft office", "Microsoft Office"),
+        ("outlook", "Outlook"),
+        ("safari/", "Safari"),
+    ]
+    .iter()
+    .find(|(needle, _)| lower.contains(needle))
+    .map(|(_, name)| name.to_string())
+    .unwrap_or_else(|| ua.split(['/', ' ']).next().unwrap_or(ua).to_string());
+    let os = [
+        ("windows", "Windows"),
+        ("android", "Android"),
+        ("iphone", "iOS"),
+        ("ipad", "iOS"),
+        ("mac os x", "macOS"),
+        ("macintosh", "macOS"),
+        ("linux", "Linux"),
+    ]
+    .iter()
+    .find(|(needle, _)| lower.contains(needle))
+    .map(|(_, name)| *name);
+    match os {
+        Some(os) => format!("{family} on {os}"),
+        None => family,
+    }
+}
+
+fn logon_detail(ctx: &Ctx<'_>, i: usize) -> String {
+    let a = ctx.activity(i);
+    let mut d = format!(
+        "{} from {}",
+        a.kind.as_str(),
+        a.client_ip().unwrap_or_default()
+    );
+    if let Some(ua) = a.user_agent() {
+        d.push_str(&format!(", agent {}", quoted(&ua)));
+    }
+    if is_failure(a) {
+        d.push_str(", failed");
+    }
+    d
+}
+
+pub struct NewIp;
+
+impl Rule for NewIp {
+    fn id(&self) -> &'static str {
+        "logon-new-ip"
+    }
+    fn title(&self) -> &'static str {
+        "First-seen client network"
+    }
+    fn level(&self) -> Level {
+        Level::Medium
+    }
+    fn attack(&self) -> &'static [&'static str] {
+        &["T1078.004"]
+    }
+    fn experimental(&self) -> bool {
+        false
+    }
+    fn description(&self) -> &'static str {
+        "Successful logon from an IPv4 /24 or IPv6 /48 not seen in the mailbox's baseline"
+    }
+    fn params(&self) -> &'static [Param] {
+        const { &[BASELINE_DAYS] }
+    }
+    fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        for (_, records) in ctx.mailboxes() {
+            let end = baseline_end(ctx, records);
+            let all = logons(ctx, records);
+            let ok: Vec<&Logon> = all.iter().filter(|l| l.ok).collect();
+            let mut known: IndexSet<&str> = ok
+                .iter()
+                .filter(|l| l.time < end)
+                .map(|l| l.network.as_str())
+                .collect();
+            if known.is_empty()
+                && let Some(first) = ok.first()
+            {
+                known.insert(&first.network);
+            }
+            let mut new: IndexMap<&str, Vec<&Logon>> = IndexMap::new();
+            for l in ok.iter().filter(|l| !known.contains(l.network.as_str())) {
+                new.entry(&l.network).or_default().push(l);
+            }
+            for (net, hits) in new {
+                let ips: IndexSet<&str> = hits.iter().map(|l| l.ip.as_str()).collect();
+                let agents: IndexSet<&str> =
+                    hits.iter().filter_map(|l| l.agent.as_deref()).collect();
+                let summary = format!(
+                    "{} from new network {net} ({}){}; baseline had {}",
+                    plural(hits.len(), "logon", "logons"),
+                    list(&ips.iter().map(|s| s.to_string()).collect::<Vec<_>>(), 3),
+                    if agents.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            " using {}",
+                            list(&agents.iter().map(|s| s.to_string()).collect::<Vec<_>>(), 3)
+                        )
+                    },
+                    list(&known.iter().map(|s| s.to_string()).collect::<Vec<_>>(), 3),
+                );
+                let recs: Vec<usize> = hits.iter().map(|l| l.record).collect();
+                out.push(ctx.finding(self, self.level(), &recs, summary, |i| logon_detail(ctx, i)));
+            }
+        }
+    }
+}
+
+pub struct NewAgent;
+
+const NEW_AGENT_WITH_IP: Param = Param::int("with_new_ip_minutes", 60);
+
+impl Rule for NewAgent {
+    fn id(&self) -> &'static str {
+        "logon-new-agent"
+    }
+    fn title(&self) -> &'static str {
+        "First-seen client software"
+    }
+    fn level(&self) -> Level {
+        Level::Low
+    }
+    fn attack(&self) -> &'static [&'static str] {
+        &["T1078.004"]
+    }
+    fn experimental(&self) -> bool {
+        false
+    }
+    fn description(&self) -> &'static str {
+        "Logon browser/OS family or client type (AppIdType) not in the baseline; medium next to a new-IP logon"
+    }
+    fn params(&self) -> &'static [Param] {
+        const { &[BASELINE_DAYS, NEW_AGENT_WITH_IP] }
+    }
+    fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        let near = ctx.minutes("with_new_ip_minutes");
+        for (mailbox, records) in ctx.mailboxes() {
+            let end = baseline_end(ctx, records);
+            let new_ip_times: Vec<DateTime<Utc>> = ctx
+                .prior
+                .iter()
+                .filter(|f| f.rule == "logon-new-ip" && f.mailbox == mailbox)
+                .flat_map(|f| f.evidence.iter().map(|e| ctx.activity(e.record).time))
+                .collect();
+            let mut hits: IndexMap<String, Vec<usize>> = IndexMap::new();
+            // Agents of logons.
+            let all = logons(ctx, records);
+            let mut known: IndexSet<&str> = all
+                .iter()
+                .filter(|l| l.time < end)
+                .filter_map(|l| l.agent.as_deref())
+                .collect();
+            if known.is_empty()
+                && let Some(first) = all.iter().find_map(|l| l.agent.as_deref())
+            {
+                known.insert(first);
+            }
+            for l in all.iter().filter(|l| l.ok) {
+                if let Some(agent) = l.agent.as_deref().filter(|a| !known.contains(a)) {
+                    hits.entry(format!("agent {}", quoted(agent)))
+                        .or_default()
+                        .push(l.record);
+                }
+            }
+            // Client types of any row (the service itself excluded).
+            let apps = |pred: &dyn Fn(&Activity) -> bool| -> IndexSet<&str> {
+                records
+                    .iter()
+                    .map(|&i| ctx.activity(i))
+                    .filter(|a| a.app != App::Exchange && pred(a))
+                    .map(|a| a.app.as_str())
+                    .collect()
+            };
+            let mut known_apps = apps(&|a| a.time < end);
+            if known_apps.is_empty()
+                && let Some(&first) = apps(&|_| true).first()
+            {
+                known_apps.insert(first);
+            }
+            for &i in records {
+                let a = ctx.activity(i);
+                if a.app != App::Exchange && !known_apps.contains(a.app.as_str()) {
+                    let key = format!("client type {}", a.app.as_str());
+                    let entry = hits.entry(key).or_default();
+                    // One row per session is enough evidence of a client type.
+                    if entry.iter().all(|&j| ctx.activity(j).session != a.session) {
+                        entry.push(i);
+                    }
+                }
+            }
+            for (what, recs) in hits {
+                let near_new_ip = recs.iter().any(|&i| {
+                    new_ip_times
+                        .iter()
+                        .any(|&t| (ctx.activity(i).time - t).abs() <= near)
+                });
+                let level = if near_new_ip {
+                    Level::Medium
+                } else {
+                    Level::Low
+                };
+                let summary = format!(
+                    "First use of {what} ({}){}",
+                    plural(recs.len(), "row", "rows"),
+                    if near_new_ip {
+                        ", next to a logon from a new network"
+                    } else {
+                        ""
+                    }
+                );
+                out.push(ctx.finding(self, level, &recs, summary, |i| logon_detail(ctx, i)));
+            }
+        }
+    }
+}
+
+pub struct SuspiciousAgent;
+
+impl Rule for SuspiciousAgent {
+    fn id(&self) -> &'static str {
+        "logon-suspicious-agent"
+    }
+    fn title(&self) -> &'static str {
+        "Scripted or attack-tool client"
+    }
+    fn level(&self) -> Level {
+        Level::High
+    }
+    fn attack(&self) -> &'static [&'static str] {
+        &["T1078.004"]
+    }
+    fn experimental(&self) -> bool {
+        false
+    }
+    fn description(&self) -> &'static str {
+        "Logon user agent of an attack tool or HTTP library (high), a scripting runtime (medium), or empty"
+    }
+    fn params(&self) -> &'static [Param] {
+        const {
+            &[
+                Param::words("agents_high", AGENTS_HIGH),
+                Param::words("agents_medium", AGENTS_MEDIUM),
+            ]
+        }
+    }
+    fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        let high = ctx.words("agents_high");
+        let medium = ctx.words("agents_medium");
+        for (_, records) in ctx.mailboxes() {
+            let mut hits: IndexMap<String, (Level, Vec<usize>)> = IndexMap::new();
+            for &i in records {
+                let a = ctx.activity(i);
+                if !a.kind.is_logon() || a.app == App::Exchange {
+                    continue;
+                }
+                let ua = a.user_agent().map(|u| u.into_owned()).unwrap_or_default();
+                let lower = ua.trim().to_ascii_lowercase();
+                let level =
+                    if lower == "node" || high.words().iter().any(|w| lower.contains(w.as_str())) {
+                        Level::High
+                    } else if medium.words().iter().any(|w| lower.contains(w.as_str()))
+                        || (lower.is_empty() && a.kind == Kind::ServerLogon)
+                    {
+                        Level::Medium
+                    } else {
+                        continue;
+                    };
+                hits.entry(ua).or_insert((level, Vec::new())).1.push(i);
+            }
+            for (ua, (level, recs)) in hits {
+                let shown = if ua.is_empty() {
+                    "an empty user agent".to_string()
+                } else {
+                    quoted(&ua)
+                };
+                let ips: IndexSet<String> = recs
+                    .iter()
+                    .filter_map(|&i| ctx.activity(i).client_ip().map(|s| s.into_owned()))
+                    .collect();
+                let summary = format!(
+                    "{} with {shown} from {}",
+                    plural(recs.len(), "logon", "logons"),
+                    list(&ips.into_iter().collect::<Vec<_>>(), 3)
+                );
+                out.push(ctx.finding(self, level, &recs, summary, |i| logon_detail(ctx, i)));
+            }
+        }
+    }
+}
+
+pub struct Failures;
+
+impl Rule for Failures {
+    fn id(&self) -> &'static str {
+        "logon-failures"
+    }
+    fn title(&self) -> &'static str {
+        "Failed-logon burst"
+    }
+    fn level(&self) -> Level {
+        Level::Medium
+    }
+    fn attack(&self) -> &'static [&'static str] {
+        &["T1110", "T1110.003"]
+    }
+    fn experimental(&self) -> bool {
+        true
+    }
+    fn description(&self) -> &'static str {
+        "Many failed ServerLogons in a window; high when a success from the same network follows"
+    }
+    fn params(&self) -> &'static [Param] {
+        const {
+            &[
+                Param::int("threshold", 10),
+                Param::int("window_minutes", 60),
+                Param::int("success_within_minutes", 60),
+            ]
+        }
+    }
+    fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        let window = ctx.minutes("window_minutes");
+        let follow = ctx.minutes("success_within_minutes");
+        for (_, records) in ctx.mailboxes() {
+            let all = logons(ctx, records);
+            let failures: Vec<Event<usize>> = all
+                .iter()
+                .filter(|l| !l.ok && ctx.activity(l.record).kind == Kind::ServerLogon)
+                .map(|l| Event {
+                    record: l.record,
+                    time: l.time,
+                    key: l.record,
+                })
+                .collect();
+            for range in window::bursts(&failures, window, ctx.int("threshold") as usize) {
+                let burst = &failures[range];
+                let recs: Vec<usize> = burst.iter().map(|e| e.record).collect();
+                let nets: IndexSet<String> = recs
+                    .iter()
+                    .filter_map(|&i| ctx.activity(i).client_ip())
+                    .map(|ip| network(&ip))
+                    .collect();
+                let last = burst.last().map(|e| e.time).unwrap_or_default();
+                let success = all.iter().find(|l| {
+                    l.ok && l.time > last && l.time - last <= follow && nets.contains(&l.network)
+                });
+                let mut summary = format!(
+                    "{} failed logons from {}",
+                    recs.len(),
+                    list(&nets.iter().cloned().collect::<Vec<_>>(), 3)
+                );
+                let mut level = self.level();
+                let mut cited = recs.clone();
+                if let Some(s) = success {
+                    level = Level::High;
+                    summary.push_str(&format!(", then a successful logon from {}", s.ip));
+                    cited.push(s.record);
+                }
+                out.push(ctx.finding(self, level, &cited, summary, |i| logon_detail(ctx, i)));
+            }
+        }
+    }
+}
+
+pub struct LegacyClient;
+
+impl Rule for LegacyClient {
+    fn id(&self) -> &'static str {
+        "logon-legacy-client"
+    }
+    fn title(&self) -> &'static str {
+        "Legacy or unknown client"
+    }
+    fn level(&self) -> Level {
+        Level::Medium
+    }
+    fn attack(&self) -> &'static [&'static str] {
+        &["T1078.004", "T1114.002"]
+    }
+    fn experimental(&self) -> bool {
+        false
+    }
+    fn description(&self) -> &'static str {
+        "Rows from IMAP4, IMAP, POP3 or Other clients when that client type is not in the baseline"
+    }
+    fn params(&self) -> &'static [Param] {
+        const { &[BASELINE_DAYS] }
+    }
+    fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        for (_, records) in ctx.mailboxes() {
+            let end = baseline_end(ctx, records);
+            let in_baseline: IndexSet<&str> = records
+                .iter()
+                .map(|&i| ctx.activity(i))
+                .filter(|a| a.time < end)
+                .map(|a| a.app.as_str())
+                .collect();
+            let mut hits: IndexMap<&str, Vec<usize>> = IndexMap::new();
+            for &i in records {
+                let app = ctx.activity(i).app.as_str();
+                if LEGACY_APPS.contains(&app) && !in_baseline.contains(app) {
+                    hits.entry(app).or_default().push(i);
+                }
+            }
+            for (app, recs) in hits {
+                let client = recs
+                    .iter()
+                    .find_map(|&i| ctx.activity(i).prop("ClientString").map(|c| c.into_owned()));
+                let summary = format!(
+                    "{} from client type {app}{}, not seen in the baseline",
+                    plural(recs.len(), "row", "rows"),
+                    client
+                        .map(|c| format!(" ({})", quoted(&c)))
+                        .unwrap_or_default()
+                );
+                out.push(ctx.finding(self, self.level(), &recs, summary, |i| {
+                    ctx.activity(i).kind.as_str().to_string()
+                }));
+            }
+        }
+    }
+}
+
+pub struct SessionMultiIp;
+
+impl Rule for SessionMultiIp {
+    fn id(&self) -> &'static str {
+        "session-multi-ip"
+    }
+    fn title(&self) -> &'static str {
+        "Concurrent access from separate networks"
+    }
+    fn level(&self) -> Level {
+        Level::High
+    }
+    fn attack(&self) -> &'static [&'static str] {
+        &["T1550.004", "T1078.004"]
+    }
+    fn experimental(&self) -> bool {
+        true
+    }
+    fn description(&self) -> &'static str {
+        "Logons from 2+ networks within minutes (one not in the baseline), or one session changing network within seconds"
+    }
+    fn params(&self) -> &'static [Param] {
+        const {
+            &[
+                BASELINE_DAYS,
+                Param::int("window_minutes", 10),
+                Param::int("session_change_seconds", 30),
+            ]
+        }
+    }
+    fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        let window = ctx.minutes("window_minutes");
+        let change = Duration::seconds(ctx.int("session_change_seconds"));
+        for (_, records) in ctx.mailboxes() {
+            let end = baseline_end(ctx, records);
+            let all: Vec<Logon> = logons(ctx, records).into_iter().filter(|l| l.ok).collect();
+            let baseline: IndexSet<&str> = all
+                .iter()
+                .filter(|l| l.time < end)
+                .map(|l| l.network.as_str())
+                .collect();
+            let events: Vec<Event<&str>> = all
+                .iter()
+                .map(|l| Event {
+                    record: l.record,
+                    time: l.time,
+                    key: l.network.as_str(),
+                })
+                .collect();
+            for range in window::bursts(&events, window, 2) {
+                let burst = &events[range];
+                if burst.iter().all(|e| baseline.contains(e.key)) {
+                    continue;
+                }
+                let nets: IndexSet<&str> = burst.iter().map(|e| e.key).collect();
+                let recs: Vec<usize> = burst.iter().map(|e| e.record).collect();
+                let summary = format!(
+                    "Logons from {} networks within {} min: {}",
+                    nets.len(),
+                    window.num_minutes(),
+                    list(&nets.iter().map(|s| s.to_string()).collect::<Vec<_>>(), 4)
+                );
+                out.push(ctx.finding(self, self.level(), &recs, summary, |i| logon_detail(ctx, i)));
+            }
+            self.session_changes(ctx, &all, change, out);
+        }
+    }
+}
+
+impl SessionMultiIp {
+    /// One `ClientSessionId` whose logon network changes within seconds: a
+    /// replayed session cookie (AiTM).
+    fn session_changes(
+        &self,
+        ctx: &Ctx<'_>,
+        all: &[Logon],
+        change: Duration,
+        out: &mut Vec<Finding>,
+    ) {
+        let mut by_session: IndexMap<&str, Vec<&Logon>> = IndexMap::new();
+        for l in all {
+            let session = &*ctx.activity(l.record).session;
+            if !session.is_empty() {
+                by_session.entry(session).or_default().push(l);
+            }
+        }
+        for (session, ls) in by_session {
+            let pair = ls
+                .windows(2)
+                .find(|w| w[0].network != w[1].network && w[1].time - w[0].time <= change);
+            if let Some(w) = pair {
+                let summary = format!(
+                    "Session {session} moved from {} to {} within {} s",
+                    w[0].ip,
+                    w[1].ip,
+                    (w[1].time - w[0].time).num_seconds()
+                );
+                out.push(ctx.finding(
+                    self,
+                    self.level(),
+                    &[w[0].record, w[1].record],
+                    summary,
+                    |i| logon_detail(ctx, i),
+                ));
+            }
+        }
+    }
+}
+
+pub struct TimezoneMismatch;
+
+impl Rule for TimezoneMismatch {
+    fn id(&self) -> &'static str {
+        "logon-timezone-mismatch"
+    }
+    fn title(&self) -> &'static str {
+        "Browser time zone unlike the mailbox"
+    }
+    fn level(&self) -> Level {
+        Level::Medium
+    }
+    fn attack(&self) -> &'static [&'static str] {
+        &["T1078.004"]
+    }
+    fn experimental(&self) -> bool {
+        true
+    }
+    fn description(&self) -> &'static str {
+        "OWA Logon whose browser Timezone was never seen in the baseline"
+    }
+    fn params(&self) -> &'static [Param] {
+        const { &[BASELINE_DAYS] }
+    }
+    fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        for (_, records) in ctx.mailboxes() {
+            let end = baseline_end(ctx, records);
+            let zones: Vec<(usize, String, bool)> = records
+                .iter()
+                .filter_map(|&i| {
+                    let a = ctx.activity(i);
+                    (a.kind == Kind::Logon).then(|| {
+                        a.prop("Timezone")
+                            .map(|z| (i, z.into_owned(), a.time < end))
+                    })?
+                })
+                .collect();
+            let mut baseline: IndexMap<&str, usize> = IndexMap::new();
+            for (_, z, _) in zones.iter().filter(|(_, _, b)| *b) {
+                *baseline.entry(z.as_str()).or_default() += 1;
+            }
+            if baseline.is_empty()
+                && let Some((_, z, _)) = zones.first()
+            {
+                baseline.insert(z, 1);
+            }
+            let usual = baseline
+                .iter()
+                .max_by_key(|(_, n)| **n)
+                .map(|(z, n)| format!("{} ({})", quoted(z), plural(*n, "logon", "logons")));
+            let mut hits: IndexMap<&str, Vec<usize>> = IndexMap::new();
+            for (i, z, _) in &zones {
+                if !baseline.contains_key(z.as_str()) {
+                    hits.entry(z).or_default().push(*i);
+                }
+            }
+            for (zone, recs) in hits {
+                let summary = format!(
+                    "{} with browser time zone {}; the baseline's usual is {}",
+                    plural(recs.len(), "OWA logon", "OWA logons"),
+                    quoted(zone),
+                    usual.clone().unwrap_or_default()
+                );
+                out.push(ctx.finding(self, self.level(), &recs, summary, |i| logon_detail(ctx, i)));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn networks() {
+        assert_eq!(network("185.220.101.7"), "185.220.101.0/24");
+        assert_eq!(network("2001:db8:abcd:12::1"), "2001:db8:abcd::/48");
+        assert_eq!(network("not-an-ip"), "not-an-ip");
+    }
+
+    #[test]
+    fn agent_families() {
+        let chrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/67.0.3396.99 Safari/537.36+Preload+Preload";
+        assert_eq!(agent_key(chrome), "Chrome on Windows");
+        assert_eq!(agent_key("python-requests/2.18.4"), "python-requests");
+        assert_eq!(agent_key("Android-Mail/7.10.31"), "Android-Mail on Android");
+    }
+}

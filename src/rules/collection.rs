@@ -1,0 +1,346 @@
+//! Reading, collection and sending bursts (`detections.md` §2.4, §2.7).
+
+use super::links::Deliveries;
+use super::window::{self, Event};
+use super::{Ctx, Param, Rule, plural};
+use crate::activity::{Activity, App, Kind};
+use crate::finding::{Finding, Level};
+
+const READ_KINDS: &[Kind] = &[
+    Kind::ReadingPaneDisplayStart,
+    Kind::MessageSelected,
+    Kind::InspectorDisplayStart,
+    Kind::MarkAsRead,
+];
+const ATTACHMENT_KINDS: &[Kind] = &[Kind::OpenedAnAttachment, Kind::PreviewOfAttachmentStarted];
+
+/// What makes a read distinct: the conversation when the client showed
+/// conversations, else the item.
+fn read_key(a: &Activity, i: usize) -> String {
+    if a.flag("IsConversation") == Some(true)
+        && let Some(c) = a.conversation_id()
+    {
+        return format!("c:{c}");
+    }
+    if a.item_id.is_empty() {
+        format!("r:{i}")
+    } else {
+        format!("i:{}", a.item_id)
+    }
+}
+
+/// Events of `kinds` by a user client (not the service), keyed by `key`.
+fn user_events(
+    ctx: &Ctx<'_>,
+    records: &[usize],
+    kinds: &[Kind],
+    key: &dyn Fn(&Activity, usize) -> String,
+) -> Vec<Event<String>> {
+    records
+        .iter()
+        .filter_map(|&i| {
+            let a = ctx.activity(i);
+            (kinds.contains(&a.kind) && a.app != App::Exchange).then(|| Event {
+                record: i,
+                time: a.time,
+                key: key(a, i),
+            })
+        })
+        .collect()
+}
+
+/// "from 1.2.3.4" for the first attributed IP of a burst.
+fn from_ip(ctx: &Ctx<'_>, records: &[usize]) -> String {
+    records
+        .iter()
+        .find_map(|&i| ctx.timeline.ip(i))
+        .map(|ip| format!(" from {ip}"))
+        .unwrap_or_default()
+}
+
+fn item_detail(ctx: &Ctx<'_>, i: usize) -> String {
+    let a = ctx.activity(i);
+    match a.subject() {
+        Some(s) => format!("{} {}", a.kind.as_str(), super::quoted(&s)),
+        None if !a.item_id.is_empty() => format!("{} item {}", a.kind.as_str(), a.item_id),
+        None => a.kind.as_str().to_string(),
+    }
+}
+
+/// One finding per burst; `level_of` decides the level from the burst's rows.
+fn burst_findings(
+    rule: &dyn Rule,
+    ctx: &Ctx<'_>,
+    events: &[Event<String>],
+    what: (&str, &str),
+    level_of: &dyn Fn(&[usize]) -> Level,
+    out: &mut Vec<Finding>,
+) {
+    let window = ctx.minutes("window_minutes");
+    for range in window::bursts(events, window, ctx.int("threshold") as usize) {
+        let burst = &events[range];
+        let recs: Vec<usize> = burst.iter().map(|e| e.record).collect();
+        let distinct = window::distinct(burst);
+        let summary = format!(
+            "{} within {} min{}",
+            plural(distinct, what.0, what.1),
+            window.num_minutes(),
+            from_ip(ctx, &recs)
+        );
+        let mut f = ctx.finding(rule, level_of(&recs), &recs, summary, |i| {
+            item_detail(ctx, i)
+        });
+        f.count = distinct as u64;
+        out.push(f);
+    }
+}
+
+pub struct ReadBurst;
+
+impl Rule for ReadBurst {
+    fn id(&self) -> &'static str {
+        "read-burst"
+    }
+    fn title(&self) -> &'static str {
+        "Reading burst"
+    }
+    fn level(&self) -> Level {
+        Level::Medium
+    }
+    fn attack(&self) -> &'static [&'static str] {
+        &["T1114.002"]
+    }
+    fn experimental(&self) -> bool {
+        false
+    }
+    fn description(&self) -> &'static str {
+        "Many distinct messages opened or marked read by a user client in minutes; high in suspect context"
+    }
+    fn params(&self) -> &'static [Param] {
+        const {
+            &[
+                Param::int("threshold", 30),
+                Param::int("window_minutes", 10),
+            ]
+        }
+    }
+    fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        for (_, records) in ctx.mailboxes() {
+            let events = user_events(ctx, records, READ_KINDS, &read_key);
+            let level = |recs: &[usize]| {
+                if recs.iter().any(|&i| ctx.is_suspect(i)) {
+                    Level::High
+                } else {
+                    Level::Medium
+                }
+            };
+            burst_findings(
+                self,
+                ctx,
+                &events,
+                ("distinct message read", "distinct messages read"),
+                &level,
+                out,
+            );
+        }
+    }
+}
+
+pub struct AttachmentBurst;
+
+impl Rule for AttachmentBurst {
+    fn id(&self) -> &'static str {
+        "attachment-burst"
+    }
+    fn title(&self) -> &'static str {
+        "Attachment harvesting"
+    }
+    fn level(&self) -> Level {
+        Level::Medium
+    }
+    fn attack(&self) -> &'static [&'static str] {
+        &["T1114.002"]
+    }
+    fn experimental(&self) -> bool {
+        false
+    }
+    fn description(&self) -> &'static str {
+        "Attachments of many distinct items opened in minutes; high when an item's subject is financial"
+    }
+    fn params(&self) -> &'static [Param] {
+        const { &[Param::int("threshold", 5), Param::int("window_minutes", 10)] }
+    }
+    fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        let financial = ctx.settings.keywords("search-financial", "keywords");
+        for (_, records) in ctx.mailboxes() {
+            let deliveries = Deliveries::of(ctx, records);
+            let events = user_events(ctx, records, ATTACHMENT_KINDS, &|a, i| {
+                if a.item_id.is_empty() {
+                    i.to_string()
+                } else {
+                    a.item_id.to_string()
+                }
+            });
+            let level = |recs: &[usize]| {
+                let finance = recs.iter().any(|&i| {
+                    deliveries
+                        .subject(ctx, i)
+                        .is_some_and(|s| financial.is_match(&s))
+                });
+                if finance { Level::High } else { Level::Medium }
+            };
+            burst_findings(
+                self,
+                ctx,
+                &events,
+                ("item's attachments opened", "items' attachments opened"),
+                &level,
+                out,
+            );
+        }
+    }
+}
+
+pub struct SendBurst;
+
+const ACCESS_RULES: &[&str] = &[
+    "logon-new-ip",
+    "logon-suspicious-agent",
+    "logon-legacy-client",
+    "session-multi-ip",
+    "logon-timezone-mismatch",
+    "logon-new-agent",
+    "logon-failures",
+];
+
+impl Rule for SendBurst {
+    fn id(&self) -> &'static str {
+        "send-burst"
+    }
+    fn title(&self) -> &'static str {
+        "Send burst"
+    }
+    fn level(&self) -> Level {
+        Level::Medium
+    }
+    fn attack(&self) -> &'static [&'static str] {
+        &["T1534"]
+    }
+    fn experimental(&self) -> bool {
+        false
+    }
+    fn description(&self) -> &'static str {
+        "Many messages sent by a user client in an hour; high within 2 h after an access finding"
+    }
+    fn params(&self) -> &'static [Param] {
+        const {
+            &[
+                Param::int("threshold", 20),
+                Param::int("window_minutes", 60),
+                Param::int("after_access_minutes", 120),
+            ]
+        }
+    }
+    fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        let after = ctx.minutes("after_access_minutes");
+        for (mailbox, records) in ctx.mailboxes() {
+            // MessageSent is the send; NewMessage (compose) only stands in
+            // for exports without MessageSent rows, so a send is not counted twice.
+            let has_sent = records
+                .iter()
+                .any(|&i| ctx.activity(i).kind == Kind::MessageSent);
+            let kind = if has_sent {
+                Kind::MessageSent
+            } else {
+                Kind::NewMessage
+            };
+            let events = user_events(ctx, records, &[kind], &|_, i| i.to_string());
+            let access: Vec<_> = ctx
+                .prior
+                .iter()
+                .filter(|f| f.mailbox == mailbox && ACCESS_RULES.contains(&f.rule))
+                .map(|f| f.first)
+                .collect();
+            let level = |recs: &[usize]| {
+                let t = recs
+                    .first()
+                    .map(|&i| ctx.activity(i).time)
+                    .unwrap_or_default();
+                if access.iter().any(|&a| a <= t && t - a <= after) {
+                    Level::High
+                } else {
+                    Level::Medium
+                }
+            };
+            burst_findings(
+                self,
+                ctx,
+                &events,
+                ("message sent", "messages sent"),
+                &level,
+                out,
+            );
+        }
+    }
+}
+
+pub struct ForwardBurst;
+
+impl Rule for ForwardBurst {
+    fn id(&self) -> &'static str {
+        "forward-burst"
+    }
+    fn title(&self) -> &'static str {
+        "Manual forwarding burst"
+    }
+    fn level(&self) -> Level {
+        Level::Medium
+    }
+    fn attack(&self) -> &'static [&'static str] {
+        &["T1114"]
+    }
+    fn experimental(&self) -> bool {
+        false
+    }
+    fn description(&self) -> &'static str {
+        "Many distinct items forwarded by a user client; high in suspect context or with a financial subject"
+    }
+    fn params(&self) -> &'static [Param] {
+        const {
+            &[
+                Param::int("threshold", 10),
+                Param::int("window_minutes", 30),
+            ]
+        }
+    }
+    fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        let financial = ctx.settings.keywords("search-financial", "keywords");
+        for (_, records) in ctx.mailboxes() {
+            let deliveries = Deliveries::of(ctx, records);
+            let events = user_events(ctx, records, &[Kind::Forward], &|a, i| {
+                if a.item_id.is_empty() {
+                    i.to_string()
+                } else {
+                    a.item_id.to_string()
+                }
+            });
+            let level = |recs: &[usize]| {
+                let raised = recs.iter().any(|&i| {
+                    ctx.is_suspect(i)
+                        || deliveries
+                            .subject(ctx, i)
+                            .is_some_and(|s| financial.is_match(&s))
+                });
+                if raised { Level::High } else { Level::Medium }
+            };
+            burst_findings(
+                self,
+                ctx,
+                &events,
+                ("distinct item forwarded", "distinct items forwarded"),
+                &level,
+                out,
+            );
+        }
+    }
+}

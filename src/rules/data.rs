@@ -1,0 +1,279 @@
+//! Data quality (`detections.md` §2.9): always on, informational. A report
+//! must never read as "clean" when the export is cut short or damaged.
+
+use super::{Ctx, Param, Rule, list, plural};
+use crate::activity::{Kind, PropsStatus, TimeSource};
+use crate::finding::{Finding, Level};
+use crate::input::InputSummary;
+use chrono::{Duration, NaiveDate};
+use indexmap::IndexMap;
+use std::collections::BTreeSet;
+
+fn input<'a>(ctx: &Ctx<'a>, records: &[usize]) -> Option<&'a InputSummary> {
+    records.first().and_then(|&i| {
+        ctx.timeline
+            .inputs
+            .get(ctx.activity(i).source.file as usize)
+    })
+}
+
+pub struct Gaps;
+
+impl Rule for Gaps {
+    fn id(&self) -> &'static str {
+        "data-gaps"
+    }
+    fn title(&self) -> &'static str {
+        "Coverage and gaps"
+    }
+    fn level(&self) -> Level {
+        Level::Informational
+    }
+    fn attack(&self) -> &'static [&'static str] {
+        &[]
+    }
+    fn experimental(&self) -> bool {
+        false
+    }
+    fn description(&self) -> &'static str {
+        "Cut-short exports (row count a multiple of 1000, no final newline), silent spans in a daily-active mailbox, missing MessageDelivered"
+    }
+    fn params(&self) -> &'static [Param] {
+        const {
+            &[
+                Param::int("gap_hours", 24),
+                Param::int("daily_active_percent", 90),
+            ]
+        }
+    }
+    fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        for (_, records) in ctx.mailboxes() {
+            let Some(summary) = input(ctx, records) else {
+                continue;
+            };
+            let mut issues = Vec::new();
+            let mut cited = Vec::new();
+            if summary.rows > 0 && summary.rows % 1000 == 0 {
+                issues.push(format!(
+                    "{} data rows, a multiple of 1000: the export may stop at a page boundary",
+                    summary.rows
+                ));
+            }
+            if summary.missing_final_newline {
+                issues.push(
+                    "the last line has no line ending: the export may be cut short".to_string(),
+                );
+            }
+            if !records
+                .iter()
+                .any(|&i| ctx.activity(i).kind == Kind::MessageDelivered)
+            {
+                issues.push(
+                    "no MessageDelivered rows: the export may have been filtered by type"
+                        .to_string(),
+                );
+            }
+            for (before, after) in self.silent_spans(ctx, records) {
+                let hours = (ctx.activity(after).time - ctx.activity(before).time).num_hours();
+                issues.push(format!(
+                    "silent for {hours} h after {}",
+                    ctx.activity(before).time.format("%Y-%m-%d %H:%M")
+                ));
+                cited.extend([before, after]);
+            }
+            if issues.is_empty() {
+                continue;
+            }
+            if cited.is_empty() {
+                cited.extend(records.last());
+            }
+            let span = match (summary.first, summary.last) {
+                (Some(a), Some(b)) => format!("covers {} days; ", (b - a).num_days() + 1),
+                _ => String::new(),
+            };
+            let text = format!("Export {span}{}", list(&issues, 6));
+            let mut f = ctx.finding(self, self.level(), &cited, text, |i| {
+                format!(
+                    "{} at line {}",
+                    ctx.activity(i).kind.as_str(),
+                    ctx.activity(i).source.line
+                )
+            });
+            f.count = issues.len() as u64;
+            out.push(f);
+        }
+    }
+}
+
+impl Gaps {
+    /// Silences longer than `gap_hours` in a mailbox active on most days.
+    fn silent_spans(&self, ctx: &Ctx<'_>, records: &[usize]) -> Vec<(usize, usize)> {
+        let (Some(&first), Some(&last)) = (records.first(), records.last()) else {
+            return Vec::new();
+        };
+        let days: BTreeSet<NaiveDate> = records
+            .iter()
+            .map(|&i| ctx.activity(i).time.date_naive())
+            .collect();
+        let span_days = (ctx.activity(last).time.date_naive()
+            - ctx.activity(first).time.date_naive())
+        .num_days()
+            + 1;
+        let daily = span_days >= 3
+            && (days.len() as i64) * 100 >= span_days * ctx.int("daily_active_percent");
+        if !daily {
+            return Vec::new();
+        }
+        let gap = Duration::hours(ctx.int("gap_hours"));
+        records
+            .windows(2)
+            .filter(|w| ctx.activity(w[1]).time - ctx.activity(w[0]).time > gap)
+            .map(|w| (w[0], w[1]))
+            .collect()
+    }
+}
+
+pub struct Unparsed;
+
+impl Rule for Unparsed {
+    fn id(&self) -> &'static str {
+        "data-unparsed"
+    }
+    fn title(&self) -> &'static str {
+        "Damaged rows"
+    }
+    fn level(&self) -> Level {
+        Level::Informational
+    }
+    fn attack(&self) -> &'static [&'static str] {
+        &[]
+    }
+    fn experimental(&self) -> bool {
+        false
+    }
+    fn description(&self) -> &'static str {
+        "Rows kept with salvaged CustomProperties or a stand-in time, and rejected, duplicate, header and cp1252 rows"
+    }
+    fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        for (_, records) in ctx.mailboxes() {
+            let Some(s) = input(ctx, records) else {
+                continue;
+            };
+            let damaged: Vec<usize> = records
+                .iter()
+                .copied()
+                .filter(|&i| {
+                    let a = ctx.activity(i);
+                    matches!(a.props_status, PropsStatus::Salvaged { .. })
+                        || a.time_source == TimeSource::CreationTime
+                })
+                .collect();
+            let mut parts = Vec::new();
+            let mut add = |n: u64, one: &str, many: &str| {
+                if n > 0 {
+                    parts.push(plural(n as usize, one, many));
+                }
+            };
+            add(
+                s.salvaged_properties,
+                "row with damaged CustomProperties (pairs salvaged)",
+                "rows with damaged CustomProperties (pairs salvaged)",
+            );
+            add(
+                s.creation_time_fallbacks,
+                "row timed by ActivityCreationTime",
+                "rows timed by ActivityCreationTime",
+            );
+            add(s.rejected, "row rejected", "rows rejected");
+            add(
+                s.duplicates,
+                "exact duplicate row dropped",
+                "exact duplicate rows dropped",
+            );
+            add(
+                s.repeated_headers,
+                "repeated header line skipped",
+                "repeated header lines skipped",
+            );
+            add(
+                s.cp1252_fields,
+                "field decoded as cp1252",
+                "fields decoded as cp1252",
+            );
+            if parts.is_empty() {
+                continue;
+            }
+            let cited = if damaged.is_empty() {
+                records.first().copied().into_iter().collect()
+            } else {
+                damaged.clone()
+            };
+            let text = format!("{}: {}", s.path, list(&parts, 6));
+            let mut f = ctx.finding(self, self.level(), &cited, text, |i| {
+                let a = ctx.activity(i);
+                match &a.props_status {
+                    PropsStatus::Salvaged { error, .. } => format!("CustomProperties: {error}"),
+                    _ if a.time_source == TimeSource::CreationTime => {
+                        "TimeStamp unknown; ActivityCreationTime used".to_string()
+                    }
+                    _ => "first record of the input".to_string(),
+                }
+            });
+            f.count = damaged.len() as u64 + s.rejected + s.duplicates + s.repeated_headers;
+            out.push(f);
+        }
+    }
+}
+
+pub struct UnknownActivity;
+
+impl Rule for UnknownActivity {
+    fn id(&self) -> &'static str {
+        "data-unknown-activity"
+    }
+    fn title(&self) -> &'static str {
+        "Unknown activity or client type"
+    }
+    fn level(&self) -> Level {
+        Level::Informational
+    }
+    fn attack(&self) -> &'static [&'static str] {
+        &[]
+    }
+    fn experimental(&self) -> bool {
+        false
+    }
+    fn description(&self) -> &'static str {
+        "ActivityIdType or AppIdType values outside the catalogue, with count, first and last"
+    }
+    fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        for (_, records) in ctx.mailboxes() {
+            let mut unknown: IndexMap<String, Vec<usize>> = IndexMap::new();
+            for &i in records {
+                let a = ctx.activity(i);
+                if !a.kind.is_known() {
+                    unknown
+                        .entry(format!("ActivityIdType {}", super::quoted(a.kind.as_str())))
+                        .or_default()
+                        .push(i);
+                }
+                if !a.app.is_known() {
+                    unknown
+                        .entry(format!("AppIdType {}", super::quoted(a.app.as_str())))
+                        .or_default()
+                        .push(i);
+                }
+            }
+            for (what, recs) in unknown {
+                let summary = format!("{} with unknown {what}", plural(recs.len(), "row", "rows"));
+                out.push(ctx.finding(self, self.level(), &recs, summary, |i| {
+                    format!(
+                        "{} by {}",
+                        ctx.activity(i).kind.as_str(),
+                        ctx.activity(i).app.as_str()
+                    )
+                }));
+            }
+        }
+    }
+}

@@ -1,0 +1,447 @@
+//! Deletion rules (`detections.md` §2.6). One user delete writes `Delete` +
+//! `DeleteFromInbox` + `Move`; only `Delete` rows are counted.
+
+use super::keywords::Keywords;
+use super::links::Deliveries;
+use super::window::{self, Event};
+use super::{Ctx, Param, Rule, plural, quoted};
+use crate::activity::{Activity, App, Kind};
+use crate::finding::{Finding, Level};
+use chrono::Duration;
+use std::collections::HashSet;
+
+/// §3.6 security-notice subjects (non-delivery reports excluded: deleting
+/// bounces is ordinary housekeeping, see `delete-ndr-cleanup` in the catalogue).
+pub const NOTICE_SUBJECTS: &[&str] = &[
+    "severity alert",
+    "security alert",
+    "unusual sign-in*",
+    "sign-in attempt",
+    "suspicious",
+    "phishing",
+    "hijacked",
+    "do not click",
+    "do not open",
+    "account suspended",
+    "password reset",
+    "password changed",
+    "verify your account",
+    "account locked",
+    "2fa",
+    "2-step",
+    "authenticator",
+    "verification code",
+    "security info*",
+    "new mfa",
+    "new multi-factor",
+    "new sign-in method",
+    "new device",
+    "new security",
+    "mfa method",
+    "security code",
+];
+/// §3.6 senders of Microsoft alert and account-protection mail; `x@*`
+/// matches any domain.
+pub const NOTICE_SENDERS: &[&str] = &[
+    "office365alerts@microsoft.com",
+    "o365mc@microsoft.com",
+    "account-security-noreply@accountprotection.microsoft.com",
+    "msonlineservicesteam@microsoftonline.com",
+];
+
+fn is_delete(a: &Activity) -> bool {
+    a.kind == Kind::Delete
+}
+
+fn folder_is(a: &Activity, key: &str, folder: &str) -> bool {
+    a.prop(key).is_some_and(|f| f.eq_ignore_ascii_case(folder))
+}
+
+/// A purge: emptying Deleted Items, deleting from it, or a hard delete.
+fn is_purge(a: &Activity) -> bool {
+    is_delete(a)
+        && (a.flag("DeletedByEmptyFolder") == Some(true)
+            || folder_is(a, "SourceDefaultFolderType", "DeletedItems")
+            || a.prop("DeleteType")
+                .is_some_and(|t| t.eq_ignore_ascii_case("HardDelete"))
+            || a.prop("DeletedByDeleteAll")
+                .is_some_and(|v| v != "0" && !v.eq_ignore_ascii_case("false")))
+}
+
+fn delete_detail(ctx: &Ctx<'_>, i: usize) -> String {
+    let a = ctx.activity(i);
+    let mut d = a.kind.as_str().to_string();
+    for key in [
+        "DeleteType",
+        "SourceDefaultFolderType",
+        "SourceFolder",
+        "TargetFolder",
+    ] {
+        if let Some(v) = a.prop(key) {
+            d.push_str(&format!(" {key}={v}"));
+        }
+    }
+    if let Some(s) = a.subject() {
+        d.push_str(&format!(" {}", quoted(&s)));
+    }
+    d
+}
+
+pub struct Mass;
+
+impl Rule for Mass {
+    fn id(&self) -> &'static str {
+        "delete-mass"
+    }
+    fn title(&self) -> &'static str {
+        "Mass deletion"
+    }
+    fn level(&self) -> Level {
+        Level::Medium
+    }
+    fn attack(&self) -> &'static [&'static str] {
+        &["T1070.008"]
+    }
+    fn experimental(&self) -> bool {
+        false
+    }
+    fn description(&self) -> &'static str {
+        "Many distinct items deleted by a user client in a sliding window; high in suspect context"
+    }
+    fn params(&self) -> &'static [Param] {
+        const {
+            &[
+                Param::int("threshold", 25),
+                Param::int("window_minutes", 10),
+            ]
+        }
+    }
+    fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        let window = ctx.minutes("window_minutes");
+        for (_, records) in ctx.mailboxes() {
+            // Emptying Deleted Items is its own rule, not a mass delete.
+            let events: Vec<Event<&str>> = records
+                .iter()
+                .filter_map(|&i| {
+                    let a = ctx.activity(i);
+                    let counted = is_delete(a)
+                        && a.app != App::Exchange
+                        && a.flag("DeletedByEmptyFolder") != Some(true);
+                    counted.then_some(Event {
+                        record: i,
+                        time: a.time,
+                        key: if a.item_id.is_empty() {
+                            ""
+                        } else {
+                            &*a.item_id
+                        },
+                    })
+                })
+                .collect();
+            for range in window::bursts(&events, window, ctx.int("threshold") as usize) {
+                let burst = &events[range];
+                let recs: Vec<usize> = burst.iter().map(|e| e.record).collect();
+                let distinct = window::distinct(burst);
+                let level = if recs.iter().any(|&i| ctx.is_suspect(i)) {
+                    Level::High
+                } else {
+                    Level::Medium
+                };
+                let ip = recs
+                    .iter()
+                    .find_map(|&i| ctx.timeline.ip(i))
+                    .map(|ip| format!(" from {ip}"))
+                    .unwrap_or_default();
+                let summary = format!(
+                    "{} deleted within {} min{ip}",
+                    plural(distinct, "distinct item", "distinct items"),
+                    window.num_minutes()
+                );
+                let mut f = ctx.finding(self, level, &recs, summary, |i| delete_detail(ctx, i));
+                f.count = distinct as u64;
+                out.push(f);
+            }
+        }
+    }
+}
+
+pub struct EmptyDeletedItems;
+
+impl Rule for EmptyDeletedItems {
+    fn id(&self) -> &'static str {
+        "delete-empty-deleted-items"
+    }
+    fn title(&self) -> &'static str {
+        "Deleted Items emptied or purged"
+    }
+    fn level(&self) -> Level {
+        Level::Low
+    }
+    fn attack(&self) -> &'static [&'static str] {
+        &["T1070.008"]
+    }
+    fn experimental(&self) -> bool {
+        true
+    }
+    fn description(&self) -> &'static str {
+        "Deleted Items emptied or items hard-deleted; high after a mass delete, when it purges a just-deleted sent item, or in suspect context"
+    }
+    fn params(&self) -> &'static [Param] {
+        const {
+            &[
+                Param::int("run_gap_seconds", 60),
+                Param::int("raise_within_minutes", 60),
+            ]
+        }
+    }
+    fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        let gap = Duration::seconds(ctx.int("run_gap_seconds"));
+        let within = ctx.minutes("raise_within_minutes");
+        for (mailbox, records) in ctx.mailboxes() {
+            let events: Vec<Event<()>> = records
+                .iter()
+                .filter(|&&i| is_purge(ctx.activity(i)) && ctx.activity(i).app != App::Exchange)
+                .map(|&i| Event {
+                    record: i,
+                    time: ctx.activity(i).time,
+                    key: (),
+                })
+                .collect();
+            for range in window::clusters(&events, gap) {
+                let recs: Vec<usize> = events[range].iter().map(|e| e.record).collect();
+                let start = ctx.activity(recs[0]).time;
+                let purged: HashSet<&str> = recs
+                    .iter()
+                    .map(|&i| &*ctx.activity(i).item_id)
+                    .filter(|s| !s.is_empty())
+                    .collect();
+                let mut why = Vec::new();
+                if ctx.prior.iter().any(|f| {
+                    f.rule == "delete-mass"
+                        && f.mailbox == mailbox
+                        && f.first <= start
+                        && start - f.last <= within
+                }) {
+                    why.push("after a mass delete".to_string());
+                }
+                let sent_moves: Vec<usize> = records
+                    .iter()
+                    .copied()
+                    .filter(|&i| {
+                        let a = ctx.activity(i);
+                        a.kind == Kind::Move
+                            && purged.contains(&*a.item_id)
+                            && folder_is(a, "SourceFolder", "SentItems")
+                            && a.time <= start
+                            && start - a.time <= within
+                    })
+                    .collect();
+                if !sent_moves.is_empty() {
+                    why.push(format!(
+                        "purging {} deleted from Sent Items minutes earlier",
+                        plural(sent_moves.len(), "message", "messages")
+                    ));
+                }
+                if recs.iter().any(|&i| ctx.is_suspect(i)) {
+                    why.push("in suspect context".to_string());
+                }
+                let level = if why.is_empty() {
+                    Level::Low
+                } else {
+                    Level::High
+                };
+                let emptied = recs
+                    .iter()
+                    .any(|&i| ctx.activity(i).flag("DeletedByEmptyFolder") == Some(true));
+                let summary = format!(
+                    "{} {}{}",
+                    if emptied {
+                        "Deleted Items emptied:"
+                    } else {
+                        "Purge:"
+                    },
+                    plural(
+                        recs.len(),
+                        "item permanently deleted",
+                        "items permanently deleted"
+                    ),
+                    if why.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", {}", why.join(", "))
+                    }
+                );
+                let mut cited = sent_moves.clone();
+                cited.extend(&recs);
+                cited.sort_unstable();
+                let mut f = ctx.finding(self, level, &cited, summary, |i| delete_detail(ctx, i));
+                // The finding is the purge; earlier rows are cited as context.
+                f.first = start;
+                f.count = recs.len() as u64;
+
+                out.push(f);
+            }
+        }
+    }
+}
+
+pub struct SentItems;
+
+const SEND_KINDS: &[Kind] = &[
+    Kind::Reply,
+    Kind::ReplyAll,
+    Kind::Forward,
+    Kind::NewMessage,
+    Kind::MessageSent,
+];
+
+impl Rule for SentItems {
+    fn id(&self) -> &'static str {
+        "delete-sent-items"
+    }
+    fn title(&self) -> &'static str {
+        "Sent mail deleted"
+    }
+    fn level(&self) -> Level {
+        Level::High
+    }
+    fn attack(&self) -> &'static [&'static str] {
+        &["T1070.008"]
+    }
+    fn experimental(&self) -> bool {
+        true
+    }
+    fn description(&self) -> &'static str {
+        "A message sent, then the same item or conversation deleted from Sent Items within 30 minutes"
+    }
+    fn params(&self) -> &'static [Param] {
+        const { &[Param::int("within_minutes", 30)] }
+    }
+    fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        let within = ctx.minutes("within_minutes");
+        for (_, records) in ctx.mailboxes() {
+            let sends: Vec<usize> = records
+                .iter()
+                .copied()
+                .filter(|&i| SEND_KINDS.contains(&ctx.activity(i).kind))
+                .collect();
+            let mut used = HashSet::new();
+            for &d in records {
+                let del = ctx.activity(d);
+                if !(is_delete(del) && folder_is(del, "SourceDefaultFolderType", "SentItems")) {
+                    continue;
+                }
+                let same = |s: &Activity| {
+                    (!s.item_id.is_empty() && s.item_id == del.item_id)
+                        || s.conversation_id()
+                            .is_some_and(|c| del.conversation_id().is_some_and(|dc| dc == c))
+                };
+                let send = sends.iter().rev().copied().find(|&s| {
+                    let a = ctx.activity(s);
+                    a.time <= del.time
+                        && del.time - a.time <= within
+                        && same(a)
+                        && !used.contains(&s)
+                });
+                let Some(s) = send else { continue };
+                used.insert(s);
+                let minutes = (del.time - ctx.activity(s).time).num_minutes();
+                let summary = format!(
+                    "{} deleted from Sent Items {} after it was sent",
+                    ctx.activity(s).kind.as_str(),
+                    plural(minutes as usize, "minute", "minutes")
+                );
+                out.push(ctx.finding(self, self.level(), &[s, d], summary, |i| {
+                    delete_detail(ctx, i)
+                }));
+            }
+        }
+    }
+}
+
+pub struct SecurityNotice;
+
+/// Whether a delivery is a security notice by sender or subject.
+pub fn is_notice(a: &Activity, subjects: &Keywords, senders: &Keywords) -> bool {
+    let sender_hit = a.sender().is_some_and(|s| {
+        let s = s.to_ascii_lowercase();
+        senders.words().iter().any(|w| match w.strip_suffix('*') {
+            Some(prefix) => s.starts_with(prefix),
+            None => &s == w,
+        })
+    });
+    sender_hit || a.subject().is_some_and(|s| subjects.is_match(&s))
+}
+
+impl Rule for SecurityNotice {
+    fn id(&self) -> &'static str {
+        "delete-security-notice"
+    }
+    fn title(&self) -> &'static str {
+        "Security notice removed"
+    }
+    fn level(&self) -> Level {
+        Level::High
+    }
+    fn attack(&self) -> &'static [&'static str] {
+        &["T1070.008", "T1564.008"]
+    }
+    fn experimental(&self) -> bool {
+        true
+    }
+    fn description(&self) -> &'static str {
+        "A Microsoft alert, unusual sign-in or MFA notice deleted (or moved to Deleted Items/Junk) within 24 h of delivery"
+    }
+    fn params(&self) -> &'static [Param] {
+        const {
+            &[
+                Param::words("subjects", NOTICE_SUBJECTS),
+                Param::words("senders", NOTICE_SENDERS),
+                Param::int("within_hours", 24),
+            ]
+        }
+    }
+    fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        let subjects = ctx.words("subjects");
+        let senders = ctx.words("senders");
+        let within = Duration::hours(ctx.int("within_hours"));
+        for (_, records) in ctx.mailboxes() {
+            let deliveries = Deliveries::of(ctx, records);
+            for &i in records {
+                let a = ctx.activity(i);
+                let removal = is_delete(a)
+                    || (a.kind == Kind::Move
+                        && (folder_is(a, "TargetFolder", "DeletedItems")
+                            || folder_is(a, "TargetFolder", "JunkEmail")));
+                if !removal {
+                    continue;
+                }
+                let Some(d) = deliveries.linked(ctx, i).filter(|&d| d != i) else {
+                    continue;
+                };
+                let delivery = ctx.activity(d);
+                if a.time < delivery.time
+                    || a.time - delivery.time > within
+                    || !is_notice(delivery, subjects, senders)
+                {
+                    continue;
+                }
+                let summary = format!(
+                    "{} of {} from {} by {} {} after delivery",
+                    a.kind.as_str(),
+                    quoted(&delivery.subject().unwrap_or_default()),
+                    delivery.sender().unwrap_or_default(),
+                    a.app.as_str(),
+                    plural(
+                        (a.time - delivery.time).num_minutes() as usize,
+                        "minute",
+                        "minutes"
+                    )
+                );
+                out.push(ctx.finding(self, self.level(), &[d, i], summary, |r| {
+                    delete_detail(ctx, r)
+                }));
+            }
+        }
+    }
+}

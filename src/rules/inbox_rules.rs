@@ -1,0 +1,718 @@
+//! Inbox rules (`detections.md` §1.3, §2.5). No activity type records rule
+//! creation, so rules are detected twice: directly, should a rule-named type
+//! ever appear, and from their effects: deliveries straight into hiding
+//! folders and server-side moves, mark-reads and forwards seconds after
+//! delivery. Hits are clustered by sender and subject tokens so the summary
+//! reads like the rule an attacker would have written.
+
+use super::deletion::{NOTICE_SENDERS, NOTICE_SUBJECTS, is_notice};
+use super::keywords::Keywords;
+use super::links::Deliveries;
+use super::window::{self, Event};
+use super::{Ctx, Param, Rule, list, plural, quoted};
+use crate::activity::{Activity, App, Kind, folder_type_name};
+use crate::finding::{Finding, Level};
+use chrono::Duration;
+use indexmap::{IndexMap, IndexSet};
+use std::collections::HashSet;
+
+/// `detections.md` §3.4: localised display names of folders rules hide mail in.
+const HIDING_FOLDER_NAMES: &[&str] = &[
+    "archive",
+    "archiv",
+    "archiveren",
+    "archivio",
+    "archivo",
+    "arkiv",
+    "arkiver",
+    "arquivo",
+    "conversation history",
+    "verlauf der unterhaltung",
+    "historique des conversations",
+    "historial de conversaciones",
+    "cronologia delle conversazioni",
+    "gesprekgeschiedenis",
+    "histórico de conversações",
+    "konversationshistorik",
+    "samtalehistorik",
+    "samtalelogg",
+    "junk email",
+    "junk-e-mail",
+    "courrier indésirable",
+    "correo no deseado",
+    "posta indesiderata",
+    "ongewenste e-mail",
+    "e-mail de lixo",
+    "skräppost",
+    "uønsket mail",
+    "søppelpost",
+    "rss feeds",
+    "rss subscriptions",
+    "rss-feeds",
+    "rss-abonnements",
+    "sottoscrizioni rss",
+    "rss-feeder",
+    "rss-syötteet",
+    "rss-подписки",
+    "deleted items",
+    "deletions",
+];
+/// Well-known folder names a server-side action moving mail there hides it.
+const HIDING_WELL_KNOWN: &[&str] = &[
+    "deleteditems",
+    "junkemail",
+    "rsssubscription",
+    "rssfeeds",
+    "communicatorhistory",
+    "conversationhistory",
+    "archive",
+];
+
+/// Whether a folder name or code is a place rules hide mail.
+fn is_hiding_folder(folder: &str) -> bool {
+    let f = folder.trim().to_lowercase();
+    HIDING_WELL_KNOWN.contains(&f.as_str()) || HIDING_FOLDER_NAMES.contains(&f.as_str())
+}
+
+fn sender_domain(sender: &str) -> String {
+    sender
+        .rsplit_once('@')
+        .map_or_else(|| sender.to_lowercase(), |(_, d)| d.to_lowercase())
+}
+
+/// Words of ≥4 letters shared by every subject of a cluster.
+fn common_subject_words(subjects: &[String]) -> Vec<String> {
+    let words = |s: &str| -> IndexSet<String> {
+        s.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| w.chars().count() >= 4)
+            .map(str::to_lowercase)
+            .collect()
+    };
+    let mut iter = subjects.iter();
+    let Some(first) = iter.next() else {
+        return Vec::new();
+    };
+    let mut common = words(first);
+    for s in iter {
+        let w = words(s);
+        common.retain(|x| w.contains(x));
+    }
+    common
+        .into_iter()
+        .filter(|w| !matches!(w.as_str(), "from" | "with" | "your" | "this" | "that"))
+        .take(3)
+        .collect()
+}
+
+/// "from *@vendor.example, subject has "invoice" → RssSubscription".
+fn describe_rule(ctx: &Ctx<'_>, deliveries: &[usize], target: &str) -> String {
+    let senders: IndexSet<String> = deliveries
+        .iter()
+        .filter_map(|&d| ctx.activity(d).sender())
+        .map(|s| s.to_lowercase())
+        .collect();
+    let domains: IndexSet<String> = senders.iter().map(|s| sender_domain(s)).collect();
+    let from = match (senders.len(), domains.len()) {
+        (0, _) => "from unknown senders".to_string(),
+        (1, _) => format!("from {}", senders[0]),
+        (_, 1) => format!("from *@{}", domains[0]),
+        (n, _) => format!("from {n} senders"),
+    };
+    let subjects: Vec<String> = deliveries
+        .iter()
+        .filter_map(|&d| ctx.activity(d).subject())
+        .map(|s| s.into_owned())
+        .collect();
+    let words = common_subject_words(&subjects);
+    let subject = if words.is_empty() {
+        String::new()
+    } else {
+        format!(
+            ", subject has {}",
+            list(
+                &words.iter().map(|w| format!("\"{w}\"")).collect::<Vec<_>>(),
+                3
+            )
+        )
+    };
+    format!("{from}{subject} → {target}")
+}
+
+fn delivery_detail(ctx: &Ctx<'_>, i: usize) -> String {
+    let a = ctx.activity(i);
+    match a.kind {
+        Kind::MessageDelivered => format!(
+            "delivered to {} from {} {}",
+            a.folder().unwrap_or_default(),
+            a.sender().unwrap_or_default(),
+            quoted(&a.subject().unwrap_or_default())
+        ),
+        _ => {
+            let target = a
+                .prop("TargetFolder")
+                .map(|t| format!(" to {t}"))
+                .unwrap_or_default();
+            format!("{} by {}{target}", a.kind.as_str(), a.app.as_str())
+        }
+    }
+}
+
+pub struct RuleActivity;
+
+impl Rule for RuleActivity {
+    fn id(&self) -> &'static str {
+        "rule-activity"
+    }
+    fn title(&self) -> &'static str {
+        "Rule operation logged directly"
+    }
+    fn level(&self) -> Level {
+        Level::High
+    }
+    fn attack(&self) -> &'static [&'static str] {
+        &["T1564.008", "T1114.003", "T1137.005"]
+    }
+    fn experimental(&self) -> bool {
+        true
+    }
+    fn description(&self) -> &'static str {
+        "Any activity type whose name mentions a rule (none is known: direct evidence when one appears)"
+    }
+    fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        for (_, records) in ctx.mailboxes() {
+            let mut by_type: IndexMap<&str, Vec<usize>> = IndexMap::new();
+            for &i in records {
+                let kind = ctx.activity(i).kind.as_str();
+                if kind.to_ascii_lowercase().contains("rule") {
+                    by_type.entry(kind).or_default().push(i);
+                }
+            }
+            for (kind, recs) in by_type {
+                let names: Vec<String> = recs
+                    .iter()
+                    .filter_map(|&i| rule_name(ctx.activity(i)))
+                    .collect();
+                let odd: Vec<String> = names
+                    .iter()
+                    .filter(|n| suspicious_name(n))
+                    .map(|n| quoted(n))
+                    .collect();
+                let summary = format!(
+                    "{} of activity type {kind}{}{}",
+                    plural(recs.len(), "row", "rows"),
+                    if names.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            ", rule {}",
+                            list(&names.iter().map(|n| quoted(n)).collect::<Vec<_>>(), 3)
+                        )
+                    },
+                    if odd.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; suspicious name {}", list(&odd, 3))
+                    }
+                );
+                out.push(ctx.finding(self, self.level(), &recs, summary, |i| {
+                    all_properties(ctx.activity(i))
+                }));
+            }
+        }
+    }
+}
+
+fn rule_name(a: &Activity) -> Option<String> {
+    ["RuleName", "Name", "DisplayName"].iter().find_map(|k| {
+        a.props
+            .get(*k)
+            .and_then(|v| v.as_text())
+            .map(|v| v.into_owned())
+    })
+}
+
+/// Empty, ≤3 characters, punctuation only or one repeated character: names
+/// attackers give rules so they do not stand out (MAS, HEARTH).
+fn suspicious_name(name: &str) -> bool {
+    let n = name.trim();
+    let mut chars = n.chars();
+    let first = chars.clone().next();
+    n.chars().count() <= 3
+        || n.chars().all(|c| !c.is_alphanumeric())
+        || first.is_some_and(|f| chars.all(|c| c == f))
+}
+
+fn all_properties(a: &Activity) -> String {
+    let pairs: Vec<String> = a
+        .props
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.as_text().unwrap_or_default()))
+        .collect();
+    if pairs.is_empty() {
+        a.kind.as_str().to_string()
+    } else {
+        pairs.join("; ")
+    }
+}
+
+pub struct HiddenDelivery;
+
+impl Rule for HiddenDelivery {
+    fn id(&self) -> &'static str {
+        "rule-hidden-delivery"
+    }
+    fn title(&self) -> &'static str {
+        "Delivered straight into a hiding folder"
+    }
+    fn level(&self) -> Level {
+        Level::High
+    }
+    fn attack(&self) -> &'static [&'static str] {
+        &["T1564.008"]
+    }
+    fn experimental(&self) -> bool {
+        true
+    }
+    fn description(&self) -> &'static str {
+        "Mail delivered past the Inbox into Deleted Items, RSS or Conversation History (high), a custom folder or Junk (medium)"
+    }
+    fn params(&self) -> &'static [Param] {
+        const {
+            &[
+                Param::int("junk_per_sender", 3),
+                Param::words("notice_subjects", NOTICE_SUBJECTS),
+                Param::words("notice_senders", NOTICE_SENDERS),
+            ]
+        }
+    }
+    fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        let financial = ctx.settings.keywords("search-financial", "keywords");
+        let (subjects, senders) = (ctx.words("notice_subjects"), ctx.words("notice_senders"));
+        for (_, records) in ctx.mailboxes() {
+            let mut inbox_senders: HashSet<String> = HashSet::new();
+            let mut clusters: IndexMap<(String, String), Vec<(usize, Level)>> = IndexMap::new();
+            for &i in records {
+                let a = ctx.activity(i);
+                if a.kind != Kind::MessageDelivered {
+                    continue;
+                }
+                let sender = a.sender().map(|s| s.to_lowercase()).unwrap_or_default();
+                let Some((folder, base)) = hidden_folder(a) else {
+                    if a.prop("DeliveredFolderType").as_deref() == Some("5")
+                        || a.flag("DeliveredToInbox") == Some(true)
+                    {
+                        inbox_senders.insert(sender);
+                    }
+                    continue;
+                };
+                let sensitive = a.subject().is_some_and(|s| financial.is_match(&s))
+                    || is_notice(a, subjects, senders);
+                let level = if sensitive { Level::High } else { base };
+                let history = inbox_senders.contains(&sender);
+                if folder == "JunkEmail" && !history {
+                    continue; // spam filtering of never-seen senders is Microsoft's, not a rule's
+                }
+                clusters
+                    .entry((sender_domain(&sender), folder))
+                    .or_default()
+                    .push((i, level));
+            }
+            self.emit(ctx, clusters, &inbox_senders, out);
+        }
+    }
+}
+
+impl HiddenDelivery {
+    fn emit(
+        &self,
+        ctx: &Ctx<'_>,
+        clusters: IndexMap<(String, String), Vec<(usize, Level)>>,
+        inbox: &HashSet<String>,
+        out: &mut Vec<Finding>,
+    ) {
+        let junk_min = ctx.int("junk_per_sender") as usize;
+        for ((_, folder), hits) in clusters {
+            if folder == "JunkEmail" {
+                let events: Vec<Event<()>> = hits
+                    .iter()
+                    .map(|(i, _)| Event {
+                        record: *i,
+                        time: ctx.activity(*i).time,
+                        key: (),
+                    })
+                    .collect();
+                let enough = events
+                    .windows(junk_min.max(1))
+                    .any(|w| w[w.len() - 1].time - w[0].time <= Duration::hours(24));
+                if !enough {
+                    continue;
+                }
+            }
+            let recs: Vec<usize> = hits.iter().map(|(i, _)| *i).collect();
+            let level = hits.iter().map(|(_, l)| *l).max().unwrap_or(Level::Medium);
+            let history = recs.iter().any(|&i| {
+                ctx.activity(i)
+                    .sender()
+                    .is_some_and(|s| inbox.contains(&s.to_lowercase()))
+            });
+            let summary = format!(
+                "{} delivered past the Inbox: {}{}",
+                plural(recs.len(), "message", "messages"),
+                describe_rule(ctx, &recs, &folder),
+                if history {
+                    " (the sender's earlier mail reached the Inbox)"
+                } else {
+                    ""
+                }
+            );
+            out.push(ctx.finding(self, level, &recs, summary, |i| delivery_detail(ctx, i)));
+        }
+    }
+}
+
+/// The hiding folder a delivery went to and its base level, if any.
+fn hidden_folder(a: &Activity) -> Option<(String, Level)> {
+    let to_inbox = a
+        .flag("DeliveredToInbox")
+        .or_else(|| a.flag("DelieveredToInbox"));
+    if to_inbox != Some(false) || a.flag("DeliveredToClutter") == Some(true) {
+        return None;
+    }
+    let code = a.prop("DeliveredFolderType")?;
+    let name = folder_type_name(&code).map_or_else(|| code.to_string(), str::to_string);
+    match name.as_str() {
+        "DeletedItems" | "RssSubscription" | "CommunicatorHistory" => Some((name, Level::High)),
+        "JunkEmail" => Some((name, Level::Medium)),
+        "Custom" if a.prop("DeliveredFolderId").is_some() => {
+            Some(("a custom folder".into(), Level::Medium))
+        }
+        other if is_hiding_folder(other) => Some((other.to_string(), Level::High)),
+        _ => None,
+    }
+}
+
+/// A server action paired one-to-one with the delivery it followed.
+struct Paired {
+    action: usize,
+    delivery: usize,
+}
+
+/// Pairs each action (time-ordered) with its delivery: the same item id,
+/// else (moves carry a new id) the nearest earlier unpaired delivery within
+/// `within`.
+fn pair_with_deliveries(
+    ctx: &Ctx<'_>,
+    records: &[usize],
+    actions: &[usize],
+    within: Duration,
+) -> Vec<Paired> {
+    let deliveries = Deliveries::of(ctx, records);
+    let delivered: Vec<usize> = records
+        .iter()
+        .copied()
+        .filter(|&i| ctx.activity(i).kind == Kind::MessageDelivered)
+        .collect();
+    let mut used = HashSet::new();
+    let mut out = Vec::new();
+    for &a in actions {
+        let t = ctx.activity(a).time;
+        let near = |d: usize| {
+            let dt = t - ctx.activity(d).time;
+            dt >= Duration::zero() && dt <= within && !used.contains(&d)
+        };
+        let by_id = deliveries.linked(ctx, a).filter(|&d| near(d));
+        let by_time = || delivered.iter().rev().copied().find(|&d| near(d));
+        if let Some(d) = by_id.or_else(by_time) {
+            used.insert(d);
+            out.push(Paired {
+                action: a,
+                delivery: d,
+            });
+        }
+    }
+    out
+}
+
+pub struct ServerMove;
+
+impl Rule for ServerMove {
+    fn id(&self) -> &'static str {
+        "rule-server-move"
+    }
+    fn title(&self) -> &'static str {
+        "Server moved/deleted new mail"
+    }
+    fn level(&self) -> Level {
+        Level::High
+    }
+    fn attack(&self) -> &'static [&'static str] {
+        &["T1564.008", "T1070.008"]
+    }
+    fn experimental(&self) -> bool {
+        true
+    }
+    fn description(&self) -> &'static str {
+        "Move or Delete by Exchange (server rule) seconds after delivery, out of the Inbox; high into hiding folders or for sensitive mail"
+    }
+    fn params(&self) -> &'static [Param] {
+        const { &[Param::int("within_seconds", 5)] }
+    }
+    fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        let within = Duration::seconds(ctx.int("within_seconds"));
+        let financial = ctx.settings.keywords("search-financial", "keywords");
+        let (subjects, senders) = (
+            Keywords::new(NOTICE_SUBJECTS),
+            Keywords::new(NOTICE_SENDERS),
+        );
+        for (_, records) in ctx.mailboxes() {
+            let actions: Vec<usize> = records
+                .iter()
+                .copied()
+                .filter(|&i| {
+                    let a = ctx.activity(i);
+                    matches!(a.kind, Kind::Move | Kind::Delete)
+                        && matches!(a.app, App::Exchange | App::Outlook)
+                        && leaves_inbox(a)
+                })
+                .collect();
+            let mut clusters: IndexMap<(String, String), Vec<(Paired, Level)>> = IndexMap::new();
+            for p in pair_with_deliveries(ctx, records, &actions, within) {
+                let (a, d) = (ctx.activity(p.action), ctx.activity(p.delivery));
+                let target = if a.kind == Kind::Delete {
+                    "deleted".to_string()
+                } else {
+                    a.prop("TargetFolder")
+                        .map_or_else(|| "another folder".into(), |t| t.into_owned())
+                };
+                let sensitive = d.subject().is_some_and(|s| financial.is_match(&s))
+                    || is_notice(d, &subjects, &senders);
+                let level = match a.app {
+                    App::Outlook => Level::Medium,
+                    _ if a.kind == Kind::Delete || is_hiding_folder(&target) || sensitive => {
+                        Level::High
+                    }
+                    _ => Level::Medium,
+                };
+                let sender = sender_domain(&d.sender().unwrap_or_default());
+                clusters
+                    .entry((sender, target))
+                    .or_default()
+                    .push((p, level));
+            }
+            for ((_, target), hits) in clusters {
+                let level = hits.iter().map(|(_, l)| *l).max().unwrap_or(Level::Medium);
+                let dels: Vec<usize> = hits.iter().map(|(p, _)| p.delivery).collect();
+                let by = if hits
+                    .iter()
+                    .all(|(p, _)| ctx.activity(p.action).app == App::Outlook)
+                {
+                    "Outlook (client-side rule)"
+                } else {
+                    "Exchange"
+                };
+                let summary = format!(
+                    "{} handled by {by} within seconds of delivery: {}",
+                    plural(hits.len(), "message", "messages"),
+                    describe_rule(ctx, &dels, &target)
+                );
+                let mut recs: Vec<usize> = hits
+                    .iter()
+                    .flat_map(|(p, _)| [p.delivery, p.action])
+                    .collect();
+                recs.sort_unstable();
+                let mut f = ctx.finding(self, level, &recs, summary, |i| delivery_detail(ctx, i));
+                f.count = hits.len() as u64;
+                out.push(f);
+            }
+        }
+    }
+}
+
+/// From the Inbox (or no source recorded) to anything but Inbox/Clutter.
+fn leaves_inbox(a: &Activity) -> bool {
+    let source = a
+        .prop("SourceFolder")
+        .or_else(|| a.prop("SourceDefaultFolderType"));
+    let from_inbox = source.is_none_or(|s| s.eq_ignore_ascii_case("Inbox"));
+    let target = a.prop("TargetFolder");
+    let stays = target
+        .is_some_and(|t| t.eq_ignore_ascii_case("Inbox") || t.eq_ignore_ascii_case("Clutter"));
+    from_inbox && !stays
+}
+
+pub struct ServerMarkRead;
+
+impl Rule for ServerMarkRead {
+    fn id(&self) -> &'static str {
+        "rule-server-mark-read"
+    }
+    fn title(&self) -> &'static str {
+        "Server marked new mail read"
+    }
+    fn level(&self) -> Level {
+        Level::Medium
+    }
+    fn attack(&self) -> &'static [&'static str] {
+        &["T1564.008"]
+    }
+    fn experimental(&self) -> bool {
+        true
+    }
+    fn description(&self) -> &'static str {
+        "MarkAsRead by Exchange on an item seconds after its delivery; high when the item was also moved by the server"
+    }
+    fn params(&self) -> &'static [Param] {
+        const { &[Param::int("within_seconds", 5)] }
+    }
+    fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        let within = Duration::seconds(ctx.int("within_seconds"));
+        let moved: HashSet<usize> = ctx
+            .prior
+            .iter()
+            .filter(|f| f.rule == "rule-server-move")
+            .flat_map(|f| f.evidence.iter().map(|e| e.record))
+            .collect();
+        for (_, records) in ctx.mailboxes() {
+            let deliveries = Deliveries::of(ctx, records);
+            let mut hits: IndexMap<String, Vec<(usize, usize)>> = IndexMap::new();
+            for &i in records {
+                let a = ctx.activity(i);
+                if a.kind != Kind::MarkAsRead || a.app != App::Exchange {
+                    continue;
+                }
+                let Some(d) = deliveries.linked(ctx, i) else {
+                    continue;
+                };
+                let dt = a.time - ctx.activity(d).time;
+                if dt >= Duration::zero() && dt <= within {
+                    hits.entry(sender_domain(&ctx.activity(d).sender().unwrap_or_default()))
+                        .or_default()
+                        .push((d, i));
+                }
+            }
+            for (_, pairs) in hits {
+                let dels: Vec<usize> = pairs.iter().map(|p| p.0).collect();
+                let also_moved = dels.iter().any(|d| moved.contains(d));
+                let level = if also_moved {
+                    Level::High
+                } else {
+                    Level::Medium
+                };
+                let summary = format!(
+                    "{} marked read by Exchange within seconds of delivery{}: {}",
+                    plural(pairs.len(), "message", "messages"),
+                    if also_moved { " and moved" } else { "" },
+                    describe_rule(ctx, &dels, "read")
+                );
+                let mut recs: Vec<usize> = pairs.iter().flat_map(|&(d, i)| [d, i]).collect();
+                recs.sort_unstable();
+                let mut f = ctx.finding(self, level, &recs, summary, |i| delivery_detail(ctx, i));
+                f.count = pairs.len() as u64;
+                out.push(f);
+            }
+        }
+    }
+}
+
+pub struct InferredForward;
+
+const FORWARD_KINDS: &[Kind] = &[Kind::Forward, Kind::MessageSent, Kind::RemoteSend];
+
+impl Rule for InferredForward {
+    fn id(&self) -> &'static str {
+        "rule-inferred-forward"
+    }
+    fn title(&self) -> &'static str {
+        "Inferred auto-forward"
+    }
+    fn level(&self) -> Level {
+        Level::High
+    }
+    fn attack(&self) -> &'static [&'static str] {
+        &["T1114.003", "T1020"]
+    }
+    fn experimental(&self) -> bool {
+        true
+    }
+    fn description(&self) -> &'static str {
+        "Forward/MessageSent/RemoteSend by Exchange seconds after deliveries, repeatedly within a day"
+    }
+    fn params(&self) -> &'static [Param] {
+        const {
+            &[
+                Param::int("within_seconds", 10),
+                Param::int("threshold", 2),
+                Param::int("window_hours", 24),
+            ]
+        }
+    }
+    fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        let within = Duration::seconds(ctx.int("within_seconds"));
+        let window = Duration::hours(ctx.int("window_hours"));
+        for (_, records) in ctx.mailboxes() {
+            let actions: Vec<usize> = records
+                .iter()
+                .copied()
+                .filter(|&i| {
+                    let a = ctx.activity(i);
+                    FORWARD_KINDS.contains(&a.kind) && a.app == App::Exchange
+                })
+                .collect();
+            let pairs = pair_with_deliveries(ctx, records, &actions, within);
+            let events: Vec<Event<usize>> = pairs
+                .iter()
+                .map(|p| Event {
+                    record: p.action,
+                    time: ctx.activity(p.action).time,
+                    key: p.delivery,
+                })
+                .collect();
+            for range in window::bursts(&events, window, ctx.int("threshold") as usize) {
+                let group = &pairs[range];
+                let dels: Vec<usize> = group.iter().map(|p| p.delivery).collect();
+                let summary = format!(
+                    "{} sent on by Exchange within seconds of delivery: {}",
+                    plural(group.len(), "message", "messages"),
+                    describe_rule(ctx, &dels, "forwarded")
+                );
+                let mut recs: Vec<usize> =
+                    group.iter().flat_map(|p| [p.delivery, p.action]).collect();
+                recs.sort_unstable();
+                let mut f = ctx.finding(self, self.level(), &recs, summary, |i| {
+                    delivery_detail(ctx, i)
+                });
+                f.count = group.len() as u64;
+                out.push(f);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn odd_rule_names() {
+        assert!(suspicious_name("."));
+        assert!(suspicious_name("aaaa"));
+        assert!(suspicious_name("ab"));
+        assert!(!suspicious_name("Newsletters"));
+    }
+
+    #[test]
+    fn shared_subject_words() {
+        let s = vec![
+            "Invoice 4411 overdue".to_string(),
+            "RE: invoice 4412 overdue".to_string(),
+        ];
+        assert_eq!(common_subject_words(&s), ["invoice", "overdue"]);
+    }
+
+    #[test]
+    fn hiding_folders() {
+        assert!(is_hiding_folder("RSS Subscriptions"));
+        assert!(is_hiding_folder("DeletedItems"));
+        assert!(!is_hiding_folder("Newsletters"));
+    }
+}

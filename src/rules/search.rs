@@ -1,0 +1,560 @@
+//! Search rules (`detections.md` §2.3): what the mailbox was searched for.
+//!
+//! A search term is `SearchResult.Query` (tags stripped, lower-cased,
+//! whitespace collapsed), counted once per `Sid` + term, plus terms rebuilt
+//! from `SearchSuggestionsDisplay` keystrokes (`search-keystrokes`).
+
+use super::keywords::Keywords;
+use super::window::{self, Event};
+use super::{Ctx, Param, Rule, list, plural, quoted};
+use crate::activity::Kind;
+use crate::finding::{Finding, Level};
+use chrono::Duration;
+use indexmap::IndexMap;
+
+/// `detections.md` §3.1, curated: bare `bank`, `transfer`, `bill`,
+/// `statement`, `quote`, `closing` are left out because ordinary searches
+/// ("bank holiday rota", "file transfer") would match them; the phrases that
+/// carry the signal are listed instead.
+const FINANCIAL: &[&str] = &[
+    "wire",
+    "wire transfer",
+    "bank transfer",
+    "banking",
+    "bank details",
+    "bank account",
+    "bank info*",
+    "change of bank details",
+    "account details",
+    "account number",
+    "routing number",
+    "sort code",
+    "iban",
+    "swift",
+    "bic",
+    "ach",
+    "bacs",
+    "chaps",
+    "faster payment*",
+    "remittance",
+    "remittance advice",
+    "remit*",
+    "payment*",
+    "payment run",
+    "invoice*",
+    "overdue",
+    "payroll",
+    "direct deposit",
+    "w2",
+    "w-2",
+    "1099",
+    "purchase order",
+    "beneficiary",
+    "proforma",
+    "pro forma",
+    "gift card*",
+    "bitcoin",
+    "escrow",
+    "financ*",
+    "transaction*",
+    "payable",
+    "receivable",
+    "vat",
+    "hmrc",
+    "docusign",
+    "cash",
+];
+/// §3.2 strong list: searches that only make sense for someone checking
+/// whether they have been noticed.
+const DETECTION_STRONG: &[&str] = &[
+    "helpdesk",
+    "suspicious",
+    "fake",
+    "malicious",
+    "phish*",
+    "hijacked",
+    "do not click",
+    "do not open",
+    "security alert",
+    "compromise*",
+    "hack",
+    "hacked",
+    "malware",
+    "fraud*",
+    "scam",
+    "breach",
+    "undeliverable",
+    "virus",
+    "spoof*",
+    "impersonat*",
+    "unusual sign-in",
+    "unusual activity",
+    "account locked",
+    "returned mail",
+];
+/// §3.2 weak list: common in normal mail, so only in suspect context.
+const DETECTION_WEAK: &[&str] = &[
+    "alert",
+    "spam",
+    "fatal",
+    "security",
+    "reset",
+    "unusual",
+    "protection",
+];
+/// §3.3 credential terms.
+const CREDENTIALS: &[&str] = &[
+    "secret",
+    "password*",
+    "vpn",
+    "mfa",
+    "login",
+    "passcode",
+    "passwd",
+    "pwd",
+    "credential*",
+    "username",
+    "2fa",
+    "otp",
+    "one-time code",
+    "verification code",
+    "authenticator",
+    "recovery code",
+    "token",
+    "pin",
+    "api key",
+    "remote access",
+    "citrix",
+    "rdp",
+];
+
+const KEYSTROKE_GAP_SECONDS: Param = Param::int("keystroke_gap_seconds", 60);
+/// Searches of one rule closer than this form one finding.
+const CLUSTER_MINUTES: Param = Param::int("cluster_minutes", 60);
+
+/// One search: the rows that carry it and the normalised term.
+#[derive(Debug, Clone)]
+pub struct SearchHit {
+    pub records: Vec<usize>,
+    pub term: String,
+}
+
+/// Every search of a mailbox in time order: `SearchResult` terms (one per
+/// `Sid` + term) and, where no result row carries the same term in the same
+/// session, terms rebuilt from keystrokes.
+pub fn search_hits(ctx: &Ctx<'_>, records: &[usize], gap: Duration) -> Vec<SearchHit> {
+    let mut by_sid: IndexMap<(String, String), Vec<usize>> = IndexMap::new();
+    for &i in records {
+        let a = ctx.activity(i);
+        if a.kind != Kind::SearchResult {
+            continue;
+        }
+        if let Some(term) = a.search_term() {
+            let sid = a
+                .prop("Sid")
+                .map_or_else(|| format!("row{i}"), |s| s.into_owned());
+            by_sid.entry((sid, term)).or_default().push(i);
+        }
+    }
+    let mut hits: Vec<SearchHit> = by_sid
+        .into_iter()
+        .map(|((_, term), records)| SearchHit { records, term })
+        .collect();
+    for typed in keystroke_terms(ctx, records, gap) {
+        let session = &ctx.activity(typed.records[0]).session;
+        let near = Duration::minutes(5);
+        let t = ctx.activity(typed.records[0]).time;
+        let covered = hits.iter().any(|h| {
+            let a = ctx.activity(h.records[0]);
+            h.term == typed.term && &a.session == session && (a.time - t).abs() <= near
+        });
+        if !covered {
+            hits.push(typed);
+        }
+    }
+    hits.sort_by_key(|h| h.records[0]);
+    hits
+}
+
+/// Rebuilds typed terms from keystroke rows: per session, rows ≤`gap` apart
+/// whose stimuli extend or edit each other form one term, the longest typed.
+pub fn keystroke_terms(ctx: &Ctx<'_>, records: &[usize], gap: Duration) -> Vec<SearchHit> {
+    let mut by_session: IndexMap<&str, Vec<(usize, String)>> = IndexMap::new();
+    for &i in records {
+        let a = ctx.activity(i);
+        if a.kind.is_search_suggestion()
+            && let Some(stimulus) = a.prop("SuggestionStimulus")
+        {
+            by_session
+                .entry(&a.session)
+                .or_default()
+                .push((i, crate::activity::normalise_term(&stimulus)));
+        }
+    }
+    let mut out = Vec::new();
+    for (_, rows) in by_session {
+        let mut current: Option<SearchHit> = None;
+        let mut last_time = None;
+        for (i, stimulus) in rows {
+            let time = ctx.activity(i).time;
+            let continues = current.as_ref().is_some_and(|c| {
+                last_time.is_some_and(|t| time - t <= gap) && related(&c.term, &stimulus)
+            });
+            if !continues && let Some(done) = current.take() {
+                out.push(done);
+            }
+            let hit = current.get_or_insert_with(|| SearchHit {
+                records: Vec::new(),
+                term: String::new(),
+            });
+            hit.records.push(i);
+            if stimulus.chars().count() >= hit.term.chars().count() {
+                hit.term = stimulus;
+            }
+            last_time = Some(time);
+        }
+        out.extend(current);
+    }
+    out.retain(|h| !h.term.is_empty());
+    out
+}
+
+/// Two stimuli belong to one typed term when one extends the other or they
+/// share a prefix (a correction).
+fn related(a: &str, b: &str) -> bool {
+    a.is_empty()
+        || b.is_empty()
+        || a.starts_with(b)
+        || b.starts_with(a)
+        || a.chars().next() == b.chars().next()
+}
+
+pub struct Keystrokes;
+
+impl Rule for Keystrokes {
+    fn id(&self) -> &'static str {
+        "search-keystrokes"
+    }
+    fn title(&self) -> &'static str {
+        "Search rebuilt from keystrokes"
+    }
+    fn level(&self) -> Level {
+        Level::Informational
+    }
+    fn attack(&self) -> &'static [&'static str] {
+        &[]
+    }
+    fn experimental(&self) -> bool {
+        true
+    }
+    fn description(&self) -> &'static str {
+        "Rebuilds typed search terms from SearchSuggestionsDisplay stimuli; the keyword rules see them"
+    }
+    fn params(&self) -> &'static [Param] {
+        const { &[KEYSTROKE_GAP_SECONDS] }
+    }
+    fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        let gap = Duration::seconds(ctx.int("keystroke_gap_seconds"));
+        for (_, records) in ctx.mailboxes() {
+            for hit in keystroke_terms(ctx, records, gap) {
+                let summary = format!(
+                    "Typed search {} ({})",
+                    quoted(&hit.term),
+                    plural(hit.records.len(), "keystroke row", "keystroke rows")
+                );
+                out.push(ctx.finding(self, self.level(), &hit.records, summary, |i| {
+                    format!(
+                        "stimulus {}",
+                        quoted(
+                            &ctx.activity(i)
+                                .prop("SuggestionStimulus")
+                                .unwrap_or_default()
+                        )
+                    )
+                }));
+            }
+        }
+    }
+}
+
+/// The shared body of the keyword search rules: matching searches per
+/// mailbox, clustered in time, one finding per cluster.
+fn keyword_findings(
+    rule: &dyn Rule,
+    ctx: &Ctx<'_>,
+    what: &str,
+    matcher: &dyn Fn(&SearchHit, bool) -> Option<Level>,
+    out: &mut Vec<Finding>,
+) {
+    let gap = Duration::seconds(
+        ctx.settings
+            .int("search-keystrokes", "keystroke_gap_seconds"),
+    );
+    let cluster = ctx.minutes("cluster_minutes");
+    for (_, records) in ctx.mailboxes() {
+        let hits: Vec<(SearchHit, Level)> = search_hits(ctx, records, gap)
+            .into_iter()
+            .filter_map(|h| {
+                let suspect = h.records.iter().any(|&i| ctx.is_suspect(i));
+                matcher(&h, suspect).map(|level| (h, level))
+            })
+            .collect();
+        let events: Vec<Event<usize>> = hits
+            .iter()
+            .enumerate()
+            .map(|(n, (h, _))| Event {
+                record: h.records[0],
+                time: ctx.activity(h.records[0]).time,
+                key: n,
+            })
+            .collect();
+        for range in window::clusters(&events, cluster) {
+            let group = &hits[range];
+            let level = group.iter().map(|(_, l)| *l).max().unwrap_or(rule.level());
+            let terms: Vec<String> = group.iter().map(|(h, _)| quoted(&h.term)).collect();
+            let recs: Vec<usize> = group
+                .iter()
+                .flat_map(|(h, _)| h.records.iter().copied())
+                .collect();
+            let ip = ctx
+                .timeline
+                .ip(group[0].0.records[0])
+                .map(|ip| format!(" from {ip}"))
+                .unwrap_or_default();
+            let summary = format!(
+                "{} for {what}{ip}: {}",
+                plural(group.len(), "search", "searches"),
+                list(&terms, 6)
+            );
+            let mut f = ctx.finding(rule, level, &recs, summary, |i| detail(ctx, i));
+            f.count = group.len() as u64;
+            out.push(f);
+        }
+    }
+}
+
+fn detail(ctx: &Ctx<'_>, i: usize) -> String {
+    let a = ctx.activity(i);
+    match a.kind {
+        Kind::SearchResult => format!("query {}", quoted(&a.prop("Query").unwrap_or_default())),
+        _ => format!(
+            "keystroke {}",
+            quoted(&a.prop("SuggestionStimulus").unwrap_or_default())
+        ),
+    }
+}
+
+fn level_if(keywords: &Keywords, hit: &SearchHit, base: Level, suspect: bool) -> Option<Level> {
+    keywords
+        .is_match(&hit.term)
+        .then_some(if suspect { base.raised() } else { base })
+}
+
+pub struct Financial;
+
+impl Rule for Financial {
+    fn id(&self) -> &'static str {
+        "search-financial"
+    }
+    fn title(&self) -> &'static str {
+        "Mailbox searched for financial terms"
+    }
+    fn level(&self) -> Level {
+        Level::Medium
+    }
+    fn attack(&self) -> &'static [&'static str] {
+        &["T1114.002", "T1657"]
+    }
+    fn experimental(&self) -> bool {
+        false
+    }
+    fn description(&self) -> &'static str {
+        "Search for payment terms (wire transfer, invoice, bacs, sort code, …); high in suspect context"
+    }
+    fn params(&self) -> &'static [Param] {
+        const { &[Param::words("keywords", FINANCIAL), CLUSTER_MINUTES] }
+    }
+    fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        let kw = ctx.words("keywords");
+        keyword_findings(
+            self,
+            ctx,
+            "financial terms",
+            &|h, s| level_if(kw, h, self.level(), s),
+            out,
+        );
+    }
+}
+
+pub struct Detection;
+
+impl Rule for Detection {
+    fn id(&self) -> &'static str {
+        "search-detection"
+    }
+    fn title(&self) -> &'static str {
+        "\"Am I detected?\" search"
+    }
+    fn level(&self) -> Level {
+        Level::High
+    }
+    fn attack(&self) -> &'static [&'static str] {
+        &["T1114.002"]
+    }
+    fn experimental(&self) -> bool {
+        false
+    }
+    fn description(&self) -> &'static str {
+        "Search for phishing, hacked, fraud, security alert, …; weak words (alert, reset) only in suspect context"
+    }
+    fn params(&self) -> &'static [Param] {
+        const {
+            &[
+                Param::words("keywords", DETECTION_STRONG),
+                Param::words("weak_keywords", DETECTION_WEAK),
+                CLUSTER_MINUTES,
+            ]
+        }
+    }
+    fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        let strong = ctx.words("keywords");
+        let weak = ctx.words("weak_keywords");
+        let matcher = |h: &SearchHit, suspect: bool| {
+            (strong.is_match(&h.term) || (suspect && weak.is_match(&h.term))).then_some(Level::High)
+        };
+        keyword_findings(self, ctx, "signs of detection", &matcher, out);
+    }
+}
+
+pub struct Credentials;
+
+impl Rule for Credentials {
+    fn id(&self) -> &'static str {
+        "search-credentials"
+    }
+    fn title(&self) -> &'static str {
+        "Credential search"
+    }
+    fn level(&self) -> Level {
+        Level::Medium
+    }
+    fn attack(&self) -> &'static [&'static str] {
+        &["T1552"]
+    }
+    fn experimental(&self) -> bool {
+        false
+    }
+    fn description(&self) -> &'static str {
+        "Search for passwords, VPN, MFA, tokens, …; high in suspect context"
+    }
+    fn params(&self) -> &'static [Param] {
+        const { &[Param::words("keywords", CREDENTIALS), CLUSTER_MINUTES] }
+    }
+    fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        let kw = ctx.words("keywords");
+        keyword_findings(
+            self,
+            ctx,
+            "credentials",
+            &|h, s| level_if(kw, h, self.level(), s),
+            out,
+        );
+    }
+}
+
+pub struct ThenRead;
+
+/// Activity types that show a search hit being looked at or acted on.
+const READ_KINDS: &[Kind] = &[
+    Kind::ReadingPaneDisplayStart,
+    Kind::MessageSelected,
+    Kind::InspectorDisplayStart,
+    Kind::OpenedAnAttachment,
+    Kind::Forward,
+    Kind::Reply,
+    Kind::ReplyAll,
+];
+
+impl Rule for ThenRead {
+    fn id(&self) -> &'static str {
+        "search-then-read"
+    }
+    fn title(&self) -> &'static str {
+        "Search, then the hits read"
+    }
+    fn level(&self) -> Level {
+        Level::Medium
+    }
+    fn attack(&self) -> &'static [&'static str] {
+        &["T1114.002"]
+    }
+    fn experimental(&self) -> bool {
+        true
+    }
+    fn description(&self) -> &'static str {
+        "A financial, detection or credential search followed by opening, forwarding or replying from the same session or IP"
+    }
+    fn params(&self) -> &'static [Param] {
+        const { &[Param::int("within_minutes", 15)] }
+    }
+    fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        let within = ctx.minutes("within_minutes");
+        let sources = ["search-financial", "search-detection", "search-credentials"];
+        for f in ctx.prior.iter().filter(|f| sources.contains(&f.rule)) {
+            let searches: Vec<usize> = f.evidence.iter().map(|e| e.record).collect();
+            let Some(&last) = searches.iter().max() else {
+                continue;
+            };
+            let (session, ip, t0) = (
+                &ctx.activity(last).session,
+                ctx.timeline.attribution[last].ip,
+                ctx.activity(last).time,
+            );
+            let file = ctx.activity(last).source.file;
+            let reads: Vec<usize> = ctx.timeline.by_mailbox[file as usize]
+                .iter()
+                .copied()
+                .filter(|&i| i > last)
+                .take_while(|&i| ctx.activity(i).time - t0 <= within)
+                .filter(|&i| {
+                    let a = ctx.activity(i);
+                    READ_KINDS.contains(&a.kind)
+                        && ((!session.is_empty() && &a.session == session)
+                            || (ip.is_some() && ctx.timeline.attribution[i].ip == ip))
+                })
+                .collect();
+            if reads.is_empty() {
+                continue;
+            }
+            let terms: Vec<String> = searches
+                .iter()
+                .filter_map(|&i| ctx.activity(i).search_term())
+                .map(|t| quoted(&t))
+                .collect::<indexmap::IndexSet<_>>()
+                .into_iter()
+                .collect();
+            let summary = format!(
+                "After searching {}, {} within {} min from the same session or IP",
+                list(&terms, 4),
+                plural(
+                    reads.len(),
+                    "item was opened or acted on",
+                    "items were opened or acted on"
+                ),
+                within.num_minutes()
+            );
+            let mut recs = searches.clone();
+            recs.extend(&reads);
+            let mut finding = ctx.finding(self, self.level(), &recs, summary, |i| {
+                let a = ctx.activity(i);
+                if searches.contains(&i) {
+                    detail(ctx, i)
+                } else {
+                    format!("{} {}", a.kind.as_str(), a.item_id)
+                }
+            });
+            finding.count = reads.len() as u64;
+            out.push(finding);
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! Sliding-window bursts: the building block of every "≥N in M minutes" rule.
+
+use chrono::{DateTime, Duration, Utc};
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::ops::Range;
+
+/// One countable event: a timeline record and the key that makes it
+/// distinct (an item id, a search term).
+#[derive(Debug, Clone)]
+pub struct Event<K> {
+    pub record: usize,
+    pub time: DateTime<Utc>,
+    pub key: K,
+}
+
+/// Ranges of `events` (sorted by time) covered by some window of length
+/// `window` holding at least `min` distinct keys; overlapping qualifying
+/// windows merge into one burst. Windows are inclusive at both ends.
+pub fn bursts<K: Hash + Eq + Clone>(
+    events: &[Event<K>],
+    window: Duration,
+    min: usize,
+) -> Vec<Range<usize>> {
+    let mut out: Vec<Range<usize>> = Vec::new();
+    let mut counts: HashMap<&K, usize> = HashMap::new();
+    let mut left = 0;
+    for (right, e) in events.iter().enumerate() {
+        *counts.entry(&e.key).or_insert(0) += 1;
+        while e.time - events[left].time > window {
+            let k = &events[left].key;
+            if let Some(n) = counts.get_mut(k) {
+                *n -= 1;
+                if *n == 0 {
+                    counts.remove(k);
+                }
+            }
+            left += 1;
+        }
+        if counts.len() >= min.max(1) {
+            match out.last_mut() {
+                Some(last) if left < last.end => last.end = right + 1,
+                _ => out.push(left..right + 1),
+            }
+        }
+    }
+    out
+}
+
+/// Splits time-sorted events into clusters whose neighbours are at most
+/// `gap` apart.
+pub fn clusters<K>(events: &[Event<K>], gap: Duration) -> Vec<Range<usize>> {
+    let mut out: Vec<Range<usize>> = Vec::new();
+    for (i, e) in events.iter().enumerate() {
+        match out.last_mut() {
+            Some(last) if e.time - events[i - 1].time <= gap => last.end = i + 1,
+            _ => out.push(i..i + 1),
+        }
+    }
+    out
+}
+
+/// Distinct keys in a slice of events.
+pub fn distinct<K: Hash + Eq>(events: &[Event<K>]) -> usize {
+    events
+        .iter()
+        .map(|e| &e.key)
+        .collect::<std::collections::HashSet<_>>()
+        .len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn ev(minute: i64, key: u32) -> Event<u32> {
+        Event {
+            record: minute as usize,
+            time: Utc.with_ymd_and_hms(2018, 6, 20, 8, 0, 0).unwrap() + Duration::minutes(minute),
+            key,
+        }
+    }
+
+    #[test]
+    fn threshold_is_inclusive_and_distinct() {
+        let events = vec![ev(0, 1), ev(5, 2), ev(10, 3)];
+        assert_eq!(bursts(&events, Duration::minutes(10), 3), vec![0..3]);
+        assert!(bursts(&events, Duration::minutes(9), 3).is_empty());
+        let same = vec![ev(0, 1), ev(1, 1), ev(2, 1)];
+        assert!(bursts(&same, Duration::minutes(10), 2).is_empty());
+    }
+
+    #[test]
+    fn overlapping_windows_merge_and_far_ones_split() {
+        let events = vec![
+            ev(0, 1),
+            ev(1, 2),
+            ev(2, 3),
+            ev(3, 4),
+            ev(100, 5),
+            ev(101, 6),
+        ];
+        assert_eq!(bursts(&events, Duration::minutes(2), 2), vec![0..4, 4..6]);
+    }
+
+    #[test]
+    fn clusters_by_gap() {
+        let events = vec![ev(0, 1), ev(30, 2), ev(200, 3)];
+        assert_eq!(clusters(&events, Duration::minutes(60)), vec![0..2, 2..3]);
+    }
+}
