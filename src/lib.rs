@@ -32,7 +32,8 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     if config.list_rules {
-        report::list_rules(&mut out, &config.style)?;
+        report::list_rules(&mut out, config.format, &config.style)?;
+
         out.flush()?;
         return Ok(ExitCode::SUCCESS);
     }

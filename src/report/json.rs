@@ -187,3 +187,39 @@ fn write_text<W: Write>(out: &mut W, text: &str, style: &Style) -> io::Result<()
         out.write_all(text.as_bytes())
     }
 }
+
+#[derive(Serialize)]
+struct RuleInfo {
+    rule: &'static str,
+    title: &'static str,
+    level: &'static str,
+    attack: &'static [&'static str],
+    experimental: bool,
+    description: &'static str,
+    params: Vec<&'static str>,
+}
+
+/// `--list-rules --format json|jsonl`: the catalogue as data.
+pub fn list_rules<W: Write>(out: &mut W, format: crate::cli::Format) -> io::Result<()> {
+    let rules: Vec<RuleInfo> = crate::rules::RULES
+        .iter()
+        .map(|r| RuleInfo {
+            rule: r.id(),
+            title: r.title(),
+            level: r.level().as_str(),
+            attack: r.attack(),
+            experimental: r.experimental(),
+            description: r.description(),
+            params: r.params().iter().map(|p| p.key).collect(),
+        })
+        .collect();
+    if format == crate::cli::Format::Jsonl {
+        for r in &rules {
+            serde_json::to_writer(&mut *out, r).map_err(io::Error::from)?;
+            out.write_all(b"\n")?;
+        }
+        return Ok(());
+    }
+    serde_json::to_writer_pretty(&mut *out, &rules).map_err(io::Error::from)?;
+    out.write_all(b"\n")
+}

@@ -60,6 +60,9 @@ pub fn write<W: Write>(
 }
 
 /// `--list-rules`: the catalogue as a table.
-pub fn list_rules<W: Write>(out: &mut W, style: &Style) -> io::Result<()> {
-    table::list_rules(out, style)
+pub fn list_rules<W: Write>(out: &mut W, format: Format, style: &Style) -> io::Result<()> {
+    match format {
+        Format::Table => table::list_rules(out, style),
+        Format::Json | Format::Jsonl => json::list_rules(out, format),
+    }
 }

@@ -252,7 +252,7 @@ fn write_rejections<W: Write>(out: &mut W, report: &Report<'_>) -> io::Result<()
 }
 
 pub fn list_rules<W: Write>(out: &mut W, style: &Style) -> io::Result<()> {
-    let mut table = new_table(style);
+    let mut table = condensed_table(style);
     table.set_header(vec!["Rule", "Level", "ATT&CK", "Title"]);
     for rule in rules::RULES {
         let status = if rule.experimental() { " (exp)" } else { "" };

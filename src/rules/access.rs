@@ -492,7 +492,9 @@ impl Rule for Failures {
                     summary.push_str(&format!(", then a successful logon from {}", s.ip));
                     cited.push(s.record);
                 }
-                out.push(ctx.finding(self, level, &cited, summary, |i| logon_detail(ctx, i)));
+                let mut f = ctx.finding(self, level, &cited, summary, |i| logon_detail(ctx, i));
+                f.count = recs.len() as u64;
+                out.push(f);
             }
         }
     }

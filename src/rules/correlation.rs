@@ -115,26 +115,40 @@ fn chain_from<'f>(
 
 impl BecChain {
     fn emit(&self, ctx: &Ctx<'_>, links: &[&Finding], stages: usize) -> Finding {
-        let records: Vec<usize> = links
+        // One evidence row per record: two findings may start on the same row.
+        let mut records: Vec<usize> = links
             .iter()
             .filter_map(|f| f.evidence.first().map(|e| e.record))
             .collect();
+        records.sort_unstable();
+        records.dedup();
         let names: Vec<String> = links.iter().map(|f| f.rule.to_string()).collect();
         let span = links.iter().map(|f| f.last).max().unwrap_or_default() - links[0].first;
         let summary = format!(
-            "{stages} BEC stages within {} h: {}",
-            span.num_hours(),
+            "{stages} BEC stages within {}: {}",
+            duration_text(span),
             list(&names, 8)
         );
         let mut f = ctx.finding(self, self.level(), &records, summary, |i| {
-            links
+            let starts: Vec<String> = links
                 .iter()
-                .find(|l| l.evidence.first().is_some_and(|e| e.record == i))
-                .map_or_else(String::new, |l| format!("{}: {}", l.rule, l.summary))
+                .filter(|l| l.evidence.first().is_some_and(|e| e.record == i))
+                .map(|l| format!("{}: {}", l.rule, l.summary))
+                .collect();
+            starts.join(" | ")
         });
         f.first = links[0].first;
         f.last = links.iter().map(|l| l.last).max().unwrap_or(f.last);
         f.count = links.len() as u64;
         f
+    }
+}
+
+/// "25 min" under two hours, else "41 h".
+fn duration_text(d: Duration) -> String {
+    if d < Duration::hours(2) {
+        format!("{} min", d.num_minutes().max(1))
+    } else {
+        format!("{} h", d.num_hours())
     }
 }

@@ -351,9 +351,11 @@ impl Rule for SentItems {
                     ctx.activity(s).kind.as_str(),
                     plural(minutes as usize, "minute", "minutes")
                 );
-                out.push(ctx.finding(self, self.level(), &[s, d], summary, |i| {
+                let mut f = ctx.finding(self, self.level(), &[s, d], summary, |i| {
                     delete_detail(ctx, i)
-                }));
+                });
+                f.count = 1;
+                out.push(f);
             }
         }
     }
@@ -438,9 +440,11 @@ impl Rule for SecurityNotice {
                         "minutes"
                     )
                 );
-                out.push(ctx.finding(self, self.level(), &[d, i], summary, |r| {
+                let mut f = ctx.finding(self, self.level(), &[d, i], summary, |r| {
                     delete_detail(ctx, r)
-                }));
+                });
+                f.count = 1;
+                out.push(f);
             }
         }
     }

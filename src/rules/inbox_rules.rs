@@ -5,7 +5,7 @@
 //! delivery. Hits are clustered by sender and subject tokens so the summary
 //! reads like the rule an attacker would have written.
 
-use super::deletion::{NOTICE_SENDERS, NOTICE_SUBJECTS, is_notice};
+use super::deletion::is_notice;
 use super::keywords::Keywords;
 use super::links::Deliveries;
 use super::window::{self, Event};
@@ -67,6 +67,15 @@ const HIDING_WELL_KNOWN: &[&str] = &[
     "conversationhistory",
     "archive",
 ];
+
+/// The security-notice lists, shared with `delete-security-notice` so one
+/// `--config` entry tunes all three rules.
+fn notice_lists<'a>(ctx: &Ctx<'a>) -> (&'a Keywords, &'a Keywords) {
+    (
+        ctx.settings.keywords("delete-security-notice", "subjects"),
+        ctx.settings.keywords("delete-security-notice", "senders"),
+    )
+}
 
 /// Whether a folder name or code is a place rules hide mail.
 fn is_hiding_folder(folder: &str) -> bool {
@@ -277,17 +286,11 @@ impl Rule for HiddenDelivery {
         "Mail delivered past the Inbox into Deleted Items, RSS or Conversation History (high), a custom folder or Junk (medium)"
     }
     fn params(&self) -> &'static [Param] {
-        const {
-            &[
-                Param::int("junk_per_sender", 3),
-                Param::words("notice_subjects", NOTICE_SUBJECTS),
-                Param::words("notice_senders", NOTICE_SENDERS),
-            ]
-        }
+        const { &[Param::int("junk_per_sender", 3)] }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         let financial = ctx.settings.keywords("search-financial", "keywords");
-        let (subjects, senders) = (ctx.words("notice_subjects"), ctx.words("notice_senders"));
+        let (subjects, senders) = notice_lists(ctx);
         for (_, records) in ctx.mailboxes() {
             let mut inbox_senders: HashSet<String> = HashSet::new();
             let mut clusters: IndexMap<(String, String), Vec<(usize, Level)>> = IndexMap::new();
@@ -460,10 +463,7 @@ impl Rule for ServerMove {
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         let within = Duration::seconds(ctx.int("within_seconds"));
         let financial = ctx.settings.keywords("search-financial", "keywords");
-        let (subjects, senders) = (
-            Keywords::new(NOTICE_SUBJECTS),
-            Keywords::new(NOTICE_SENDERS),
-        );
+        let (subjects, senders) = notice_lists(ctx);
         for (_, records) in ctx.mailboxes() {
             let actions: Vec<usize> = records
                 .iter()
@@ -485,7 +485,7 @@ impl Rule for ServerMove {
                         .map_or_else(|| "another folder".into(), |t| t.into_owned())
                 };
                 let sensitive = d.subject().is_some_and(|s| financial.is_match(&s))
-                    || is_notice(d, &subjects, &senders);
+                    || is_notice(d, subjects, senders);
                 let level = match a.app {
                     App::Outlook => Level::Medium,
                     _ if a.kind == Kind::Delete || is_hiding_folder(&target) || sensitive => {

@@ -3,55 +3,53 @@
 //! words only; longer words also match their plural. So `banking` and `bank
 //! details` can be listed without `bank` matching "bank holiday rota".
 
-use regex::{Regex, RegexSet};
+use regex::RegexSet;
+use std::sync::OnceLock;
 
 #[derive(Debug)]
 pub struct Keywords {
     words: Vec<String>,
-    set: RegexSet,
-    /// One compiled pattern per word, to name what matched.
-    each: Vec<Regex>,
+    /// Compiled on first use: most runs never need most lists, and Unicode
+    /// case-insensitive word boundaries are costly to compile.
+    set: OnceLock<RegexSet>,
 }
 
 impl Keywords {
     pub fn empty() -> Keywords {
-        Keywords {
-            words: Vec::new(),
-            set: RegexSet::empty(),
-            each: Vec::new(),
-        }
+        Keywords::new::<&str>(&[])
     }
 
     pub fn new<S: AsRef<str>>(list: &[S]) -> Keywords {
-        let words: Vec<String> = list
+        let words = list
             .iter()
             .map(|w| w.as_ref().trim().to_lowercase())
             .filter(|w| !w.is_empty() && w != "*")
             .collect();
-        let patterns: Vec<String> = words.iter().map(|w| pattern(w)).collect();
-        // Patterns are built from escaped text, so they always compile.
-        let set = RegexSet::new(&patterns).unwrap_or_else(|_| RegexSet::empty());
-        let each = patterns.iter().filter_map(|p| Regex::new(p).ok()).collect();
-        Keywords { words, set, each }
+        Keywords {
+            words,
+            set: OnceLock::new(),
+        }
+    }
+
+    fn set(&self) -> &RegexSet {
+        self.set.get_or_init(|| {
+            // Patterns are built from escaped text, so they always compile.
+            RegexSet::new(self.words.iter().map(|w| pattern(w)))
+                .unwrap_or_else(|_| RegexSet::empty())
+        })
     }
 
     pub fn is_match(&self, text: &str) -> bool {
-        self.set.is_match(text)
+        !self.words.is_empty() && self.set().is_match(text)
     }
 
     /// The listed keywords found in `text`, in list order.
     pub fn matches(&self, text: &str) -> Vec<&str> {
-        self.set
+        self.set()
             .matches(text)
             .iter()
             .filter_map(|i| self.words.get(i).map(String::as_str))
             .collect()
-    }
-
-    /// The matched substring of the first keyword found (for summaries).
-    pub fn first_hit<'t>(&self, text: &'t str) -> Option<&'t str> {
-        let i = self.set.matches(text).iter().next()?;
-        self.each.get(i)?.find(text).map(|m| m.as_str())
     }
 
     /// The list as given (lower-cased).
@@ -119,7 +117,6 @@ mod tests {
         assert!(k.is_match("invoices"));
         assert!(k.is_match("my w-2 form"));
         assert_eq!(k.matches("invoice and banking"), ["banking", "invoice"]);
-        assert_eq!(k.first_hit("Re: Payments due"), Some("Payments"));
     }
 
     #[test]
