@@ -19,7 +19,7 @@ Exit status: 0 ok, 1 findings at/above --fail-on, 2 usage, 65 bad data,
 /// Offline BEC triage of Office 365 Outlook Activities API exports
 /// (CrowdStrike retriever.py CSV).
 #[derive(Debug, Parser)]
-#[command(name = "o365scan", version, about, after_help = AFTER_HELP)]
+#[command(name = "o365scan", version, about, after_help = AFTER_HELP, args_override_self = true)]
 pub struct Cli {
     /// Export files to read; each is one mailbox. `-` reads standard input.
     #[arg(value_name = "FILE", required_unless_present = "list_rules")]

@@ -15,6 +15,7 @@ pub mod finding;
 pub mod input;
 pub mod report;
 pub mod rules;
+pub mod synth;
 pub mod timeline;
 
 use anyhow::Context;

@@ -224,3 +224,174 @@ fn help_has_examples_and_exit_codes() {
         .code(0)
         .stdout(predicate::str::starts_with("o365scan "));
 }
+
+#[test]
+fn list_rules_needs_no_input() {
+    o365scan().arg("--list-rules").assert().code(0).stdout(
+        predicate::str::contains("search-financial").and(predicate::str::contains("T1114.002")),
+    );
+    let out = o365scan()
+        .args(["--list-rules", "--format", "json"])
+        .output()
+        .unwrap();
+    let rules: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rules[0]["rule"], "logon-new-ip");
+    assert_eq!(
+        rules.as_array().unwrap().len(),
+        o365scan::rules::RULES.len()
+    );
+}
+
+fn rule_ids(args: &[&str]) -> Vec<String> {
+    let out = o365scan()
+        .args(["--format", "json"])
+        .args(args)
+        .arg(SAMPLE)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn sample_findings_are_the_published_actions() {
+    // Sent mail deleted then Deleted Items emptied (07:41-07:43), the three
+    // searches of account 2 (08:44), and the merged file's second header.
+    assert_eq!(
+        rule_ids(&[]),
+        [
+            "data-unparsed",
+            "delete-sent-items",
+            "delete-empty-deleted-items",
+            "search-financial"
+        ]
+    );
+}
+
+#[test]
+fn rule_selection_and_min_level_filter_the_report() {
+    assert_eq!(
+        rule_ids(&["--rules", "search-financial"]),
+        ["search-financial"]
+    );
+    assert_eq!(
+        rule_ids(&["--exclude-rules", "data-unparsed,search-financial"]),
+        ["delete-sent-items", "delete-empty-deleted-items"]
+    );
+    assert_eq!(
+        rule_ids(&["--min-level", "high"]),
+        ["delete-sent-items", "delete-empty-deleted-items"]
+    );
+}
+
+#[test]
+fn unknown_rule_is_a_usage_error_listing_valid_ones() {
+    o365scan()
+        .args(["--rules", "search-finance", SAMPLE])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::contains(
+            "unknown rule 'search-finance'; valid rules: logon-new-ip,",
+        ));
+}
+
+#[test]
+fn config_file_tunes_rules() {
+    let dir = std::env::temp_dir().join(format!("o365scan-cfg-{}", std::process::id()));
+    fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("tuning.toml");
+    // Replace the financial list: only 'bacs' counts now.
+    fs::write(&cfg, "[search-financial]\nkeywords = [\"bacs\"]\n").unwrap();
+    let out = o365scan()
+        .args([
+            "--format",
+            "json",
+            "--rules",
+            "search-financial",
+            "--config",
+        ])
+        .arg(&cfg)
+        .arg(SAMPLE)
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["findings"][0]["count"], 1);
+    assert_eq!(
+        report["findings"][0]["summary"],
+        "1 search for financial terms from 175.45.176.123: 'bacs'"
+    );
+    fs::write(&cfg, "[search-financial]\nkeyword = [\"bacs\"]\n").unwrap();
+    o365scan()
+        .arg("--config")
+        .arg(&cfg)
+        .arg(SAMPLE)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown setting 'keyword' for rule 'search-financial'; valid: keywords, cluster_minutes"));
+}
+
+#[test]
+fn fail_on_sets_exit_1_only_at_or_above_the_level() {
+    o365scan()
+        .args(["--fail-on", "high", SAMPLE])
+        .assert()
+        .code(1);
+    o365scan()
+        .args(["--fail-on", "critical", SAMPLE])
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn colour_follows_the_flag() {
+    let coloured = o365scan()
+        .args(["--color", "always", SAMPLE])
+        .output()
+        .unwrap()
+        .stdout;
+    assert!(
+        coloured.contains(&0x1b),
+        "--color always must colour levels"
+    );
+    let plain = o365scan().arg(SAMPLE).output().unwrap().stdout;
+    assert!(!plain.contains(&0x1b));
+    // auto: stdout is a pipe here, so no colour even without NO_COLOR.
+    let auto = cargo_bin_cmd!("o365scan")
+        .args(["--color", "auto", SAMPLE])
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap()
+        .stdout;
+    assert!(!auto.contains(&0x1b));
+}
+
+#[test]
+fn jsonl_prints_one_finding_per_line() {
+    let out = o365scan()
+        .args(["--format", "jsonl", SAMPLE])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let rules: Vec<String> = text
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["rule"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(rules, rule_ids(&[]));
+}

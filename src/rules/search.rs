@@ -166,7 +166,8 @@ pub fn search_hits(ctx: &Ctx<'_>, records: &[usize], gap: Duration) -> Vec<Searc
         let t = ctx.activity(typed.records[0]).time;
         let covered = hits.iter().any(|h| {
             let a = ctx.activity(h.records[0]);
-            h.term == typed.term && &a.session == session && (a.time - t).abs() <= near
+            // The typed text is often a prefix of what was finally searched.
+            h.term.starts_with(&typed.term) && &a.session == session && (a.time - t).abs() <= near
         });
         if !covered {
             hits.push(typed);
@@ -256,7 +257,12 @@ impl Rule for Keystrokes {
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         let gap = Duration::seconds(ctx.int("keystroke_gap_seconds"));
         for (_, records) in ctx.mailboxes() {
-            for hit in keystroke_terms(ctx, records, gap) {
+            // Only what the result rows do not already show: a typed term
+            // never run as a search, or an export without SearchResult rows.
+            for hit in search_hits(ctx, records, gap)
+                .into_iter()
+                .filter(|h| ctx.activity(h.records[0]).kind != Kind::SearchResult)
+            {
                 let summary = format!(
                     "Typed search {} ({})",
                     quoted(&hit.term),
@@ -526,13 +532,8 @@ impl Rule for ThenRead {
             if reads.is_empty() {
                 continue;
             }
-            let terms: Vec<String> = searches
-                .iter()
-                .filter_map(|&i| ctx.activity(i).search_term())
-                .map(|t| quoted(&t))
-                .collect::<indexmap::IndexSet<_>>()
-                .into_iter()
-                .collect();
+            let terms = searched_terms(ctx, &searches);
+
             let summary = format!(
                 "After searching {}, {} within {} min from the same session or IP",
                 list(&terms, 4),
@@ -557,4 +558,24 @@ impl Rule for ThenRead {
             out.push(finding);
         }
     }
+}
+
+/// The distinct terms of a search finding's rows: `SearchResult` queries,
+/// else the longest typed keystroke stimulus.
+fn searched_terms(ctx: &Ctx<'_>, records: &[usize]) -> Vec<String> {
+    let results: indexmap::IndexSet<String> = records
+        .iter()
+        .map(|&i| ctx.activity(i))
+        .filter(|a| a.kind == Kind::SearchResult)
+        .filter_map(|a| a.search_term())
+        .map(|t| quoted(&t))
+        .collect();
+    if !results.is_empty() {
+        return results.into_iter().collect();
+    }
+    let longest = records
+        .iter()
+        .filter_map(|&i| ctx.activity(i).search_term())
+        .max_by_key(|t| t.chars().count());
+    longest.map(|t| vec![quoted(&t)]).unwrap_or_default()
 }
