@@ -266,17 +266,17 @@ fn rule_ids(args: &[&str]) -> Vec<String> {
 
 #[test]
 fn sample_findings_are_the_published_actions() {
-    // Sent mail deleted then Deleted Items emptied (07:41-07:43), the three
-    // searches of account 2 (08:44), and the merged file's second header.
-    assert_eq!(
-        rule_ids(&[]),
-        [
-            "data-unparsed",
-            "delete-sent-items",
-            "delete-empty-deleted-items",
-            "search-financial"
-        ]
-    );
+    // Sent mail deleted then Deleted Items emptied (07:41-07:43), the alert
+    // raised by the rule the researcher created (07:50), the three searches
+    // of account 2 (08:44), and the merged file's second header.
+    let expected = [
+        "data-unparsed",
+        "delete-sent-items",
+        "delete-empty-deleted-items",
+        "rule-alert-notice",
+        "search-financial",
+    ];
+    assert_eq!(rule_ids(&[]), expected);
 }
 
 #[test]
@@ -285,14 +285,16 @@ fn rule_selection_and_min_level_filter_the_report() {
         rule_ids(&["--rules", "search-financial"]),
         ["search-financial"]
     );
+    let high = [
+        "delete-sent-items",
+        "delete-empty-deleted-items",
+        "rule-alert-notice",
+    ];
     assert_eq!(
         rule_ids(&["--exclude-rules", "data-unparsed,search-financial"]),
-        ["delete-sent-items", "delete-empty-deleted-items"]
+        high
     );
-    assert_eq!(
-        rule_ids(&["--min-level", "high"]),
-        ["delete-sent-items", "delete-empty-deleted-items"]
-    );
+    assert_eq!(rule_ids(&["--min-level", "high"]), high);
 }
 
 #[test]

@@ -264,6 +264,80 @@ fn all_properties(a: &Activity) -> String {
     }
 }
 
+pub struct AlertNotice;
+
+/// Sender of Microsoft 365 alert-policy mail (`detections.md` §3.6).
+const ALERT_SENDER: &str = "office365alerts@microsoft.com";
+
+impl Rule for AlertNotice {
+    fn id(&self) -> &'static str {
+        "rule-alert-notice"
+    }
+    fn title(&self) -> &'static str {
+        "Microsoft alert about a rule delivered"
+    }
+    fn level(&self) -> Level {
+        Level::High
+    }
+    fn attack(&self) -> &'static [&'static str] {
+        &["T1114.003", "T1564.008"]
+    }
+    fn experimental(&self) -> bool {
+        true
+    }
+    fn description(&self) -> &'static str {
+        "A Microsoft 365 alert (\"<Severity>-severity alert: …\") about a rule, e.g. Creation of forwarding/redirect rule; cites the activity just before it"
+    }
+    fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        for (_, records) in ctx.mailboxes() {
+            for (pos, &i) in records.iter().enumerate() {
+                let a = ctx.activity(i);
+                if a.kind != Kind::MessageDelivered {
+                    continue;
+                }
+                let subject = a.subject().unwrap_or_default();
+                let lower = subject.to_lowercase();
+                let from_alerts = a
+                    .sender()
+                    .is_some_and(|s| s.eq_ignore_ascii_case(ALERT_SENDER))
+                    || lower.contains("-severity alert:");
+                if !from_alerts || !lower.contains("rule") {
+                    continue;
+                }
+                // The alert names the policy, not the rule: cite the
+                // mailbox's last user activity before it as the likely moment.
+                let before = records[..pos]
+                    .iter()
+                    .rev()
+                    .copied()
+                    .find(|&j| ctx.activity(j).app != App::Exchange);
+                let mut recs: Vec<usize> = before.into_iter().collect();
+                recs.push(i);
+                let policy = subject
+                    .split_once(':')
+                    .map_or(subject.as_ref(), |(_, p)| p.trim());
+                let summary = format!(
+                    "Microsoft alert {} delivered{}",
+                    quoted(policy),
+                    before
+                        .map(|j| format!(
+                            "; the last user activity before it was {} at {}",
+                            ctx.activity(j).kind.as_str(),
+                            ctx.activity(j).time.format("%H:%M:%S")
+                        ))
+                        .unwrap_or_default()
+                );
+                let mut f = ctx.finding(self, self.level(), &recs, summary, |r| {
+                    delivery_detail(ctx, r)
+                });
+                f.first = a.time;
+                f.count = 1;
+                out.push(f);
+            }
+        }
+    }
+}
+
 pub struct HiddenDelivery;
 
 impl Rule for HiddenDelivery {

@@ -65,6 +65,7 @@ pub const RULES: &[&dyn Rule] = &[
     &collection::ReadBurst,
     &collection::AttachmentBurst,
     &inbox_rules::RuleActivity,
+    &inbox_rules::AlertNotice,
     &inbox_rules::HiddenDelivery,
     &inbox_rules::ServerMove,
     &inbox_rules::ServerMarkRead,
