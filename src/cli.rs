@@ -10,17 +10,31 @@ Examples:
   o365scan --format json activities.csv > r.json   full report as JSON
   o365scan --format jsonl a.csv b.csv              one finding per line, two mailboxes
   o365scan --fail-on high activities.csv           exit 1 on high or critical findings
+  o365scan --timeline tl.csv activities.csv        also every record as CSV (Excel, Timeline Explorer)
+  o365scan --timesketch --timeline tl.jsonl a.csv  timeline ready for Timesketch import
+  o365scan --from 2018-06-01 --tz Europe/London a.csv   June onwards, table times in UK time
   o365scan --list-rules                            the rule catalogue
   zcat activities.csv.gz | o365scan -              read standard input
 
 Exit status: 0 ok, 1 findings at/above --fail-on, 2 usage, 65 bad data,
-66 cannot open input, 74 read or write failure";
+66 cannot open input, 73 cannot create output, 74 read or write failure";
 
 /// Offline BEC triage of Office 365 Outlook Activities API exports
 /// (CrowdStrike retriever.py CSV).
 #[derive(Debug, Parser)]
-#[command(name = "o365scan", version, about, after_help = AFTER_HELP, args_override_self = true)]
+#[command(
+    name = "o365scan",
+    version,
+    about,
+    after_help = AFTER_HELP,
+    args_override_self = true,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
 pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Export files to read; each is one mailbox. `-` reads standard input.
     #[arg(value_name = "FILE", required_unless_present = "list_rules")]
     pub files: Vec<PathBuf>,
@@ -64,6 +78,62 @@ pub struct Cli {
     /// Rule settings (thresholds, windows, keyword lists) as TOML.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// Write the report to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Overwrite existing output files.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Also write every record, one row per activity, to PATH (`.csv` or
+    /// `.jsonl`; `-` is standard output, with --timeline-format).
+    #[arg(long, value_name = "PATH")]
+    pub timeline: Option<PathBuf>,
+
+    /// Timeline format, when PATH's extension does not say.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub timeline_format: Option<TimelineFormat>,
+
+    /// Add Timesketch's fields (message, datetime, timestamp,
+    /// timestamp_desc, tag) to the timeline.
+    #[arg(long, requires = "timeline")]
+    pub timesketch: bool,
+
+    /// Only records and findings from this time on (RFC 3339, or a UTC date
+    /// YYYY-MM-DD).
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+
+    /// Only records and findings up to this time (RFC 3339, or a UTC date:
+    /// the whole day is included).
+    #[arg(long, value_name = "TIME")]
+    pub to: Option<String>,
+
+    /// Show table times in this zone (IANA name like Europe/London, or an
+    /// offset like +01:00). Machine formats stay UTC.
+    #[arg(long, value_name = "ZONE")]
+    pub tz: Option<String>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Print a shell completion script.
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) to standard output.
+    Man,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TimelineFormat {
+    /// Comma-separated values, spreadsheet-safe.
+    Csv,
+    /// One JSON object per line.
+    Jsonl,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -1,39 +1,114 @@
 //! Validated run settings built once from the command line. Everything after
 //! this point takes `Config`/`Style` values, never clap types or globals.
 
-use crate::cli::{Cli, ColorWhen, Format};
+use crate::cli::{Cli, ColorWhen, Format, TimelineFormat};
 use crate::error::UsageError;
 use crate::finding::Level;
 use crate::input::ReadOptions;
 use crate::rules::{self, Settings};
+pub use crate::timeline::Window;
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
 use std::env;
 use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+/// Table width off a terminal: readable in an 80-column viewer.
+pub const TABLE_WIDTH: u16 = 80;
 
 /// How text output is rendered, decided once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Style {
     /// Colour the table by level.
     pub color: bool,
-    /// Standard output is a terminal: escape control characters in machine
+    /// The report goes to a terminal: escape control characters in machine
     /// formats too (the table always escapes).
     pub terminal: bool,
     /// Fixed table width; `None` lets the table fit the terminal.
     pub width: Option<u16>,
+    /// Zone of table times (machine formats are always UTC).
+    pub zone: Zone,
 }
 
 impl Style {
-    /// Plain, fixed-width output: what tests and pipes get.
+    /// Plain, fixed-width UTC output: what tests and pipes get.
     pub fn plain() -> Style {
         Style {
             color: false,
             terminal: false,
             width: Some(TABLE_WIDTH),
+            zone: Zone::Utc,
         }
     }
 }
 
-/// Table width off a terminal: readable in an 80-column viewer.
-pub const TABLE_WIDTH: u16 = 80;
+/// A display time zone (`--tz`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Zone {
+    Utc,
+    Fixed(FixedOffset),
+    Named(chrono_tz::Tz),
+}
+
+impl Zone {
+    pub fn parse(text: &str) -> Result<Zone, String> {
+        let t = text.trim();
+        if t.eq_ignore_ascii_case("utc") || t == "Z" {
+            return Ok(Zone::Utc);
+        }
+        if t.starts_with(['+', '-']) {
+            return t
+                .parse::<FixedOffset>()
+                .map(Zone::Fixed)
+                .map_err(|_| format!("--tz: expected an offset like +01:00, found '{t}'"));
+        }
+        t.parse::<chrono_tz::Tz>().map(Zone::Named).map_err(|_| format!("--tz: unknown time zone '{t}' (use an IANA name like Europe/London or an offset like +01:00)"))
+    }
+
+    /// `2018-06-20 08:44:25` in this zone.
+    pub fn format(&self, t: DateTime<Utc>) -> String {
+        const F: &str = "%Y-%m-%d %H:%M:%S";
+        match self {
+            Zone::Utc => t.format(F).to_string(),
+            Zone::Fixed(o) => t.with_timezone(o).format(F).to_string(),
+            Zone::Named(z) => t.with_timezone(z).format(F).to_string(),
+        }
+    }
+
+    pub fn label(&self) -> String {
+        match self {
+            Zone::Utc => "UTC".into(),
+            Zone::Fixed(o) => o.to_string(),
+            Zone::Named(z) => z.name().into(),
+        }
+    }
+}
+
+/// RFC 3339, or a date: its start (`end = false`) or its last microsecond.
+fn parse_bound(flag: &str, text: &str, end: bool) -> Result<DateTime<Utc>, UsageError> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(text.trim()) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    let date = NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
+        UsageError(format!(
+            "{flag}: expected an RFC 3339 time or a date YYYY-MM-DD, found '{text}'"
+        ))
+    })?;
+    let start = date.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+    Ok(if end {
+        start + Duration::days(1) - Duration::microseconds(1)
+    } else {
+        start
+    })
+}
+
+/// Where and how the timeline is written.
+#[derive(Debug, Clone)]
+pub struct TimelineOut {
+    /// `None`: standard output.
+    pub path: Option<PathBuf>,
+    pub format: TimelineFormat,
+    pub timesketch: bool,
+}
 
 #[derive(Debug)]
 pub struct Config {
@@ -49,21 +124,15 @@ pub struct Config {
     pub only_rules: Option<Vec<String>>,
     pub exclude_rules: Vec<String>,
     pub settings: Settings,
+    /// The report's file; `None` is standard output.
+    pub output: Option<PathBuf>,
+    pub force: bool,
+    pub timeline: Option<TimelineOut>,
+    pub window: Window,
 }
 
 impl Config {
     pub fn from_cli(cli: &Cli) -> Result<Config, UsageError> {
-        let terminal = std::io::stdout().is_terminal();
-        let color = match cli.color {
-            ColorWhen::Always => true,
-            ColorWhen::Never => false,
-            ColorWhen::Auto => {
-                env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                    && env::var_os("TERM").is_none_or(|t| t != "dumb")
-                    && terminal
-            }
-        };
-        let width = (!terminal).then_some(TABLE_WIDTH);
         for id in cli.rules.iter().chain(&cli.exclude_rules) {
             if rules::find(id).is_none() {
                 return Err(UsageError(format!(
@@ -72,16 +141,26 @@ impl Config {
                 )));
             }
         }
-        let settings = match &cli.config {
-            None => Settings::defaults(),
-            Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| {
-                    UsageError(format!("{}: cannot read config: {e}", path.display()))
-                })?;
-                Settings::from_toml(&text)
-                    .map_err(|e| UsageError(format!("{}: {e}", path.display())))?
-            }
+        let window = Window {
+            from: cli
+                .from
+                .as_deref()
+                .map(|t| parse_bound("--from", t, false))
+                .transpose()?,
+            to: cli
+                .to
+                .as_deref()
+                .map(|t| parse_bound("--to", t, true))
+                .transpose()?,
         };
+        if let (Some(f), Some(t)) = (window.from, window.to)
+            && f > t
+        {
+            return Err(UsageError("--from is after --to".into()));
+        }
+        let timeline = timeline_out(cli)?;
+        let stdout_is_report =
+            cli.output.is_none() && timeline.as_ref().is_none_or(|t| t.path.is_some());
         Ok(Config {
             files: cli
                 .files
@@ -89,11 +168,7 @@ impl Config {
                 .map(|p| p.to_string_lossy().into_owned())
                 .collect(),
             format: cli.format,
-            style: Style {
-                color,
-                terminal,
-                width,
-            },
+            style: style(cli, stdout_is_report)?,
             quiet: cli.quiet,
             read: ReadOptions { strict: cli.strict },
             list_rules: cli.list_rules,
@@ -101,7 +176,112 @@ impl Config {
             fail_on: cli.fail_on,
             only_rules: (!cli.rules.is_empty()).then(|| cli.rules.clone()),
             exclude_rules: cli.exclude_rules.clone(),
-            settings,
+            settings: settings(cli.config.as_deref())?,
+            output: cli.output.clone(),
+            force: cli.force,
+            timeline,
+            window,
         })
+    }
+}
+
+fn settings(path: Option<&Path>) -> Result<Settings, UsageError> {
+    let Some(path) = path else {
+        return Ok(Settings::defaults());
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| UsageError(format!("{}: cannot read config: {e}", path.display())))?;
+    Settings::from_toml(&text).map_err(|e| UsageError(format!("{}: {e}", path.display())))
+}
+
+/// Colour, escaping and width follow the destination actually written.
+fn style(cli: &Cli, stdout_is_report: bool) -> Result<Style, UsageError> {
+    let terminal = stdout_is_report && std::io::stdout().is_terminal();
+    let color = match cli.color {
+        ColorWhen::Always => true,
+        ColorWhen::Never => false,
+        ColorWhen::Auto => {
+            env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && env::var_os("TERM").is_none_or(|t| t != "dumb")
+                && terminal
+        }
+    };
+    let zone = cli
+        .tz
+        .as_deref()
+        .map(Zone::parse)
+        .transpose()
+        .map_err(UsageError)?
+        .unwrap_or(Zone::Utc);
+    Ok(Style {
+        color,
+        terminal,
+        width: (!terminal).then_some(TABLE_WIDTH),
+        zone,
+    })
+}
+
+fn timeline_out(cli: &Cli) -> Result<Option<TimelineOut>, UsageError> {
+    let Some(path) = &cli.timeline else {
+        return Ok(None);
+    };
+    let stdout = path.as_os_str() == "-";
+    let by_extension = match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("csv") => Some(TimelineFormat::Csv),
+        Some("jsonl" | "ndjson") => Some(TimelineFormat::Jsonl),
+        _ => None,
+    };
+    let format = cli.timeline_format.or(by_extension).ok_or_else(|| {
+        UsageError(format!(
+            "--timeline {}: say the format with a .csv or .jsonl extension or --timeline-format",
+            path.display()
+        ))
+    })?;
+    Ok(Some(TimelineOut {
+        path: (!stdout).then(|| path.clone()),
+        format,
+        timesketch: cli.timesketch,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zones() {
+        let t = DateTime::parse_from_rfc3339("2018-06-20T08:44:25Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(
+            Zone::parse("Europe/London").unwrap().format(t),
+            "2018-06-20 09:44:25"
+        );
+        assert_eq!(
+            Zone::parse("-05:00").unwrap().format(t),
+            "2018-06-20 03:44:25"
+        );
+        assert_eq!(Zone::parse("utc").unwrap().label(), "UTC");
+        assert!(Zone::parse("Mars/Olympus").is_err());
+    }
+
+    #[test]
+    fn date_bounds_cover_whole_days() {
+        let from = parse_bound("--from", "2018-06-20", false).unwrap();
+        let to = parse_bound("--to", "2018-06-20", true).unwrap();
+        assert_eq!(
+            crate::input::time::format(from),
+            "2018-06-20T00:00:00.000000Z"
+        );
+        assert_eq!(
+            crate::input::time::format(to),
+            "2018-06-20T23:59:59.999999Z"
+        );
+        assert!(parse_bound("--to", "20/06/2018", true).is_err());
     }
 }

@@ -14,6 +14,8 @@ pub mod exit {
     pub const DATA: u8 = 65;
     /// EX_NOINPUT: missing, unreadable or a directory.
     pub const NO_INPUT: u8 = 66;
+    /// EX_CANTCREAT: an output file exists (without --force) or cannot be created.
+    pub const CANT_CREATE: u8 = 73;
     /// EX_IOERR: reading failed part way, or the report could not be written.
     pub const IO: u8 = 74;
 }
@@ -61,6 +63,19 @@ impl InputError {
     }
 }
 
+/// An output file that cannot be written: exits 73.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    #[error("{path}: exists; use --force to overwrite")]
+    Exists { path: String },
+    #[error("{path}: cannot create")]
+    Create {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+}
+
 /// A configuration problem found after clap: exits 2 like clap's own.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -82,6 +97,9 @@ pub fn exit_code_for(err: &anyhow::Error) -> ExitCode {
         }
         if cause.downcast_ref::<UsageError>().is_some() {
             return ExitCode::from(exit::USAGE);
+        }
+        if cause.downcast_ref::<OutputError>().is_some() {
+            return ExitCode::from(exit::CANT_CREATE);
         }
     }
     ExitCode::from(exit::IO)

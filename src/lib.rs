@@ -19,8 +19,13 @@ pub mod synth;
 pub mod timeline;
 
 use anyhow::Context;
+use clap::CommandFactory;
 use config::Config;
-use std::io::{self, Write};
+use error::OutputError;
+use finding::Finding;
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
 use std::process::ExitCode;
 
 /// At most this many rejected rows are named on stderr; the JSON report
@@ -29,12 +34,13 @@ const MAX_WARNINGS: usize = 20;
 
 /// Runs one invocation; the error's chain decides the exit code.
 pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
+    if let Some(command) = &cli.command {
+        return shell_support(command);
+    }
     let config = Config::from_cli(&cli)?;
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
     if config.list_rules {
+        let mut out = BufWriter::new(io::stdout().lock());
         report::list_rules(&mut out, config.format, &config.style)?;
-
         out.flush()?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -43,8 +49,43 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
     if !config.quiet {
         warn_rejections(&timeline);
     }
-    // Every rule runs (correlation needs the others); selection filters output.
-    let mut findings = rules::run_all(&timeline, &config.settings);
+    let findings = selected(rules::run_all(&timeline, &config.settings), &config);
+    let report = report::Report::new(&timeline, &findings, config.window);
+    write_outputs(&report, &config)?;
+    if !config.quiet && config.format != cli::Format::Table {
+        eprintln!(
+            "o365scan: {} records, {} rejected, {} duplicates; {} findings",
+            report.records(),
+            report.rejected(),
+            report.duplicates(),
+            report.findings.len()
+        );
+    }
+    let failed = config
+        .fail_on
+        .is_some_and(|level| report.findings.iter().any(|f| f.level >= level));
+    Ok(ExitCode::from(if failed {
+        error::exit::FINDINGS
+    } else {
+        error::exit::OK
+    }))
+}
+
+/// `completions SHELL` and `man`: generated from the clap definition.
+fn shell_support(command: &cli::Command) -> anyhow::Result<ExitCode> {
+    let mut out = BufWriter::new(io::stdout().lock());
+    match command {
+        cli::Command::Completions { shell } => {
+            clap_complete::generate(*shell, &mut cli::Cli::command(), "o365scan", &mut out)
+        }
+        cli::Command::Man => clap_mangen::Man::new(cli::Cli::command()).render(&mut out)?,
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Every rule runs (correlation needs the others); selection filters output.
+fn selected(mut findings: Vec<Finding>, config: &Config) -> Vec<Finding> {
     findings.retain(|f| config.min_level.is_none_or(|min| f.level >= min));
     findings.retain(|f| {
         config
@@ -53,18 +94,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
             .is_none_or(|only| only.iter().any(|r| r == f.rule))
     });
     findings.retain(|f| !config.exclude_rules.iter().any(|r| r == f.rule));
-
-    let report = report::Report::new(&timeline, &findings);
-    report::write(&mut out, &report, config.format, &config.style).context("writing the report")?;
-    out.flush().context("writing the report")?;
-    let failed = config
-        .fail_on
-        .is_some_and(|level| findings.iter().any(|f| f.level >= level));
-    Ok(ExitCode::from(if failed {
-        error::exit::FINDINGS
-    } else {
-        error::exit::OK
-    }))
+    findings
 }
 
 fn read_inputs(config: &Config) -> anyhow::Result<Vec<input::Parsed>> {
@@ -74,6 +104,67 @@ fn read_inputs(config: &Config) -> anyhow::Result<Vec<input::Parsed>> {
         parsed.push(input::read_path(path, file, config.read)?);
     }
     Ok(parsed)
+}
+
+/// The timeline (file or stdout) and the report (`--output`, else stdout
+/// unless the timeline took it).
+fn write_outputs(report: &report::Report<'_>, config: &Config) -> anyhow::Result<()> {
+    let mut stdout_taken = false;
+    if let Some(tl) = &config.timeline {
+        match &tl.path {
+            Some(path) => {
+                let mut out = create_output(path, config.force)?;
+                report::timeline_out::write(&mut out, report, tl, &config.style)
+                    .with_context(|| format!("{}: writing the timeline", path.display()))?;
+                out.flush()
+                    .with_context(|| format!("{}: writing the timeline", path.display()))?;
+            }
+            None => {
+                stdout_taken = true;
+                let mut out = BufWriter::new(io::stdout().lock());
+                report::timeline_out::write(&mut out, report, tl, &config.style)?;
+                out.flush()?;
+            }
+        }
+    }
+    match &config.output {
+        Some(path) => {
+            let mut out = create_output(path, config.force)?;
+            report::write(&mut out, report, config.format, &config.style)
+                .with_context(|| format!("{}: writing the report", path.display()))?;
+            out.flush()
+                .with_context(|| format!("{}: writing the report", path.display()))?;
+        }
+        None if !stdout_taken => {
+            let mut out = BufWriter::new(io::stdout().lock());
+            report::write(&mut out, report, config.format, &config.style)?;
+            out.flush()?;
+        }
+        None => {}
+    }
+    Ok(())
+}
+
+/// Creates an output file; an existing one only with `--force`.
+fn create_output(path: &Path, force: bool) -> Result<BufWriter<File>, OutputError> {
+    let mut options = OpenOptions::new();
+    options.write(true);
+    if force {
+        options.create(true).truncate(true);
+    } else {
+        options.create_new(true);
+    }
+    options
+        .open(path)
+        .map(|f| BufWriter::with_capacity(1 << 16, f))
+        .map_err(|source| {
+            let path = path.display().to_string();
+            if source.kind() == io::ErrorKind::AlreadyExists {
+                OutputError::Exists { path }
+            } else {
+                OutputError::Create { path, source }
+            }
+        })
 }
 
 /// Names the first rejected rows on stderr, then one summary line.

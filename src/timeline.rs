@@ -11,6 +11,28 @@ use std::collections::{BTreeMap, HashMap};
 /// share no session with it (`detections.md` §2.9 `data-attribution`).
 const SAME_APP_WINDOW_MINUTES: i64 = 30;
 
+/// `--from`/`--to`, inclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Window {
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+impl Window {
+    pub fn is_set(&self) -> bool {
+        self.from.is_some() || self.to.is_some()
+    }
+
+    pub fn contains(&self, t: DateTime<Utc>) -> bool {
+        self.from.is_none_or(|f| t >= f) && self.to.is_none_or(|e| t <= e)
+    }
+
+    /// A span that overlaps the window at all.
+    pub fn overlaps(&self, first: DateTime<Utc>, last: DateTime<Utc>) -> bool {
+        self.from.is_none_or(|f| last >= f) && self.to.is_none_or(|e| first <= e)
+    }
+}
+
 /// How a record's IP was found, strongest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Via {
@@ -111,14 +133,22 @@ impl Timeline {
         self.activities.last().map(|a| a.time)
     }
 
-    /// Records per `ActivityIdType`, sorted by name.
-    pub fn activity_counts(&self) -> BTreeMap<&str, u64> {
-        count_by(&self.activities, |a| a.kind.as_str())
+    /// Records inside `window`, in timeline order.
+    pub fn within(&self, window: Window) -> impl Iterator<Item = (usize, &Activity)> + '_ {
+        self.activities
+            .iter()
+            .enumerate()
+            .filter(move |(_, a)| window.contains(a.time))
     }
 
-    /// Records per `AppIdType`, sorted by name.
-    pub fn app_counts(&self) -> BTreeMap<&str, u64> {
-        count_by(&self.activities, |a| a.app.as_str())
+    /// Records per `ActivityIdType` inside `window`, sorted by name.
+    pub fn activity_counts(&self, window: &Window) -> BTreeMap<&str, u64> {
+        count_by(self.within(*window).map(|(_, a)| a), |a| a.kind.as_str())
+    }
+
+    /// Records per `AppIdType` inside `window`, sorted by name.
+    pub fn app_counts(&self, window: &Window) -> BTreeMap<&str, u64> {
+        count_by(self.within(*window).map(|(_, a)| a), |a| a.app.as_str())
     }
 
     /// Distinct non-empty `ClientSessionId`s, per mailbox.
@@ -163,7 +193,7 @@ pub struct IpSeen<'a> {
 }
 
 fn count_by<'a>(
-    activities: &'a [Activity],
+    activities: impl Iterator<Item = &'a Activity>,
     key: impl Fn(&'a Activity) -> &'a str,
 ) -> BTreeMap<&'a str, u64> {
     let mut counts = BTreeMap::new();

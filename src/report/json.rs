@@ -12,6 +12,10 @@ use std::io::{self, Write};
 
 pub const SCHEMA: &str = "o365scan.report/1";
 
+/// Evidence rows written per finding; `count` still says how many matched
+/// and the timeline export tags every cited row.
+pub const MAX_EVIDENCE: usize = 100;
+
 #[derive(Serialize)]
 struct Document<'a> {
     schema: &'static str,
@@ -22,6 +26,8 @@ struct Document<'a> {
     duplicates: u64,
     first: Option<String>,
     last: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    filter: Option<Filter>,
     counts: Counts<'a>,
     findings: Vec<JsonFinding<'a>>,
     rejections: Vec<Rejection<'a>>,
@@ -45,6 +51,15 @@ struct Input<'a> {
     repeated_headers: u64,
     first: Option<String>,
     last: Option<String>,
+}
+
+/// Present only with `--from`/`--to`.
+#[derive(Serialize)]
+struct Filter {
+    from: Option<String>,
+    to: Option<String>,
+    excluded_records: u64,
+    excluded_findings: usize,
 }
 
 #[derive(Serialize)]
@@ -123,9 +138,15 @@ fn document<'a>(report: &'a Report<'a>) -> Document<'a> {
         duplicates: report.duplicates(),
         first: tl.first().map(time::format),
         last: tl.last().map(time::format),
+        filter: report.window.is_set().then(|| Filter {
+            from: report.window.from.map(time::format),
+            to: report.window.to.map(time::format),
+            excluded_records: report.excluded_records(),
+            excluded_findings: report.excluded_findings,
+        }),
         counts: Counts {
-            activity: tl.activity_counts(),
-            app: tl.app_counts(),
+            activity: tl.activity_counts(&report.window),
+            app: tl.app_counts(&report.window),
         },
         findings: report.findings.iter().map(|f| finding(report, f)).collect(),
         rejections,
@@ -137,6 +158,7 @@ fn finding<'a>(report: &'a Report<'a>, f: &'a Finding) -> JsonFinding<'a> {
     let evidence = f
         .evidence
         .iter()
+        .take(MAX_EVIDENCE)
         .filter_map(|e| {
             let a = tl.activities.get(e.record)?;
             Some(JsonEvidence {

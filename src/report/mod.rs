@@ -3,11 +3,12 @@
 
 mod json;
 mod table;
+pub mod timeline_out;
 
 use crate::cli::Format;
 use crate::config::Style;
 use crate::finding::Finding;
-use crate::timeline::Timeline;
+use crate::timeline::{Timeline, Window};
 use std::io::{self, Write};
 
 pub use json::SCHEMA;
@@ -15,17 +16,28 @@ pub use json::SCHEMA;
 /// What every format renders.
 pub struct Report<'a> {
     pub timeline: &'a Timeline,
-    /// Sorted by first time, then rule id (the JSON order).
+    /// Findings overlapping the window, sorted by first time, then rule id,
+    /// then mailbox (the JSON order).
     pub findings: Vec<&'a Finding>,
+    /// `--from`/`--to`.
+    pub window: Window,
+    /// Findings left out by the window.
+    pub excluded_findings: usize,
 }
 
 impl<'a> Report<'a> {
-    pub fn new(timeline: &'a Timeline, findings: &'a [Finding]) -> Self {
-        let mut sorted: Vec<&Finding> = findings.iter().collect();
+    pub fn new(timeline: &'a Timeline, findings: &'a [Finding], window: Window) -> Self {
+        let mut sorted: Vec<&Finding> = findings
+            .iter()
+            .filter(|f| window.overlaps(f.first, f.last))
+            .collect();
+        let excluded_findings = findings.len() - sorted.len();
         sorted.sort_by(|a, b| (a.first, a.rule, &a.mailbox).cmp(&(b.first, b.rule, &b.mailbox)));
         Report {
             timeline,
             findings: sorted,
+            window,
+            excluded_findings,
         }
     }
 
@@ -44,6 +56,12 @@ impl<'a> Report<'a> {
     pub fn rows(&self) -> u64 {
         self.timeline.inputs.iter().map(|s| s.rows).sum()
     }
+
+    /// Records outside `--from`/`--to`.
+    pub fn excluded_records(&self) -> u64 {
+        let inside = self.timeline.within(self.window).count() as u64;
+        self.timeline.activities.len() as u64 - inside
+    }
 }
 
 pub fn write<W: Write>(
@@ -59,7 +77,7 @@ pub fn write<W: Write>(
     }
 }
 
-/// `--list-rules`: the catalogue as a table.
+/// `--list-rules`: the catalogue as a table or as JSON.
 pub fn list_rules<W: Write>(out: &mut W, format: Format, style: &Style) -> io::Result<()> {
     match format {
         Format::Table => table::list_rules(out, style),

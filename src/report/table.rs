@@ -25,7 +25,7 @@ pub fn write<W: Write>(out: &mut W, report: &Report<'_>, style: &Style) -> io::R
     writeln!(out)?;
     writeln!(out, "{}", counts_table(report, style))?;
     writeln!(out)?;
-    write_ips(out, report)?;
+    write_ips(out, report, style)?;
     write_rejections(out, report)
 }
 
@@ -49,11 +49,6 @@ fn styled_table(style: &Style, preset: TableStyle) -> Table {
         table.enforce_styling();
     }
     table
-}
-
-/// Table time: UTC to the second (the JSON keeps microseconds).
-fn short_time(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
 fn header_block(report: &Report<'_>, style: &Style) -> Table {
@@ -84,10 +79,27 @@ fn header_block(report: &Report<'_>, style: &Style) -> Table {
         ]);
     }
     let span = match (tl.first(), tl.last()) {
-        (Some(a), Some(b)) => format!("{} ~ {} UTC", short_time(a), short_time(b)),
+        (Some(a), Some(b)) => format!(
+            "{} ~ {} {}",
+            style.zone.format(a),
+            style.zone.format(b),
+            style.zone.label()
+        ),
         _ => "no records".into(),
     };
     table.add_row(vec![Cell::new("Span"), Cell::new(span)]);
+    if report.window.is_set() {
+        let bound =
+            |t: Option<DateTime<Utc>>| t.map_or_else(|| "…".to_string(), |t| style.zone.format(t));
+        let text = format!(
+            "{} ~ {}; left out: {} records, {} findings",
+            bound(report.window.from),
+            bound(report.window.to),
+            report.excluded_records(),
+            report.excluded_findings
+        );
+        table.add_row(vec![Cell::new("Filter"), Cell::new(text)]);
+    }
     table.add_row(vec![
         Cell::new("Total"),
         Cell::new(format!(
@@ -131,7 +143,8 @@ fn write_findings<W: Write>(out: &mut W, report: &Report<'_>, style: &Style) -> 
     });
     let several = report.timeline.inputs.len() > 1;
     let mut table = new_table(style);
-    let mut header = vec!["Level", "First (UTC)", "Finding"];
+    let first = format!("First ({})", style.zone.label());
+    let mut header = vec!["Level", first.as_str(), "Finding"];
     if several {
         header.insert(2, "Mailbox");
     }
@@ -139,7 +152,7 @@ fn write_findings<W: Write>(out: &mut W, report: &Report<'_>, style: &Style) -> 
     for f in findings {
         let mut row = vec![
             level_cell(f.level, style),
-            Cell::new(short_time(f.first)),
+            Cell::new(style.zone.format(f.first)),
             Cell::new(summary_text(report, f)),
         ];
         if several {
@@ -183,8 +196,8 @@ fn counts_table(report: &Report<'_>, style: &Style) -> Table {
     let tl = report.timeline;
     let mut table = condensed_table(style);
     table.set_header(vec!["Activity", "Records", "App", "Records"]);
-    let activities: Vec<_> = tl.activity_counts().into_iter().collect();
-    let apps: Vec<_> = tl.app_counts().into_iter().collect();
+    let activities: Vec<_> = tl.activity_counts(&report.window).into_iter().collect();
+    let apps: Vec<_> = tl.app_counts(&report.window).into_iter().collect();
     for i in 0..activities.len().max(apps.len()) {
         let (a, an) = activities
             .get(i)
@@ -206,7 +219,7 @@ fn counts_table(report: &Report<'_>, style: &Style) -> Table {
     table
 }
 
-fn write_ips<W: Write>(out: &mut W, report: &Report<'_>) -> io::Result<()> {
+fn write_ips<W: Write>(out: &mut W, report: &Report<'_>, style: &Style) -> io::Result<()> {
     let ips = report.timeline.logon_ips();
     writeln!(out, "Logon IPs ({})", ips.len())?;
     for seen in ips {
@@ -215,8 +228,8 @@ fn write_ips<W: Write>(out: &mut W, report: &Report<'_>) -> io::Result<()> {
             "  {} – {} ({} ~ {})",
             seen.count,
             for_terminal(seen.ip),
-            short_time(seen.first),
-            short_time(seen.last)
+            style.zone.format(seen.first),
+            style.zone.format(seen.last)
         )?;
     }
     Ok(())

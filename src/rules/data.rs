@@ -203,22 +203,26 @@ impl Rule for Unparsed {
             if parts.is_empty() {
                 continue;
             }
-            let cited = if damaged.is_empty() {
-                records.first().copied().into_iter().collect()
+            // Rows that are not records (rejected, duplicate, header) have no
+            // timeline entry to cite; the summary counts them. The finding
+            // spans the mailbox so it sorts with it.
+            let anchor = if damaged.is_empty() {
+                vec![records[0]]
             } else {
                 damaged.clone()
             };
             let text = format!("{}: {}", s.path, list(&parts, 6));
-            let mut f = ctx.finding(self, self.level(), &cited, text, |i| {
+            let mut f = ctx.finding(self, self.level(), &anchor, text, |i| {
                 let a = ctx.activity(i);
                 match &a.props_status {
                     PropsStatus::Salvaged { error, .. } => format!("CustomProperties: {error}"),
-                    _ if a.time_source == TimeSource::CreationTime => {
-                        "TimeStamp unknown; ActivityCreationTime used".to_string()
-                    }
-                    _ => "first record of the input".to_string(),
+                    _ => "TimeStamp unknown; ActivityCreationTime used".to_string(),
                 }
             });
+            if damaged.is_empty() {
+                f.evidence.clear();
+                f.last = ctx.activity(records[records.len() - 1]).time;
+            }
             f.count = damaged.len() as u64 + s.rejected + s.duplicates + s.repeated_headers;
             out.push(f);
         }

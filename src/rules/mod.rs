@@ -168,7 +168,6 @@ impl<'a> Ctx<'a> {
             summary,
             evidence: records
                 .iter()
-                .take(MAX_EVIDENCE)
                 .map(|&i| Evidence {
                     record: i,
                     detail: detail(i),
@@ -178,9 +177,6 @@ impl<'a> Ctx<'a> {
         }
     }
 }
-
-/// Evidence rows kept per finding; `count` still says how many matched.
-pub const MAX_EVIDENCE: usize = 100;
 
 /// Runs every rule; findings come back in run order (reports sort them).
 pub fn run_all(timeline: &Timeline, settings: &Settings) -> Vec<Finding> {

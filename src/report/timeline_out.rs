@@ -1,0 +1,267 @@
+//! `--timeline`: every record inside `--from`/`--to`, one row per activity,
+//! in timeline order, as CSV (formula-neutralised) or JSON Lines, optionally
+//! with the fields Timesketch requires (`--timesketch`).
+
+use super::Report;
+use crate::activity::Activity;
+use crate::cli::TimelineFormat;
+use crate::config::{Style, TimelineOut};
+use crate::escape;
+use crate::input::time;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::io::{self, Write};
+
+/// What Timesketch shows as the kind of time.
+const TIMESTAMP_DESC: &str = "Activity Time";
+
+/// One exported record. Field order is column order.
+#[derive(Serialize)]
+struct Row<'a> {
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    sketch: Option<Sketch>,
+    time: String,
+    created: Option<String>,
+    mailbox: &'a str,
+    app: &'a str,
+    activity: &'a str,
+    item_id: &'a str,
+    session: &'a str,
+    ip: Option<&'a str>,
+    ip_via: &'static str,
+    user_agent: Option<String>,
+    sender: Option<String>,
+    subject: Option<String>,
+    folder: Option<String>,
+    query: Option<String>,
+    internet_message_id: Option<String>,
+    conversation_id: Option<String>,
+    findings: Vec<&'static str>,
+    path: &'a str,
+    line: u64,
+    /// The parsed CustomProperties, in the file's key order.
+    properties: &'a crate::input::pylit::Props,
+}
+
+/// Timesketch's mandatory fields (google/timesketch
+/// `docs/guides/user/import-from-json-csv.md`) and its tag list.
+#[derive(Serialize)]
+struct Sketch {
+    message: String,
+    datetime: String,
+    timestamp: i64,
+    timestamp_desc: &'static str,
+    tag: Vec<&'static str>,
+}
+
+const CSV_COLUMNS: &[&str] = &[
+    "time",
+    "created",
+    "mailbox",
+    "app",
+    "activity",
+    "item_id",
+    "session",
+    "ip",
+    "ip_via",
+    "user_agent",
+    "sender",
+    "subject",
+    "folder",
+    "query",
+    "internet_message_id",
+    "conversation_id",
+    "findings",
+    "path",
+    "line",
+    "properties",
+];
+const SKETCH_COLUMNS: &[&str] = &["message", "datetime", "timestamp", "timestamp_desc"];
+
+pub fn write<W: Write>(
+    out: &mut W,
+    report: &Report<'_>,
+    opts: &TimelineOut,
+    style: &Style,
+) -> io::Result<()> {
+    let tags = citing_rules(report);
+    let rows = report.timeline.within(report.window).map(|(i, a)| {
+        row(
+            report,
+            i,
+            a,
+            tags.get(&i).cloned().unwrap_or_default(),
+            opts.timesketch,
+        )
+    });
+    match opts.format {
+        TimelineFormat::Jsonl => write_jsonl(out, rows, style),
+        TimelineFormat::Csv => write_csv(out, rows, opts.timesketch),
+    }
+}
+
+/// Record index → ids of the reported findings that cite it, sorted.
+fn citing_rules(report: &Report<'_>) -> HashMap<usize, Vec<&'static str>> {
+    let mut tags: HashMap<usize, Vec<&'static str>> = HashMap::new();
+    for f in &report.findings {
+        for e in &f.evidence {
+            tags.entry(e.record).or_default().push(f.rule);
+        }
+    }
+    for ids in tags.values_mut() {
+        ids.sort_unstable();
+        ids.dedup();
+    }
+    tags
+}
+
+fn row<'a>(
+    report: &'a Report<'_>,
+    i: usize,
+    a: &'a Activity,
+    findings: Vec<&'static str>,
+    timesketch: bool,
+) -> Row<'a> {
+    let tl = report.timeline;
+    let owned = |v: Option<std::borrow::Cow<'_, str>>| v.map(|s| s.into_owned());
+    Row {
+        sketch: timesketch.then(|| Sketch {
+            message: message(report, i, a),
+            datetime: time::format(a.time),
+            timestamp: a.time.timestamp_micros(),
+            timestamp_desc: TIMESTAMP_DESC,
+            tag: findings.clone(),
+        }),
+        time: time::format(a.time),
+        created: a.created.map(time::format),
+        mailbox: tl.mailbox(a),
+        app: a.app.as_str(),
+        activity: a.kind.as_str(),
+        item_id: &a.item_id,
+        session: &a.session,
+        ip: tl.ip(i),
+        ip_via: tl.attribution[i].via.as_str(),
+        user_agent: owned(a.user_agent()),
+        sender: owned(a.sender()),
+        subject: owned(a.subject()),
+        folder: owned(a.folder()),
+        query: a.search_term(),
+        internet_message_id: owned(a.internet_message_id()),
+        conversation_id: owned(a.conversation_id()),
+        findings,
+        path: tl.path(a),
+        line: a.source.line,
+        properties: &a.props,
+    }
+}
+
+/// One readable line: "SearchResult by Web from 1.2.3.4: query 'wire transfer'".
+fn message(report: &Report<'_>, i: usize, a: &Activity) -> String {
+    let mut m = format!("{} by {}", a.kind.as_str(), a.app.as_str());
+    if let Some(ip) = report.timeline.ip(i) {
+        m.push_str(&format!(" from {ip}"));
+    }
+    let what = [
+        a.search_term().map(|q| format!("query '{q}'")),
+        a.subject().map(|s| format!("subject '{s}'")),
+        a.sender().map(|s| format!("sender {s}")),
+        a.folder().map(|f| format!("folder {f}")),
+        a.user_agent().map(|u| format!("agent '{u}'")),
+    ];
+    let parts: Vec<String> = what.into_iter().flatten().collect();
+    if !parts.is_empty() {
+        m.push_str(": ");
+        m.push_str(&parts.join(", "));
+    }
+    escape::for_terminal(&m).into_owned()
+}
+
+fn write_jsonl<'a, W: Write>(
+    out: &mut W,
+    rows: impl Iterator<Item = Row<'a>>,
+    style: &Style,
+) -> io::Result<()> {
+    for r in rows {
+        let line = serde_json::to_string(&r).map_err(io::Error::from)?;
+        if style.terminal {
+            out.write_all(escape::for_terminal(&line).as_bytes())?;
+        } else {
+            out.write_all(line.as_bytes())?;
+        }
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+fn write_csv<'a, W: Write>(
+    out: &mut W,
+    rows: impl Iterator<Item = Row<'a>>,
+    timesketch: bool,
+) -> io::Result<()> {
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(out);
+    let mut header: Vec<&str> = Vec::new();
+    if timesketch {
+        header.extend(SKETCH_COLUMNS);
+    }
+    header.extend(CSV_COLUMNS);
+    if timesketch {
+        header.push("tag");
+    }
+    w.write_record(&header).map_err(csv_io)?;
+    for r in rows {
+        w.write_record(csv_cells(&r)).map_err(csv_io)?;
+    }
+    w.flush()
+}
+
+/// The row as CSV cells, every data cell formula-neutralised.
+fn csv_cells(r: &Row<'_>) -> Vec<String> {
+    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+    let mut cells = Vec::with_capacity(CSV_COLUMNS.len() + SKETCH_COLUMNS.len() + 1);
+    if let Some(s) = &r.sketch {
+        cells.extend([
+            s.message.clone(),
+            s.datetime.clone(),
+            s.timestamp.to_string(),
+            s.timestamp_desc.to_string(),
+        ]);
+    }
+    cells.extend([
+        r.time.clone(),
+        opt(&r.created),
+        r.mailbox.to_string(),
+        r.app.to_string(),
+        r.activity.to_string(),
+        r.item_id.to_string(),
+        r.session.to_string(),
+        r.ip.unwrap_or_default().to_string(),
+        r.ip_via.to_string(),
+        opt(&r.user_agent),
+        opt(&r.sender),
+        opt(&r.subject),
+        opt(&r.folder),
+        opt(&r.query),
+        opt(&r.internet_message_id),
+        opt(&r.conversation_id),
+        r.findings.join(" "),
+        r.path.to_string(),
+        r.line.to_string(),
+        serde_json::to_string(r.properties).unwrap_or_default(),
+    ]);
+    if let Some(s) = &r.sketch {
+        cells.push(serde_json::to_string(&s.tag).unwrap_or_default());
+    }
+    cells
+        .into_iter()
+        .map(|c| escape::csv_cell(&c).into_owned())
+        .collect()
+}
+
+fn csv_io(e: csv::Error) -> io::Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) => e,
+        other => io::Error::other(format!("{other:?}")),
+    }
+}
