@@ -2,6 +2,7 @@
 //! BOM-tolerant (spec §2, §11.3), and recognition of repeated headers and of
 //! files that are not Activities exports at all.
 
+use super::records::Fields;
 use crate::escape;
 
 /// The seven retriever columns, in the producer's order.
@@ -34,7 +35,7 @@ pub struct Columns {
 
 impl Columns {
     /// Maps a header record; `Err` describes what the file looks like instead.
-    pub fn from_header(record: &csv::ByteRecord) -> Result<Self, String> {
+    pub fn from_header(raw: &[u8], record: &Fields) -> Result<Self, String> {
         let names: Vec<String> = record.iter().map(normalise).collect();
         let mut index = [None; 7];
         for (slot, wanted) in index.iter_mut().zip(COLUMNS) {
@@ -46,7 +47,7 @@ impl Columns {
                 width: names.len(),
             });
         }
-        Err(describe(record, &names))
+        Err(describe(raw, &names))
     }
 
     /// True when `CustomProperties` is the last column, so stray unquoted
@@ -57,7 +58,7 @@ impl Columns {
 }
 
 /// A later line equal to a header (merged exports, spec §2).
-pub fn is_header(record: &csv::ByteRecord) -> bool {
+pub fn is_header(record: &Fields) -> bool {
     let mut fields = record.iter().map(normalise);
     fields
         .next()
@@ -74,8 +75,7 @@ fn normalise(field: &[u8]) -> String {
 }
 
 /// Says what a non-export first line looks like, for the error message.
-fn describe(record: &csv::ByteRecord, names: &[String]) -> String {
-    let raw = record.as_slice();
+fn describe(raw: &[u8], names: &[String]) -> String {
     let control = raw
         .iter()
         .filter(|&&b| b < 0x20 && !matches!(b, b'\t' | b'\r' | b'\n'))
@@ -103,19 +103,21 @@ fn describe(record: &csv::ByteRecord, names: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::records::Splitter;
 
-    fn rec(fields: &[&str]) -> csv::ByteRecord {
-        csv::ByteRecord::from(fields.to_vec())
+    fn rec(line: &str) -> Fields {
+        let mut f = Fields::default();
+        Splitter::default().split(line.as_bytes(), &mut f);
+        f
+    }
+
+    fn header(line: &str) -> Result<Columns, String> {
+        Columns::from_header(line.as_bytes(), &rec(line))
     }
 
     #[test]
     fn maps_by_name_in_any_case_and_order() {
-        let cols = Columns::from_header(&rec(&[
-            "\u{feff}timestamp",
-            "ACTIVITYIDTYPE",
-            "CustomProperties",
-        ]))
-        .unwrap();
+        let cols = header("\u{feff}timestamp,ACTIVITYIDTYPE,CustomProperties").unwrap();
         assert_eq!(cols.index[TIME_STAMP], Some(0));
         assert_eq!(cols.index[ACTIVITY], Some(1));
         assert_eq!(cols.index[APP], None);
@@ -124,27 +126,16 @@ mod tests {
 
     #[test]
     fn names_what_the_file_is_instead() {
-        let err = Columns::from_header(&rec(&[
-            "CreationDate",
-            "UserIds",
-            "Operations",
-            "AuditData",
-        ]))
-        .unwrap_err();
+        let err = header("CreationDate,UserIds,Operations,AuditData").unwrap_err();
         assert!(err.starts_with("a Unified Audit Log export"), "{err}");
-        assert_eq!(
-            Columns::from_header(&rec(&["a\0b\u{1}\u{2}"])).unwrap_err(),
-            "binary data"
-        );
+        assert_eq!(header("a\0b\u{1}\u{2}").unwrap_err(), "binary data");
     }
 
     #[test]
     fn repeated_header_with_mid_file_bom() {
-        assert!(is_header(&rec(&[
-            "\u{feff}TimeStamp",
-            "AppIdType",
-            "ActivityIdType"
-        ])));
-        assert!(!is_header(&rec(&["2018-06-20T08:41:07Z", "Web", "Logon"])));
+        assert!(is_header(&rec(
+            "\u{feff}TimeStamp,AppIdType,ActivityIdType"
+        )));
+        assert!(!is_header(&rec("2018-06-20T08:41:07Z,Web,Logon")));
     }
 }

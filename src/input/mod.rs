@@ -7,6 +7,7 @@
 pub mod decode;
 mod header;
 pub mod pylit;
+pub mod records;
 mod row;
 pub mod time;
 
@@ -16,10 +17,11 @@ use chrono::{DateTime, Utc};
 use decode::Encoding;
 use header::Columns;
 use indexmap::IndexMap;
+use records::{Fields, MAX_RECORD_BYTES, MAX_RECORD_LINES, Next, Records, Splitter};
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::fs::File;
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read};
 
 /// A row that could not become a record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,56 +107,75 @@ pub fn read<R: Read + Send + 'static>(
     };
     let (encoding, text) =
         decode::sniff(BufReader::with_capacity(1 << 16, source)).map_err(|e| read_err(1, e))?;
-    let tail = LastByte::new(text);
-    // Records end at '\n' only, so csv's line numbers stay exact for CRLF
-    // files; the '\r' left on a row's last field is trimmed by `row::cell`.
-    let mut csv = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .terminator(csv::Terminator::Any(b'\n'))
-        .from_reader(tail);
-    let mut record = csv::ByteRecord::new();
-    let columns = read_header(&mut csv, &mut record, path)?;
+    let mut records = Records::new(text);
+    let mut splitter = Splitter::default();
+    let mut fields = Fields::default();
+    let columns = read_header(&mut records, &mut splitter, &mut fields, path)?;
     let mut reader = FileReader::new(path, file, encoding, columns, opts);
     loop {
-        match csv.read_byte_record(&mut record) {
-            Ok(true) => reader.row(&record)?,
-            Ok(false) => break,
-            Err(e) => return Err(read_err(reader.last_line + 1, csv_to_io(e))),
+        match records
+            .next()
+            .map_err(|e| read_err(reader.last_line + 1, e))?
+        {
+            Next::End => break,
+            Next::Record { line } => {
+                splitter.split(records.record(), &mut fields);
+                reader.row(line, records.record(), &fields)?;
+            }
+            Next::TooLong { line, bytes } => {
+                let reason = format!(
+                    "line of {bytes} bytes exceeds the {} MiB limit; skipped",
+                    MAX_RECORD_BYTES >> 20
+                );
+                reader.unreadable_line(line, reason)?;
+            }
+            Next::Unterminated { line } => {
+                let reason =
+                    format!("unterminated quote: no closing '\"' within {MAX_RECORD_LINES} lines");
+                reader.unreadable_line(line, reason)?;
+            }
         }
     }
     if reader.summary.rows == 0 {
         return Err(InputError::NoRows { path: path.into() });
     }
-    reader.summary.missing_final_newline = csv.get_ref().last.is_some_and(|b| b != b'\n');
+    reader.summary.missing_final_newline = records.missing_final_newline;
     Ok(reader.finish())
 }
 
-fn read_header<R: Read>(
-    csv: &mut csv::Reader<R>,
-    record: &mut csv::ByteRecord,
+/// The first non-blank record must be the retriever header.
+fn read_header<R: BufRead>(
+    records: &mut Records<R>,
+    splitter: &mut Splitter,
+    fields: &mut Fields,
     path: &str,
 ) -> Result<Columns, InputError> {
     let not_export = |found: String| InputError::NotAnExport {
         path: path.into(),
         found,
     };
-    match csv.read_byte_record(record) {
-        Ok(true) => Columns::from_header(record).map_err(not_export),
-        Ok(false) => Err(not_export("an empty file".into())),
-        Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)) => Err(InputError::Read {
+    loop {
+        let next = records.next().map_err(|source| InputError::Read {
             path: path.into(),
             line: 1,
-            source: csv_to_io(e),
-        }),
-        Err(e) => Err(not_export(format!("unreadable CSV ({e})"))),
-    }
-}
-
-fn csv_to_io(err: csv::Error) -> io::Error {
-    match err.into_kind() {
-        csv::ErrorKind::Io(e) => e,
-        other => io::Error::new(io::ErrorKind::InvalidData, format!("{other:?}")),
+            source,
+        })?;
+        match next {
+            Next::Record { .. } => {
+                splitter.split(records.record(), fields);
+                if fields.is_blank() {
+                    continue;
+                }
+                return Columns::from_header(records.record(), fields).map_err(not_export);
+            }
+            Next::End => return Err(not_export("an empty file".into())),
+            Next::TooLong { bytes, .. } => {
+                return Err(not_export(format!("a first line of {bytes} bytes")));
+            }
+            Next::Unterminated { .. } => {
+                return Err(not_export("a first line with an unterminated quote".into()));
+            }
+        }
     }
 }
 
@@ -212,20 +233,17 @@ impl<'p> FileReader<'p> {
         }
     }
 
-    fn row(&mut self, record: &csv::ByteRecord) -> Result<(), InputError> {
-        let line = record
-            .position()
-            .map_or(self.last_line + 1, csv::Position::line);
+    fn row(&mut self, line: u64, raw: &[u8], fields: &Fields) -> Result<(), InputError> {
         self.last_line = line;
-        if row::is_blank(record) {
+        if fields.is_blank() {
             return Ok(());
         }
-        if header::is_header(record) {
+        if header::is_header(fields) {
             self.summary.repeated_headers += 1;
             return Ok(());
         }
         self.summary.rows += 1;
-        match self.seen.entry(row::digest(record)) {
+        match self.seen.entry(row::digest(raw)) {
             Entry::Occupied(first) => {
                 self.summary.duplicates += 1;
                 self.summary.duplicate_lines.push((line, *first.get()));
@@ -239,7 +257,7 @@ impl<'p> FileReader<'p> {
             file: self.file,
             line,
         };
-        match row::build(record, &self.columns, source) {
+        match row::build(fields, &self.columns, source) {
             Ok(built) => {
                 self.summary.cp1252_fields += u64::from(built.cp1252_fields);
                 self.accept(built.activity);
@@ -247,6 +265,13 @@ impl<'p> FileReader<'p> {
             }
             Err(reason) => self.reject(line, reason),
         }
+    }
+
+    /// A line that could not even be split into fields: a row, rejected.
+    fn unreadable_line(&mut self, line: u64, reason: String) -> Result<(), InputError> {
+        self.last_line = line;
+        self.summary.rows += 1;
+        self.reject(line, reason)
     }
 
     fn accept(&mut self, activity: Activity) {
@@ -312,28 +337,5 @@ fn mailbox_name(user_names: &IndexMap<String, u64>, path: &str) -> String {
         None => std::path::Path::new(path)
             .file_stem()
             .map_or_else(|| path.into(), |s| s.to_string_lossy().into_owned()),
-    }
-}
-
-/// Remembers the last byte that passed through, to notice a missing final
-/// line terminator (a cut-short export, spec §11.12).
-struct LastByte<R> {
-    inner: R,
-    last: Option<u8>,
-}
-
-impl<R> LastByte<R> {
-    fn new(inner: R) -> Self {
-        LastByte { inner, last: None }
-    }
-}
-
-impl<R: Read> Read for LastByte<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        if n > 0 {
-            self.last = Some(buf[n - 1]);
-        }
-        Ok(n)
     }
 }

@@ -2,6 +2,7 @@
 
 use super::decode::decode_field;
 use super::header::{self, Columns};
+use super::records::Fields;
 use super::{pylit, time};
 use crate::activity::{Activity, App, Kind, PropsStatus, Source, TimeSource};
 use crate::escape;
@@ -14,39 +15,25 @@ pub struct Built {
     pub cp1252_fields: u32,
 }
 
-/// A 128-bit digest of the raw row (all fields, with boundaries) for exact
-/// duplicate detection. SipHash with fixed keys: deterministic across runs;
-/// two independent halves make a false match (which would drop a row)
-/// negligible (~2^-128 per pair).
-pub fn digest(record: &csv::ByteRecord) -> u128 {
+/// A 128-bit digest of the raw row for exact-duplicate detection. SipHash
+/// with fixed keys: deterministic across runs; two independent halves make a
+/// false match (which would drop a row) negligible (~2^-128 per pair).
+pub fn digest(raw: &[u8]) -> u128 {
     let half = |salt: u8| {
         let mut h = DefaultHasher::new();
         salt.hash(&mut h);
-        for field in record {
-            field.hash(&mut h);
-        }
+        raw.hash(&mut h);
         h.finish()
     };
     (u128::from(half(0)) << 64) | u128::from(half(1))
 }
 
-/// Field `pos` without the `\r` of a CRLF line end (records are split on
-/// `\n` only, so the last field of each row carries it).
-pub fn cell(record: &csv::ByteRecord, pos: usize) -> &[u8] {
-    let field = record.get(pos).unwrap_or_default();
-    if pos + 1 == record.len() {
-        field.strip_suffix(b"\r").unwrap_or(field)
-    } else {
-        field
-    }
+/// Field `pos`, empty when the row is short of it.
+fn cell(fields: &Fields, pos: usize) -> &[u8] {
+    fields.get(pos).unwrap_or_default()
 }
 
-/// An empty line (`\r\n` alone): not a row.
-pub fn is_blank(record: &csv::ByteRecord) -> bool {
-    record.len() == 1 && cell(record, 0).is_empty()
-}
-
-pub fn build(record: &csv::ByteRecord, columns: &Columns, source: Source) -> Result<Built, String> {
+pub fn build(record: &Fields, columns: &Columns, source: Source) -> Result<Built, String> {
     let mut cp1252_fields = 0;
     let mut field = |i: usize| -> Cow<'_, str> {
         let Some(pos) = columns.index[i] else {
@@ -93,7 +80,7 @@ pub fn build(record: &csv::ByteRecord, columns: &Columns, source: Source) -> Res
 /// keeps its extras when `CustomProperties` is last (an unquoted cell split on
 /// its commas by a hand edit); any other field-count mismatch is rejected.
 fn properties_cell<'r>(
-    record: &'r csv::ByteRecord,
+    record: &'r Fields,
     columns: &Columns,
 ) -> Result<(Cow<'r, [u8]>, Option<usize>), String> {
     let found = record.len();
