@@ -155,7 +155,7 @@ fn read_header<R: BufRead>(
         found,
     };
     loop {
-        let next = records.next().map_err(|source| InputError::Read {
+        let next = records.next_record().map_err(|source| InputError::Read {
             path: path.into(),
             line: 1,
             source,

@@ -62,7 +62,7 @@ impl<R: BufRead> Records<R> {
         &self.record
     }
 
-    pub fn next(&mut self) -> io::Result<Next> {
+    pub fn next_record(&mut self) -> io::Result<Next> {
         let Some((line, first)) = self.line()? else {
             return Ok(Next::End);
         };
@@ -255,7 +255,7 @@ mod tests {
         let mut r = Records::new(io::Cursor::new(text.to_vec()));
         let mut out = Vec::new();
         loop {
-            let n = r.next().unwrap();
+            let n = r.next_record().unwrap();
             if n == Next::End {
                 return out;
             }
