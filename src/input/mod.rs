@@ -114,7 +114,7 @@ pub fn read<R: Read + Send + 'static>(
     let mut reader = FileReader::new(path, file, encoding, columns, opts);
     loop {
         match records
-            .next()
+            .next_record()
             .map_err(|e| read_err(reader.last_line + 1, e))?
         {
             Next::End => break,
