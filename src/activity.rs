@@ -147,6 +147,13 @@ pub struct Activity {
 }
 
 impl Activity {
+    /// A time no export can hold (before 2000 or after 2099): kept, but
+    /// reported, since it bends the span and sort order.
+    pub fn implausible_time(&self) -> bool {
+        use chrono::Datelike;
+        !(2000..2100).contains(&self.time.year())
+    }
+
     /// A property as text, `None` when absent, `None` or empty.
     pub fn prop(&self, key: &str) -> Option<Cow<'_, str>> {
         self.props

@@ -51,6 +51,8 @@ pub struct InputSummary {
     pub salvaged_properties: u64,
     /// Records timed by `ActivityCreationTime` (sentinel or bad `TimeStamp`).
     pub creation_time_fallbacks: u64,
+    /// Records whose time is before 2000 or after 2099.
+    pub implausible_times: u64,
     /// The last line had no line terminator: possibly a cut-short export.
     pub missing_final_newline: bool,
     /// Line of each dropped duplicate and the line it repeats.
@@ -214,6 +216,8 @@ impl<'p> FileReader<'p> {
             cp1252_fields: 0,
             salvaged_properties: 0,
             creation_time_fallbacks: 0,
+            implausible_times: 0,
+
             missing_final_newline: false,
             duplicate_lines: Vec::new(),
             first: None,
@@ -282,6 +286,7 @@ impl<'p> FileReader<'p> {
             PropsStatus::Salvaged { .. }
         ));
         s.creation_time_fallbacks += u64::from(activity.time_source == TimeSource::CreationTime);
+        s.implausible_times += u64::from(activity.implausible_time());
         s.first = Some(s.first.map_or(activity.time, |f| f.min(activity.time)));
         s.last = Some(s.last.map_or(activity.time, |l| l.max(activity.time)));
         if activity.kind == crate::activity::Kind::ServerLogon

@@ -166,6 +166,7 @@ impl Rule for Unparsed {
                     let a = ctx.activity(i);
                     matches!(a.props_status, PropsStatus::Salvaged { .. })
                         || a.time_source == TimeSource::CreationTime
+                        || a.implausible_time()
                 })
                 .collect();
             let mut parts = Vec::new();
@@ -183,6 +184,11 @@ impl Rule for Unparsed {
                 s.creation_time_fallbacks,
                 "row timed by ActivityCreationTime",
                 "rows timed by ActivityCreationTime",
+            );
+            add(
+                s.implausible_times,
+                "row with an implausible time (before 2000 or after 2099)",
+                "rows with an implausible time (before 2000 or after 2099)",
             );
             add(s.rejected, "row rejected", "rows rejected");
             add(
@@ -216,6 +222,9 @@ impl Rule for Unparsed {
                 let a = ctx.activity(i);
                 match &a.props_status {
                     PropsStatus::Salvaged { error, .. } => format!("CustomProperties: {error}"),
+                    _ if a.implausible_time() => {
+                        format!("implausible time {}", crate::input::time::format(a.time))
+                    }
                     _ => "TimeStamp unknown; ActivityCreationTime used".to_string(),
                 }
             });
