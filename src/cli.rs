@@ -12,6 +12,7 @@ Examples:
   o365scan --fail-on high activities.csv           exit 1 on high or critical findings
   o365scan --timeline tl.csv activities.csv        also every record as CSV (Excel, Timeline Explorer)
   o365scan --timesketch --timeline tl.jsonl a.csv  timeline ready for Timesketch import
+  o365scan --html report.html activities.csv       also a self-contained HTML report
   o365scan --from 2018-06-01 --tz Europe/London a.csv   June onwards, table times in UK time
   o365scan --list-rules                            the rule catalogue
   zcat activities.csv.gz | o365scan -              read standard input
@@ -96,7 +97,13 @@ pub struct Cli {
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub timeline_format: Option<TimelineFormat>,
 
+    /// Also write a self-contained HTML report to PATH (for clients and
+    /// counsel: findings, activity chart, IPs, filterable timeline).
+    #[arg(long, value_name = "PATH")]
+    pub html: Option<PathBuf>,
+
     /// Add Timesketch's fields (message, datetime, timestamp,
+
     /// timestamp_desc, tag) to the timeline.
     #[arg(long, requires = "timeline")]
     pub timesketch: bool,

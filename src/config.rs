@@ -128,6 +128,8 @@ pub struct Config {
     pub output: Option<PathBuf>,
     pub force: bool,
     pub timeline: Option<TimelineOut>,
+    /// The HTML report's file.
+    pub html: Option<PathBuf>,
     pub window: Window,
 }
 
@@ -180,6 +182,7 @@ impl Config {
             output: cli.output.clone(),
             force: cli.force,
             timeline,
+            html: cli.html.clone(),
             window,
         })
     }

@@ -127,6 +127,13 @@ fn write_outputs(report: &report::Report<'_>, config: &Config) -> anyhow::Result
             }
         }
     }
+    if let Some(path) = &config.html {
+        let mut out = create_output(path, config.force)?;
+        report::html::write(&mut out, report)
+            .with_context(|| format!("{}: writing the HTML report", path.display()))?;
+        out.flush()
+            .with_context(|| format!("{}: writing the HTML report", path.display()))?;
+    }
     match &config.output {
         Some(path) => {
             let mut out = create_output(path, config.force)?;

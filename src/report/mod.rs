@@ -1,6 +1,8 @@
 //! Reports: one writer per format, all reading the same [`Report`]. Writers
 //! format; they never re-judge findings.
 
+mod chart;
+pub mod html;
 mod json;
 mod table;
 pub mod timeline_out;

@@ -1,0 +1,180 @@
+//! The activity chart of the HTML report: an SVG drawn here, activity per
+//! time bucket stacked by category, findings marked on the same axis, so a
+//! burst of deletes right after a new-IP logon shows at a glance.
+
+use super::Report;
+use super::html::escape_html;
+use crate::activity::{Activity, Kind};
+use crate::finding::Level;
+use chrono::{DateTime, Duration, Utc};
+use std::fmt::Write;
+
+const WIDTH: f64 = 960.0;
+const HEIGHT: f64 = 200.0;
+const LEFT: f64 = 44.0;
+const TOP: f64 = 26.0;
+/// Bucket sizes tried, smallest first; the first giving ≤ MAX_BUCKETS wins.
+const BUCKETS_MINUTES: &[i64] = &[1, 5, 15, 60, 360, 1440, 10080];
+const MAX_BUCKETS: i64 = 120;
+
+/// Chart categories, drawn bottom to top.
+pub const CATEGORIES: &[(&str, &str)] = &[
+    ("Sign-in", "#3b6fb6"),
+    ("Delivery", "#9aa5b1"),
+    ("Reading", "#5aa469"),
+    ("Search", "#e0a100"),
+    ("Sending", "#8e5bb5"),
+    ("Deleting", "#d1495b"),
+    ("Other", "#c9cfd6"),
+];
+
+pub fn category(a: &Activity) -> usize {
+    use Kind::*;
+    match a.kind {
+        ServerLogon | Logon => 0,
+        MessageDelivered => 1,
+        ReadingPaneDisplayStart
+        | ReadingPaneDisplayEnd
+        | MarkAsRead
+        | MarkAsUnread
+        | MessageSelected
+        | InspectorDisplayStart
+        | InspectorDisplayEnd
+        | OpenedAnAttachment
+        | PreviewOfAttachmentStarted
+        | LinkClicked => 2,
+        SearchResult
+        | SearchSuggestionsDisplay
+        | SearchSuggestionDisplay
+        | SearchQueryExecute
+        | SearchSessionStart
+        | SearchRefinersDisplay
+        | SearchRequestEnd => 3,
+        MessageSent | Reply | ReplyAll | Forward | NewMessage | DraftCreated | RemoteSend => 4,
+        Delete | DeleteFromInbox | Move | MoveFromInbox | DeleteFolder => 5,
+        _ => 6,
+    }
+}
+
+pub fn level_colour(level: Level) -> &'static str {
+    match level {
+        Level::Informational => "#7a8591",
+        Level::Low => "#3c8d5a",
+        Level::Medium => "#c98a00",
+        Level::High => "#c0392b",
+        Level::Critical => "#7b1020",
+    }
+}
+
+/// The SVG, or `None` when there is nothing to draw.
+pub fn svg(report: &Report<'_>) -> Option<String> {
+    let tl = report.timeline;
+    let times: Vec<DateTime<Utc>> = tl.within(report.window).map(|(_, a)| a.time).collect();
+    let (start, end) = (*times.first()?, *times.last()?);
+    let minutes = BUCKETS_MINUTES
+        .iter()
+        .copied()
+        .find(|m| (end - start).num_minutes() / m < MAX_BUCKETS)
+        .unwrap_or(10080);
+    let bucket = Duration::minutes(minutes);
+    let origin = floor(start, minutes);
+    let n = ((end - origin).num_minutes() / minutes + 1) as usize;
+    let mut counts = vec![[0u32; 7]; n];
+    for (_, a) in tl.within(report.window) {
+        let b = (((a.time - origin).num_minutes() / minutes) as usize).min(n - 1);
+        counts[b][category(a)] += 1;
+    }
+    let max = counts
+        .iter()
+        .map(|c| c.iter().sum::<u32>())
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let plot_w = WIDTH - LEFT - 10.0;
+    let plot_h = HEIGHT - TOP - 30.0;
+    let bar_w = plot_w / n as f64;
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg id="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="Activity over time">"#
+    );
+    let _ = write!(
+        s,
+        r##"<line x1="{LEFT}" y1="{0}" x2="{1}" y2="{0}" stroke="#888"/>"##,
+        TOP + plot_h,
+        LEFT + plot_w
+    );
+    let _ = write!(
+        s,
+        r##"<text x="{0}" y="{1}" font-size="10" text-anchor="end" fill="#555">{max}</text>"##,
+        LEFT - 4.0,
+        TOP + 8.0
+    );
+    for (i, c) in counts.iter().enumerate() {
+        let mut y = TOP + plot_h;
+        let x = LEFT + i as f64 * bar_w;
+        let when = origin + bucket * i as i32;
+        for (cat, &v) in c.iter().enumerate() {
+            if v == 0 {
+                continue;
+            }
+            let h = plot_h * f64::from(v) / f64::from(max);
+            y -= h;
+            let _ = write!(
+                s,
+                r#"<rect class="bar" x="{x:.1}" y="{y:.1}" width="{:.1}" height="{h:.1}" fill="{}"><title>{} {}: {v}</title></rect>"#,
+                (bar_w - 0.6).max(0.4),
+                CATEGORIES[cat].1,
+                when.format("%Y-%m-%d %H:%M"),
+                CATEGORIES[cat].0
+            );
+        }
+    }
+    for f in &report.findings {
+        let x =
+            LEFT + (f.first - origin).num_seconds() as f64 / bucket.num_seconds() as f64 * bar_w;
+        let colour = level_colour(f.level);
+        let _ = write!(
+            s,
+            r#"<path class="finding-mark" d="M{x:.1} {0} l-5 -9 h10 z" fill="{colour}"><title>{1} {2}: {3}</title></path>"#,
+            TOP - 2.0,
+            f.first.format("%H:%M:%S"),
+            f.level.short(),
+            escape_html(f.rule)
+        );
+        let _ = write!(
+            s,
+            r#"<line x1="{x:.1}" y1="{TOP}" x2="{x:.1}" y2="{0}" stroke="{colour}" stroke-opacity="0.35"/>"#,
+            TOP + plot_h
+        );
+    }
+    axis_labels(&mut s, origin, end, plot_w, plot_h);
+    s.push_str("</svg>");
+    Some(s)
+}
+
+fn axis_labels(
+    s: &mut String,
+    origin: DateTime<Utc>,
+    end: DateTime<Utc>,
+    plot_w: f64,
+    plot_h: f64,
+) {
+    let y = TOP + plot_h + 16.0;
+    for (k, anchor) in [(0.0, "start"), (0.5, "middle"), (1.0, "end")] {
+        let t = origin + Duration::seconds(((end - origin).num_seconds() as f64 * k) as i64);
+        let _ = write!(
+            s,
+            r##"<text x="{:.1}" y="{y}" font-size="11" text-anchor="{anchor}" fill="#444">{} UTC</text>"##,
+            LEFT + plot_w * k,
+            t.format("%Y-%m-%d %H:%M")
+        );
+    }
+}
+
+/// `t` rounded down to a multiple of `minutes` since the epoch.
+fn floor(t: DateTime<Utc>, minutes: i64) -> DateTime<Utc> {
+    let secs = t.timestamp();
+    let step = minutes * 60;
+    DateTime::from_timestamp(secs - secs.rem_euclid(step), 0).unwrap_or(t)
+}

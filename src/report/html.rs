@@ -1,0 +1,430 @@
+//! `--html PATH`: one self-contained file for people who do not read
+//! terminals: case header, findings by level with evidence, the activity
+//! chart, IPs and sessions, and a filterable timeline. No external resource;
+//! a Content-Security-Policy that admits only this file's own style and
+//! script (by hash); every data string HTML-escaped.
+
+use super::{Report, chart};
+use crate::finding::{Finding, Level};
+use crate::input::time;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+/// Timeline rows in the page; the rest is left out and said so.
+pub const MAX_TIMELINE_ROWS: usize = 5_000;
+/// Evidence rows shown per finding.
+const MAX_EVIDENCE_ROWS: usize = 50;
+
+const STYLE: &str = r#"
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;color:#1d2733;margin:0;background:#f4f6f8}
+header{background:#1d2f45;color:#fff;padding:20px 32px}
+header h1{margin:0 0 4px;font-size:22px}
+header p{margin:2px 0;color:#c9d6e3}
+main{padding:16px 32px 48px;max-width:1200px}
+section{background:#fff;border:1px solid #dde3ea;border-radius:6px;padding:16px 20px;margin:16px 0}
+h2{font-size:17px;margin:0 0 12px}
+table{border-collapse:collapse;width:100%;font-size:13px}
+th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #e6eaef;vertical-align:top}
+th{background:#f0f3f6;font-weight:600}
+.facts td:first-child{width:160px;color:#566474}
+.finding{border-left:5px solid #999;padding:8px 12px;margin:10px 0;background:#fafbfc}
+.finding h3{margin:0 0 4px;font-size:15px}
+.finding .meta{color:#566474;font-size:12px}
+.finding details{margin-top:6px}
+.lvl{display:inline-block;min-width:52px;text-align:center;border-radius:3px;color:#fff;font-size:11px;font-weight:700;padding:1px 6px;margin-right:6px;text-transform:uppercase}
+.l0{background:#7a8591}.l1{background:#3c8d5a}.l2{background:#c98a00}.l3{background:#c0392b}.l4{background:#7b1020}
+.finding.l0{border-color:#7a8591;background:#fafbfc}.finding.l1{border-color:#3c8d5a}.finding.l2{border-color:#c98a00}.finding.l3{border-color:#c0392b}.finding.l4{border-color:#7b1020}
+.finding.l0,.finding.l1,.finding.l2,.finding.l3,.finding.l4{background:#fafbfc}
+.legend span{display:inline-block;margin-right:14px;font-size:12px}
+.legend i{display:inline-block;width:10px;height:10px;margin-right:4px;vertical-align:middle}
+.c0{background:#3b6fb6}.c1{background:#9aa5b1}.c2{background:#5aa469}.c3{background:#e0a100}.c4{background:#8e5bb5}.c5{background:#d1495b}.c6{background:#c9cfd6}
+.controls{margin-bottom:8px}
+.controls input{padding:4px 8px;width:280px}
+.note{color:#566474;font-size:12px}
+tr.cited td{background:#fff8e6}
+code{font-size:12px}
+"#;
+
+const SCRIPT: &str = r#"
+(function () {
+  var q = document.getElementById('q'), lv = document.getElementById('lv');
+  var rows = document.querySelectorAll('#timeline tbody tr'), shown = document.getElementById('shown');
+  function apply() {
+    var text = q.value.toLowerCase(), min = parseInt(lv.value, 10), n = 0;
+    for (var i = 0; i < rows.length; i++) {
+      var r = rows[i];
+      var ok = (!text || r.textContent.toLowerCase().indexOf(text) >= 0) && parseInt(r.getAttribute('data-level'), 10) >= min;
+      r.hidden = !ok;
+      if (ok) { n++; }
+    }
+    shown.textContent = String(n);
+  }
+  q.addEventListener('input', apply);
+  lv.addEventListener('change', apply);
+  var hash = decodeURIComponent(location.hash.slice(1));
+  var m = hash.match(/(?:^|&)q=([^&]*)/), l = hash.match(/(?:^|&)level=(-?\d)/);
+  if (m) { q.value = m[1]; }
+  if (l) { lv.value = l[1]; }
+  apply();
+})();
+"#;
+
+/// Times for people: UTC to the second (the page says UTC once).
+fn human(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+/// `&`, `<`, `>`, `"`, `'` as entities: safe in text and quoted attributes.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if c.is_control() && c != '\n' && c != '\t' => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn csp_hash(text: &str) -> String {
+    format!("'sha256-{}'", base64(&Sha256::digest(text.as_bytes())))
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for k in 0..4 {
+            if k <= chunk.len() {
+                out.push(char::from(ABC[((n >> (18 - 6 * k)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+pub fn write<W: Write>(out: &mut W, report: &Report<'_>) -> io::Result<()> {
+    let mut page = String::with_capacity(1 << 16);
+    let csp = format!(
+        "default-src 'none'; style-src {}; script-src {}; img-src data:; base-uri 'none'; form-action 'none'",
+        csp_hash(STYLE),
+        csp_hash(SCRIPT)
+    );
+    let _ = write!(
+        page,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<meta http-equiv=\"Content-Security-Policy\" content=\"{csp}\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>o365scan report – {}</title>\n<style>{STYLE}</style></head><body>\n",
+        escape_html(&mailboxes(report).join(", "))
+    );
+    header(&mut page, report);
+    page.push_str("<main>\n");
+    case(&mut page, report);
+    findings(&mut page, report);
+    chart_section(&mut page, report);
+    ips(&mut page, report);
+    timeline(&mut page, report);
+    let _ = write!(page, "</main>\n<script>{SCRIPT}</script>\n</body></html>\n");
+    out.write_all(page.as_bytes())
+}
+
+fn mailboxes(report: &Report<'_>) -> Vec<String> {
+    let mut names: Vec<String> = report
+        .timeline
+        .inputs
+        .iter()
+        .map(|s| s.mailbox.clone())
+        .collect();
+    names.dedup();
+    names
+}
+
+fn header(page: &mut String, report: &Report<'_>) {
+    let tl = report.timeline;
+    let span = match (tl.first(), tl.last()) {
+        (Some(a), Some(b)) => format!("{} – {} UTC", human(a), human(b)),
+        _ => "no records".into(),
+    };
+    let _ = write!(
+        page,
+        "<header><h1>Office 365 mailbox activity: {}</h1><p>{} · {} records, {} rejected, {} duplicates · {} findings</p><p>o365scan {} · times in UTC</p></header>\n",
+        escape_html(&mailboxes(report).join(", ")),
+        escape_html(&span),
+        report.records(),
+        report.rejected(),
+        report.duplicates(),
+        report.findings.len(),
+        env!("CARGO_PKG_VERSION")
+    );
+}
+
+/// Files, encodings, row accounting, span and filter.
+fn case(page: &mut String, report: &Report<'_>) {
+    let tl = report.timeline;
+    let span = match (tl.first(), tl.last()) {
+        (Some(a), Some(b)) => format!("{} – {} UTC", human(a), human(b)),
+        _ => "no records".into(),
+    };
+    page.push_str("<section id=\"case\"><h2>Case</h2><table class=\"facts\">");
+    for s in &tl.inputs {
+        let _ = write!(
+            page,
+            "<tr><td>File</td><td><code>{}</code><br>mailbox {} · {} · {} rows = {} records + {} rejected + {} duplicates</td></tr>",
+            escape_html(&s.path),
+            escape_html(&s.mailbox),
+            s.encoding.as_str(),
+            s.rows,
+            s.records,
+            s.rejected,
+            s.duplicates
+        );
+    }
+    let _ = write!(
+        page,
+        "<tr><td>Time span</td><td>{}</td></tr>",
+        escape_html(&span)
+    );
+    if report.window.is_set() {
+        let _ = write!(
+            page,
+            "<tr><td>Filter</td><td>{} – {}: {} records and {} findings left out</td></tr>",
+            report.window.from.map_or("…".into(), time::format),
+            report.window.to.map_or("…".into(), time::format),
+            report.excluded_records(),
+            report.excluded_findings
+        );
+    }
+    page.push_str("</table></section>\n");
+}
+
+fn findings(page: &mut String, report: &Report<'_>) {
+    let _ = write!(
+        page,
+        "<section id=\"findings\"><h2>Findings ({})</h2>\n",
+        report.findings.len()
+    );
+    if report.findings.is_empty() {
+        page.push_str("<p>No findings.</p>");
+    }
+    for level in [
+        Level::Critical,
+        Level::High,
+        Level::Medium,
+        Level::Low,
+        Level::Informational,
+    ] {
+        for f in report.findings.iter().filter(|f| f.level == level) {
+            finding(page, report, f);
+        }
+    }
+    page.push_str("</section>\n");
+}
+
+fn finding(page: &mut String, report: &Report<'_>, f: &Finding) {
+    let tl = report.timeline;
+    let l = f.level as u8;
+    let _ = write!(
+        page,
+        "<div class=\"finding l{l}\" data-rule=\"{}\"><h3><span class=\"lvl l{l}\">{}</span>{} <code>{}</code></h3><p>{}</p><p class=\"meta\">{} · {} – {} · count {} · ATT&amp;CK {}{}</p>",
+        escape_html(f.rule),
+        f.level.as_str(),
+        escape_html(f.title),
+        escape_html(f.rule),
+        escape_html(&f.summary),
+        escape_html(&f.mailbox),
+        human(f.first),
+        human(f.last),
+        f.count,
+        if f.attack.is_empty() {
+            "—".to_string()
+        } else {
+            f.attack.join(", ")
+        },
+        if f.experimental {
+            " · experimental"
+        } else {
+            ""
+        }
+    );
+    if !f.evidence.is_empty() {
+        let _ = write!(
+            page,
+            "<details><summary>Evidence ({} rows)</summary><table><tr><th>Line</th><th>Time</th><th>Activity</th><th>Detail</th></tr>",
+            f.evidence.len()
+        );
+        for e in f.evidence.iter().take(MAX_EVIDENCE_ROWS) {
+            let a = &tl.activities[e.record];
+            let _ = write!(
+                page,
+                "<tr><td>{}:{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape_html(tl.path(a)),
+                a.source.line,
+                human(a.time),
+                escape_html(a.kind.as_str()),
+                escape_html(&e.detail)
+            );
+        }
+        page.push_str("</table>");
+        if f.evidence.len() > MAX_EVIDENCE_ROWS {
+            let _ = write!(
+                page,
+                "<p class=\"note\">{} more rows in the JSON report and the timeline export.</p>",
+                f.evidence.len() - MAX_EVIDENCE_ROWS
+            );
+        }
+        page.push_str("</details>");
+    }
+    page.push_str("</div>\n");
+}
+
+fn chart_section(page: &mut String, report: &Report<'_>) {
+    page.push_str("<section id=\"activity\"><h2>Activity over time</h2>");
+    match chart::svg(report) {
+        Some(svg) => page.push_str(&svg),
+        None => page.push_str("<p>No records.</p>"),
+    }
+    page.push_str("<p class=\"legend\">");
+    for (i, (name, _)) in chart::CATEGORIES.iter().enumerate() {
+        let _ = write!(page, "<span><i class=\"c{i}\"></i>{name}</span>");
+    }
+    page.push_str("<span>▼ finding (colour = level)</span></p></section>\n");
+}
+
+fn ips(page: &mut String, report: &Report<'_>) {
+    let tl = report.timeline;
+    page.push_str("<section id=\"ips\"><h2>Logon IPs and sessions</h2><table><tr><th>IP</th><th>Logons</th><th>First</th><th>Last</th></tr>");
+    for seen in tl.logon_ips() {
+        let _ = write!(
+            page,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape_html(seen.ip),
+            seen.count,
+            human(seen.first),
+            human(seen.last)
+        );
+    }
+    let _ = write!(
+        page,
+        "</table><p class=\"note\">{} client sessions (ClientSessionId).</p></section>\n",
+        tl.session_count()
+    );
+}
+
+/// Record index → the highest level of the findings citing it.
+fn cited_levels(report: &Report<'_>) -> HashMap<usize, (Level, Vec<&'static str>)> {
+    let mut out: HashMap<usize, (Level, Vec<&'static str>)> = HashMap::new();
+    for f in &report.findings {
+        for e in &f.evidence {
+            let entry = out.entry(e.record).or_insert((f.level, Vec::new()));
+            entry.0 = entry.0.max(f.level);
+            if !entry.1.contains(&f.rule) {
+                entry.1.push(f.rule);
+            }
+        }
+    }
+    out
+}
+
+fn timeline(page: &mut String, report: &Report<'_>) {
+    let tl = report.timeline;
+    let cited = cited_levels(report);
+    let all: Vec<usize> = tl.within(report.window).map(|(i, _)| i).collect();
+    // Cited rows first, then the rest in time order, up to the cap.
+    let mut keep: Vec<usize> = all
+        .iter()
+        .copied()
+        .filter(|i| cited.contains_key(i))
+        .take(MAX_TIMELINE_ROWS)
+        .collect();
+    let room = MAX_TIMELINE_ROWS - keep.len();
+    keep.extend(
+        all.iter()
+            .copied()
+            .filter(|i| !cited.contains_key(i))
+            .take(room),
+    );
+    keep.sort_unstable();
+    let _ = write!(
+        page,
+        "<section id=\"records\"><h2>Timeline</h2><div class=\"controls\"><input id=\"q\" type=\"search\" placeholder=\"Filter rows (IP, subject, activity…)\" aria-label=\"Filter\"> <select id=\"lv\" aria-label=\"Level\"><option value=\"-1\">all rows</option><option value=\"0\">cited by a finding</option><option value=\"1\">low and above</option><option value=\"2\">medium and above</option><option value=\"3\">high and above</option><option value=\"4\">critical</option></select> <span class=\"note\"><span id=\"shown\">{}</span> rows shown</span></div>",
+        keep.len()
+    );
+    if keep.len() < all.len() {
+        let _ = write!(
+            page,
+            "<p class=\"note\">{} of {} records are in this page (all rows cited by findings first); {} are left out: use <code>--timeline</code> for all of them.</p>",
+            keep.len(),
+            all.len(),
+            all.len() - keep.len()
+        );
+    }
+    page.push_str("<table id=\"timeline\"><thead><tr><th>Time (UTC)</th><th>Mailbox</th><th>App</th><th>Activity</th><th>IP</th><th>Detail</th><th>Findings</th><th>Line</th></tr></thead><tbody>\n");
+    for i in keep {
+        let a = &tl.activities[i];
+        let (level, rules) = cited
+            .get(&i)
+            .map_or((-1, String::new()), |(l, r)| (*l as i8, r.join(" ")));
+        let detail = [
+            a.search_term().map(|q| format!("query '{q}'")),
+            a.subject().map(|s| format!("'{s}'")),
+            a.sender().map(|s| format!("from {s}")),
+            a.folder().map(|f| format!("folder {f}")),
+            a.user_agent().map(|u| u.into_owned()),
+        ];
+        let detail: Vec<String> = detail.into_iter().flatten().collect();
+        let _ = writeln!(
+            page,
+            "<tr data-level=\"{level}\"{}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            if level >= 0 { " class=\"cited\"" } else { "" },
+            a.time.format("%Y-%m-%d %H:%M:%S%.3f"),
+            escape_html(tl.mailbox(a)),
+            escape_html(a.app.as_str()),
+            escape_html(a.kind.as_str()),
+            escape_html(tl.ip(i).unwrap_or("")),
+            escape_html(&detail.join(" · ")),
+            escape_html(&rules),
+            a.source.line
+        );
+    }
+    page.push_str("</tbody></table></section>\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(
+            escape_html("<script>alert(1)</script>"),
+            "&lt;script&gt;alert(1)&lt;/script&gt;"
+        );
+        assert_eq!(
+            escape_html("\"><img src=x onerror='a'>"),
+            "&quot;&gt;&lt;img src=x onerror=&#39;a&#39;&gt;"
+        );
+    }
+
+    #[test]
+    fn base64_matches_the_rfc() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
+    }
+}
