@@ -127,9 +127,9 @@ pub fn write<W: Write>(out: &mut W, report: &Report<'_>) -> io::Result<()> {
         csp_hash(STYLE),
         csp_hash(SCRIPT)
     );
-    let _ = write!(
+    let _ = writeln!(
         page,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<meta http-equiv=\"Content-Security-Policy\" content=\"{csp}\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>o365scan report – {}</title>\n<style>{STYLE}</style></head><body>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<meta http-equiv=\"Content-Security-Policy\" content=\"{csp}\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>o365scan report – {}</title>\n<style>{STYLE}</style></head><body>",
         escape_html(&mailboxes(report).join(", "))
     );
     header(&mut page, report);
@@ -139,7 +139,7 @@ pub fn write<W: Write>(out: &mut W, report: &Report<'_>) -> io::Result<()> {
     chart_section(&mut page, report);
     ips(&mut page, report);
     timeline(&mut page, report);
-    let _ = write!(page, "</main>\n<script>{SCRIPT}</script>\n</body></html>\n");
+    let _ = writeln!(page, "</main>\n<script>{SCRIPT}</script>\n</body></html>");
     out.write_all(page.as_bytes())
 }
 
@@ -160,9 +160,9 @@ fn header(page: &mut String, report: &Report<'_>) {
         (Some(a), Some(b)) => format!("{} – {} UTC", human(a), human(b)),
         _ => "no records".into(),
     };
-    let _ = write!(
+    let _ = writeln!(
         page,
-        "<header><h1>Office 365 mailbox activity: {}</h1><p>{} · {} records, {} rejected, {} duplicates · {} findings</p><p>o365scan {} · times in UTC</p></header>\n",
+        "<header><h1>Office 365 mailbox activity: {}</h1><p>{} · {} records, {} rejected, {} duplicates · {} findings</p><p>o365scan {} · times in UTC</p></header>",
         escape_html(&mailboxes(report).join(", ")),
         escape_html(&span),
         report.records(),
@@ -213,9 +213,9 @@ fn case(page: &mut String, report: &Report<'_>) {
 }
 
 fn findings(page: &mut String, report: &Report<'_>) {
-    let _ = write!(
+    let _ = writeln!(
         page,
-        "<section id=\"findings\"><h2>Findings ({})</h2>\n",
+        "<section id=\"findings\"><h2>Findings ({})</h2>",
         report.findings.len()
     );
     if report.findings.is_empty() {
@@ -318,9 +318,9 @@ fn ips(page: &mut String, report: &Report<'_>) {
             human(seen.last)
         );
     }
-    let _ = write!(
+    let _ = writeln!(
         page,
-        "</table><p class=\"note\">{} client sessions (ClientSessionId).</p></section>\n",
+        "</table><p class=\"note\">{} client sessions (ClientSessionId).</p></section>",
         tl.session_count()
     );
 }
