@@ -1,39 +1,50 @@
 //! The normalised activity: one export row after parsing, whatever the
-//! producer variant. Rules and reports see only this type.
+//! producer variant. Records are compact (interned strings, hashed ids, only
+//! the properties rules and reports read); [`Rec`] is the view rules use.
+//! The full row stays in the file and is read again by offset for exports.
 
-use crate::input::pylit::{Props, PyValue};
+use crate::intern::{Strings, Sym};
 use chrono::{DateTime, Utc};
 use std::borrow::Cow;
+use std::hash::{Hash, Hasher};
 
-/// Declares an open enum of known names plus `Unknown(String)`, so unknown
+/// Declares an open enum of known names plus `Unknown(Sym)`, so unknown
 /// values pass through verbatim (spec §5, §6: both sets are open).
 macro_rules! open_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum $name {
             $($variant,)+
-            /// A value outside the catalogue, kept as written.
-            Unknown(Box<str>),
+            /// A value outside the catalogue, kept as written (interned).
+            Unknown(Sym),
         }
 
         impl $name {
-            pub fn parse(text: &str) -> Self {
+            pub fn parse(text: &str, strings: &mut Strings) -> Self {
                 match text {
                     $($text => $name::$variant,)+
-                    other => $name::Unknown(other.into()),
+                    other => $name::Unknown(strings.intern(other)),
                 }
             }
 
-            pub fn as_str(&self) -> &str {
+            /// The name as written in the export.
+            pub fn name<'s>(&self, strings: &'s Strings) -> &'s str {
                 match self {
                     $($name::$variant => $text,)+
-                    $name::Unknown(s) => s,
+                    $name::Unknown(sym) => strings.get(*sym),
                 }
             }
 
             pub fn is_known(&self) -> bool {
                 !matches!(self, $name::Unknown(_))
+            }
+
+            pub(crate) fn remap(self, map: &[Sym]) -> Self {
+                match self {
+                    $name::Unknown(sym) => $name::Unknown(map.get(sym.index()).copied().unwrap_or(sym)),
+                    known => known,
+                }
             }
         }
     };
@@ -110,19 +121,6 @@ pub enum TimeSource {
     CreationTime,
 }
 
-/// How far the `CustomProperties` cell could be read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PropsStatus {
-    /// Empty cell: no properties (normal).
-    Empty,
-    Parsed,
-    /// Not a valid literal: pairs were salvaged; the raw text is kept.
-    Salvaged {
-        error: String,
-        raw: Box<str>,
-    },
-}
-
 /// Where a record came from: input index (into the report's inputs) and the
 /// 1-based physical line where the row starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -131,19 +129,139 @@ pub struct Source {
     pub line: u64,
 }
 
-/// One normalised record.
+/// A 64-bit identity of an id string (item, message, conversation): rules
+/// only compare ids, so the text is not kept. 0 is "no id".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct IdHash(pub u64);
+
+impl IdHash {
+    pub fn of(text: &str) -> IdHash {
+        let text = text.trim();
+        if text.is_empty() {
+            return IdHash(0);
+        }
+        let mut h = rustc_hash::FxHasher::default();
+        text.hash(&mut h);
+        // Never 0, which means "none".
+        IdHash(h.finish() | 1)
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}
+
+/// The CustomProperties keys rules and reports read (`detections.md`); other
+/// keys of known activity types are left in the file.
+macro_rules! prop_keys {
+    ($($variant:ident),+ $(,)?) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        #[repr(u8)]
+        pub enum PropKey { $($variant,)+ }
+
+        impl PropKey {
+            pub fn from_name(name: &str) -> Option<PropKey> {
+                match name {
+                    $(stringify!($variant) => Some(PropKey::$variant),)+
+                    _ => None,
+                }
+            }
+
+            pub fn name(self) -> &'static str {
+                match self { $(PropKey::$variant => stringify!($variant),)+ }
+            }
+
+            const ALL: &'static [PropKey] = &[$(PropKey::$variant,)+];
+        }
+    };
+}
+
+prop_keys! {
+    ClientIP, IPAddress, UserAgent, Browser, UserName, Result, ExceptionInfo, Timezone, ClientString,
+    Query, SuggestionStimulus, Sid, DeliveredFolderType, DeliveredToInbox, DelieveredToInbox,
+    DeliveredToClutter, DeliveredFolderId, SenderSmtpAddress, SenderAddress, From, Subject,
+    IsConversation, DeleteType, DeletedByEmptyFolder, DeletedByDeleteAll, SourceDefaultFolderType,
+    SourceFolder, TargetFolder, DestinationFolder, SelectedFolderName, MoveType, RuleName, Name,
+    DisplayName, AttachmentAction,
+}
+
+/// One kept property: a known key (index below 256) or, for activity types
+/// outside the catalogue, any key by interned name; the value interned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Prop {
+    key: u32,
+    pub value: Sym,
+}
+
+const OTHER_KEY: u32 = 256;
+
+impl Prop {
+    pub fn known(key: PropKey, value: Sym) -> Prop {
+        Prop {
+            key: key as u32,
+            value,
+        }
+    }
+
+    pub fn other(name: Sym, value: Sym) -> Prop {
+        Prop {
+            key: OTHER_KEY + name.index() as u32,
+            value,
+        }
+    }
+
+    pub fn known_key(self) -> Option<PropKey> {
+        PropKey::ALL
+            .get(self.key as usize)
+            .copied()
+            .filter(|_| self.key < OTHER_KEY)
+    }
+
+    fn key_name(self, strings: &Strings) -> &str {
+        match self.known_key() {
+            Some(k) => k.name(),
+            None => strings.get(crate::intern::Sym::from_index(self.key - OTHER_KEY)),
+        }
+    }
+
+    pub(crate) fn remap(self, map: &[Sym]) -> Prop {
+        let re = |s: Sym| map.get(s.index()).copied().unwrap_or(s);
+        let key = if self.key >= OTHER_KEY {
+            OTHER_KEY + re(Sym::from_index(self.key - OTHER_KEY)).index() as u32
+        } else {
+            self.key
+        };
+        Prop {
+            key,
+            value: re(self.value),
+        }
+    }
+}
+
+/// One normalised record, compact: about 100 bytes plus its kept properties.
 #[derive(Debug, Clone)]
 pub struct Activity {
     pub time: DateTime<Utc>,
     pub created: Option<DateTime<Utc>>,
-    pub time_source: TimeSource,
+    pub source: Source,
+    /// Where the raw row starts in its input's raw store (for exports).
+    pub raw: u64,
+    /// Digest of the raw row, for exact-duplicate detection.
+    pub digest: u64,
+    pub item: IdHash,
+    /// `InternetMessageId`, hashed.
+    pub message_id: IdHash,
+    /// `ConversationId`, hashed.
+    pub conversation: IdHash,
+    pub session: Sym,
     pub app: App,
     pub kind: Kind,
-    pub item_id: Box<str>,
-    pub session: Box<str>,
-    pub props: Props,
-    pub props_status: PropsStatus,
-    pub source: Source,
+    /// This record's slice of the properties arena.
+    pub props_start: u32,
+    pub props_len: u16,
+    pub time_source: TimeSource,
+    /// `CustomProperties` was not a valid literal: pairs were salvaged.
+    pub salvaged: bool,
 }
 
 impl Activity {
@@ -153,13 +271,66 @@ impl Activity {
         use chrono::Datelike;
         !(2000..2100).contains(&self.time.year())
     }
+}
+
+/// A record with the tables that give its symbols meaning: what rules and
+/// reports read. Derefs to [`Activity`] for the plain fields.
+#[derive(Clone, Copy)]
+pub struct Rec<'a> {
+    activity: &'a Activity,
+    strings: &'a Strings,
+    props: &'a [Prop],
+}
+
+impl std::ops::Deref for Rec<'_> {
+    type Target = Activity;
+    fn deref(&self) -> &Activity {
+        self.activity
+    }
+}
+
+impl<'a> Rec<'a> {
+    pub fn new(activity: &'a Activity, strings: &'a Strings, arena: &'a [Prop]) -> Rec<'a> {
+        let start = activity.props_start as usize;
+        let props = arena
+            .get(start..start + usize::from(activity.props_len))
+            .unwrap_or(&[]);
+        Rec {
+            activity,
+            strings,
+            props,
+        }
+    }
+
+    pub fn kind_name(&self) -> &'a str {
+        self.activity.kind.name(self.strings)
+    }
+
+    pub fn app_name(&self) -> &'a str {
+        self.activity.app.name(self.strings)
+    }
+
+    pub fn session_id(&self) -> &'a str {
+        self.strings.get(self.activity.session)
+    }
+
+    /// The kept properties, key and value, in the file's order.
+    pub fn props(&self) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+        let strings = self.strings;
+        self.props
+            .iter()
+            .map(move |p| (p.key_name(strings), strings.get(p.value)))
+    }
 
     /// A property as text, `None` when absent, `None` or empty.
-    pub fn prop(&self, key: &str) -> Option<Cow<'_, str>> {
-        self.props
-            .get(key)
-            .and_then(PyValue::as_text)
-            .filter(|t| !t.is_empty())
+    pub fn prop(&self, key: &str) -> Option<Cow<'a, str>> {
+        let wanted = PropKey::from_name(key);
+        let p = self.props.iter().find(|p| match wanted {
+            Some(k) => p.known_key() == Some(k),
+            None => p.key_name(self.strings) == key,
+        })?;
+        let text = self.strings.get(p.value);
+        (!text.is_empty()).then_some(Cow::Borrowed(text))
     }
 
     /// A boolean property in any of its spellings (`True`, `1`, `true`).
@@ -172,42 +343,34 @@ impl Activity {
         }
     }
 
-    fn first_prop(&self, keys: &[&str]) -> Option<Cow<'_, str>> {
+    fn first_prop(&self, keys: &[&str]) -> Option<Cow<'a, str>> {
         keys.iter().find_map(|k| self.prop(k))
     }
 
     /// Client IP of a logon row (`ServerLogon.ClientIP`, `Logon.IPAddress`).
-    pub fn client_ip(&self) -> Option<Cow<'_, str>> {
+    pub fn client_ip(&self) -> Option<Cow<'a, str>> {
         self.first_prop(&["ClientIP", "IPAddress"])
     }
 
     /// Client software of a logon row (`UserAgent`, `Browser`).
-    pub fn user_agent(&self) -> Option<Cow<'_, str>> {
+    pub fn user_agent(&self) -> Option<Cow<'a, str>> {
         self.first_prop(&["UserAgent", "Browser"])
     }
 
-    pub fn user_name(&self) -> Option<Cow<'_, str>> {
+    pub fn user_name(&self) -> Option<Cow<'a, str>> {
         self.prop("UserName")
     }
 
-    pub fn subject(&self) -> Option<Cow<'_, str>> {
+    pub fn subject(&self) -> Option<Cow<'a, str>> {
         self.prop("Subject")
     }
 
-    pub fn sender(&self) -> Option<Cow<'_, str>> {
+    pub fn sender(&self) -> Option<Cow<'a, str>> {
         self.first_prop(&["SenderSmtpAddress", "SenderAddress", "From"])
     }
 
-    pub fn logon_result(&self) -> Option<Cow<'_, str>> {
+    pub fn logon_result(&self) -> Option<Cow<'a, str>> {
         self.prop("Result")
-    }
-
-    pub fn internet_message_id(&self) -> Option<Cow<'_, str>> {
-        self.prop("InternetMessageId")
-    }
-
-    pub fn conversation_id(&self) -> Option<Cow<'_, str>> {
-        self.prop("ConversationId")
     }
 
     /// The search text of a `SearchResult` (`Query`, XML-ish tags stripped,
@@ -220,7 +383,7 @@ impl Activity {
 
     /// The folder the row is about, by name where the export gives a code:
     /// delivery folder, move target, or the folder the client had open.
-    pub fn folder(&self) -> Option<Cow<'_, str>> {
+    pub fn folder(&self) -> Option<Cow<'a, str>> {
         if let Some(code) = self.prop("DeliveredFolderType") {
             return Some(match folder_type_name(&code) {
                 Some(name) => Cow::Borrowed(name),
@@ -282,11 +445,57 @@ mod tests {
 
     #[test]
     fn unknown_names_pass_through() {
-        assert_eq!(Kind::parse("SearchResult"), Kind::SearchResult);
-        let odd = Kind::parse("NewInboxRule");
-        assert_eq!(odd.as_str(), "NewInboxRule");
+        let mut strings = Strings::default();
+        assert_eq!(
+            Kind::parse("SearchResult", &mut strings),
+            Kind::SearchResult
+        );
+        let odd = Kind::parse("NewInboxRule", &mut strings);
+        assert_eq!(odd.name(&strings), "NewInboxRule");
         assert!(!odd.is_known());
-        assert_eq!(App::parse("POP3"), App::Pop3);
+        assert_eq!(App::parse("POP3", &mut strings), App::Pop3);
+    }
+
+    #[test]
+    fn props_by_key_and_ids_by_hash() {
+        let mut strings = Strings::default();
+        let arena = vec![
+            Prop::known(PropKey::Subject, strings.intern("Invoice")),
+            Prop::other(strings.intern("Odd"), strings.intern("x")),
+            Prop::known(PropKey::DeliveredToInbox, strings.intern("False")),
+        ];
+        let a = Activity {
+            time: DateTime::default(),
+            created: None,
+            source: Source { file: 0, line: 2 },
+            raw: 0,
+            digest: 0,
+            item: IdHash::of("AAMk"),
+            message_id: IdHash::default(),
+            conversation: IdHash::default(),
+            session: Sym::EMPTY,
+            app: App::Web,
+            kind: Kind::MessageDelivered,
+            props_start: 0,
+            props_len: 3,
+            time_source: TimeSource::TimeStamp,
+            salvaged: false,
+        };
+        let r = Rec::new(&a, &strings, &arena);
+        assert_eq!(r.subject().unwrap(), "Invoice");
+        assert_eq!(r.prop("Odd").unwrap(), "x");
+        assert_eq!(r.flag("DeliveredToInbox"), Some(false));
+        assert!(r.prop("Query").is_none());
+        assert_eq!(
+            r.props().collect::<Vec<_>>(),
+            [
+                ("Subject", "Invoice"),
+                ("Odd", "x"),
+                ("DeliveredToInbox", "False")
+            ]
+        );
+        assert!(IdHash::of("  ").is_empty());
+        assert_eq!(IdHash::of("AAMk"), a.item);
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod error;
 pub mod escape;
 pub mod finding;
 pub mod input;
+pub mod intern;
 pub mod report;
 pub mod rules;
 pub mod synth;

@@ -1,8 +1,9 @@
 //! All records of all inputs in one stably sorted timeline, with per-record
 //! IP attribution. Built once; rules and reports only read it.
 
-use crate::activity::{Activity, App};
-use crate::input::{InputSummary, Parsed, Rejection};
+use crate::activity::{Activity, App, Prop, Rec, Source};
+use crate::input::{InputSummary, Parsed, RawRows, Rejection};
+use crate::intern::{Strings, Sym};
 use chrono::{DateTime, Duration, Utc};
 use indexmap::IndexSet;
 use std::collections::{BTreeMap, HashMap};
@@ -70,6 +71,13 @@ pub struct Timeline {
     pub activities: Vec<Activity>,
     /// Parallel to `activities`.
     pub attribution: Vec<Attribution>,
+    /// One symbol table and property arena for all inputs.
+    pub strings: Strings,
+    pub props: Vec<Prop>,
+    /// Per input: where to read rows again (exports).
+    pub raw: Vec<RawRows>,
+    /// Why a record's `CustomProperties` had to be salvaged.
+    pub salvage_errors: HashMap<Source, String>,
     /// Interned IP strings.
     pub ips: IndexSet<String>,
     /// Indices into `activities` per input (mailbox), in time order.
@@ -80,17 +88,41 @@ pub struct Timeline {
 impl Timeline {
     pub fn build(parsed: Vec<Parsed>) -> Timeline {
         let mut inputs = Vec::with_capacity(parsed.len());
+        let mut raw = Vec::with_capacity(parsed.len());
         let mut activities = Vec::new();
         let mut rejections = Vec::new();
+        let mut salvage_errors = HashMap::new();
+        let mut strings = Strings::default();
+        let mut props = Vec::new();
         for p in parsed {
+            // One symbol table and property arena for the whole run.
+            let remap = strings.absorb(p.strings);
+            let shift = u32::try_from(props.len()).unwrap_or(u32::MAX);
+            props.extend(p.props.iter().map(|prop| prop.remap(&remap)));
+            activities.extend(p.activities.into_iter().map(|mut a| {
+                a.kind = a.kind.remap(&remap);
+                a.app = a.app.remap(&remap);
+                a.session = remap.get(a.session.index()).copied().unwrap_or(a.session);
+                a.props_start = a.props_start.saturating_add(shift);
+                a
+            }));
+            let file = u32::try_from(inputs.len()).unwrap_or(u32::MAX);
+            salvage_errors.extend(
+                p.salvage_errors
+                    .into_iter()
+                    .map(|(line, e)| (Source { file, line }, e)),
+            );
             inputs.push(p.summary);
-            activities.extend(p.activities);
+            raw.push(p.raw);
             rejections.extend(p.rejections);
         }
-        activities.sort_by_key(|a| (a.time, a.source));
+        // (time, file, line) is unique, so an unstable sort is deterministic
+        // and needs no merge buffer.
+        activities.sort_unstable_by_key(|a| (a.time, a.source));
         rejections.sort_by_key(|r| (r.file, r.line));
+        drop_duplicates(&mut activities, &mut inputs, &raw);
         let mut ips = IndexSet::new();
-        let attribution = attribute_ips(&activities, &mut ips);
+        let attribution = attribute_ips(&activities, &strings, &props, &mut ips);
         let mut by_mailbox = vec![Vec::new(); inputs.len()];
         for (i, a) in activities.iter().enumerate() {
             if let Some(list) = by_mailbox.get_mut(a.source.file as usize) {
@@ -100,11 +132,20 @@ impl Timeline {
         Timeline {
             inputs,
             activities,
+            strings,
+            props,
+            raw,
             attribution,
             ips,
             by_mailbox,
             rejections,
+            salvage_errors,
         }
+    }
+
+    /// Record `i` with its strings and properties.
+    pub fn rec(&self, i: usize) -> Rec<'_> {
+        Rec::new(&self.activities[i], &self.strings, &self.props)
     }
 
     /// The attributed IP of record `i`.
@@ -143,21 +184,25 @@ impl Timeline {
 
     /// Records per `ActivityIdType` inside `window`, sorted by name.
     pub fn activity_counts(&self, window: &Window) -> BTreeMap<&str, u64> {
-        count_by(self.within(*window).map(|(_, a)| a), |a| a.kind.as_str())
+        count_by(self.within(*window).map(|(_, a)| a), |a| {
+            a.kind.name(&self.strings)
+        })
     }
 
     /// Records per `AppIdType` inside `window`, sorted by name.
     pub fn app_counts(&self, window: &Window) -> BTreeMap<&str, u64> {
-        count_by(self.within(*window).map(|(_, a)| a), |a| a.app.as_str())
+        count_by(self.within(*window).map(|(_, a)| a), |a| {
+            a.app.name(&self.strings)
+        })
     }
 
     /// Distinct non-empty `ClientSessionId`s, per mailbox.
     pub fn session_count(&self) -> usize {
-        let sessions: std::collections::HashSet<(u32, &str)> = self
+        let sessions: std::collections::HashSet<(u32, Sym)> = self
             .activities
             .iter()
             .filter(|a| !a.session.is_empty())
-            .map(|a| (a.source.file, &*a.session))
+            .map(|a| (a.source.file, a.session))
             .collect();
         sessions.len()
     }
@@ -206,34 +251,83 @@ fn count_by<'a>(
 /// Gives every record the best IP available inside its own mailbox: its own
 /// (logons), its session's, or the latest same-app logon within 30 minutes.
 /// Never "the last IP anywhere in the file" (Magic Unicorn's heuristic).
-fn attribute_ips(activities: &[Activity], ips: &mut IndexSet<String>) -> Vec<Attribution> {
+/// Drops exact duplicate rows (paging overlaps): same input, same time and
+/// digest, and, read again, the same bytes. The first in file order stays.
+fn drop_duplicates(activities: &mut Vec<Activity>, inputs: &mut [InputSummary], raw: &[RawRows]) {
+    let mut cursors: Vec<_> = raw.iter().map(RawRows::cursor).collect();
+    let mut dropped = vec![false; activities.len()];
+    let mut start = 0;
+    while start < activities.len() {
+        let time = activities[start].time;
+        let end = start
+            + activities[start..]
+                .iter()
+                .take_while(|a| a.time == time)
+                .count();
+        for i in start..end {
+            for j in start..i {
+                let (a, b) = (&activities[j], &activities[i]);
+                if dropped[j] || a.source.file != b.source.file || a.digest != b.digest {
+                    continue;
+                }
+                let cursor = &mut cursors[a.source.file as usize];
+                let same = matches!((cursor.raw_row(a.raw), cursor.raw_row(b.raw)), (Ok(x), Ok(y)) if x == y);
+                if same {
+                    dropped[i] = true;
+                    let summary = &mut inputs[b.source.file as usize];
+                    summary.records -= 1;
+                    summary.duplicates += 1;
+                    summary.duplicate_lines.push((b.source.line, a.source.line));
+                    break;
+                }
+            }
+        }
+        start = end;
+    }
+    let mut k = 0;
+    activities.retain(|_| {
+        k += 1;
+        !dropped[k - 1]
+    });
+    for s in inputs {
+        s.duplicate_lines.sort_unstable();
+    }
+}
+
+fn attribute_ips(
+    activities: &[Activity],
+    strings: &Strings,
+    props: &[Prop],
+    ips: &mut IndexSet<String>,
+) -> Vec<Attribution> {
     let mut intern = |ip: &str| ips.insert_full(ip.to_string()).0 as u32;
     // A session's first logon IP, for rows that precede the logon in time
     // (OWA uploads client events in batches with browser timestamps).
-    let mut session_first: HashMap<(u32, &str), u32> = HashMap::new();
+    let rec = |a| Rec::new(a, strings, props);
+    let mut session_first: HashMap<(u32, Sym), u32> = HashMap::new();
     for a in activities
         .iter()
         .filter(|a| a.kind.is_logon() && !a.session.is_empty())
     {
-        if let Some(ip) = a.client_ip() {
+        if let Some(ip) = rec(a).client_ip() {
             let id = intern(&ip);
             session_first
-                .entry((a.source.file, &*a.session))
+                .entry((a.source.file, a.session))
                 .or_insert(id);
         }
     }
-    let mut session_last: HashMap<(u32, &str), u32> = HashMap::new();
-    let mut app_last: HashMap<(u32, &App), (u32, DateTime<Utc>)> = HashMap::new();
+    let mut session_last: HashMap<(u32, Sym), u32> = HashMap::new();
+    let mut app_last: HashMap<(u32, App), (u32, DateTime<Utc>)> = HashMap::new();
     let window = Duration::minutes(SAME_APP_WINDOW_MINUTES);
     let mut out = Vec::with_capacity(activities.len());
     for a in activities {
-        let session = (a.source.file, &*a.session);
+        let session = (a.source.file, a.session);
         if a.kind.is_logon()
-            && let Some(ip) = a.client_ip()
+            && let Some(ip) = rec(a).client_ip()
         {
             let id = intern(&ip);
             session_last.insert(session, id);
-            app_last.insert((a.source.file, &a.app), (id, a.time));
+            app_last.insert((a.source.file, a.app), (id, a.time));
             out.push(Attribution {
                 ip: Some(id),
                 via: Via::Logon,
@@ -249,7 +343,7 @@ fn attribute_ips(activities: &[Activity], ips: &mut IndexSet<String>) -> Vec<Att
             })
             .flatten();
         let by_app = app_last
-            .get(&(a.source.file, &a.app))
+            .get(&(a.source.file, a.app))
             .filter(|(_, t)| a.time - *t <= window)
             .map(|(id, _)| *id);
         out.push(match (by_session, by_app) {

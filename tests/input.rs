@@ -2,8 +2,8 @@
 
 mod common;
 
-use common::{assert_conserved, at_line, parse, prop, timeline};
-use o365scan::activity::{Kind, PropsStatus, TimeSource};
+use common::{assert_conserved, at_line, full_prop, parse, prop, timeline};
+use o365scan::activity::{Kind, TimeSource};
 use o365scan::input::decode::Encoding;
 use o365scan::input::pylit::PyValue;
 use o365scan::input::time;
@@ -42,13 +42,15 @@ fn v1_bom_apostrophe_subject_and_escaped_crlf() {
     assert_eq!(delivery.folder().unwrap(), "Inbox");
     // Row 2: a comma inside Flights stays inside the value.
     assert_eq!(
-        prop(at_line(&p, 3), "Flights"),
+        full_prop(&p, 3, "Flights"),
         "OwaFlight1,OwaFlight2,OwaFlight3"
     );
     // Row 8: the unquoted single-key cell.
-    assert_eq!(prop(at_line(&p, 9), "ItemSchemaType"), "Message");
+    assert_eq!(full_prop(&p, 9, "ItemSchemaType"), "Message");
     // Row 10: empty CustomProperties = no properties.
-    assert_eq!(at_line(&p, 11).props_status, PropsStatus::Empty);
+    let empty = at_line(&p, 11);
+    assert!(!empty.salvaged);
+    assert_eq!(empty.props().count(), 0);
     // Row 18: ExceptionInfo holds an apostrophe and an escaped \r\n.
     let failed = at_line(&p, 19);
     assert_eq!(
@@ -65,7 +67,8 @@ fn python27_prefixes_escapes_and_none() {
     assert_eq!(search.search_term().unwrap(), "wire transfer");
     let delivery = at_line(&p, 3);
     assert_eq!(prop(delivery, "Subject"), "Café – O'Neill");
-    assert_eq!(delivery.props["Note"], PyValue::None);
+    let full = p.raw.cursor().row(delivery.raw).unwrap().properties;
+    assert_eq!(full["Note"], PyValue::None);
     assert!(delivery.prop("Note").is_none());
     assert_eq!(prop(at_line(&p, 5), "Subject"), "nbsp\u{a0}here");
     assert_eq!(at_line(&p, 4).client_ip().unwrap(), "175.45.176.123");
@@ -102,14 +105,13 @@ fn merged_file_skips_its_second_header() {
 
 #[test]
 fn exact_duplicates_dropped_once_multi_select_kept() {
-    let p = parse("fixtures/variants/unsorted.csv");
-    assert_eq!(p.summary.duplicates, 1);
-    assert_eq!(p.summary.duplicate_lines, vec![(9, 4)]);
+    let tl = timeline(&["fixtures/variants/unsorted.csv"]);
+    let s = &tl.inputs[0];
+    assert_eq!((s.rows, s.records, s.duplicates), (9, 8, 1));
+    assert_eq!(s.duplicate_lines, vec![(9, 4)]);
     // The emptying Delete's twin differs only in ActivityItemId: both are records.
-    let emptied = p
-        .activities
-        .iter()
-        .filter(|a| a.flag("DeletedByEmptyFolder") == Some(true))
+    let emptied = (0..tl.activities.len())
+        .filter(|&i| tl.rec(i).flag("DeletedByEmptyFolder") == Some(true))
         .count();
     assert_eq!(emptied, 2);
 }
@@ -154,13 +156,10 @@ fn sentinel_time_falls_back_to_creation_time() {
     );
     // A cut-off cell is kept, salvaged and marked.
     let cut = at_line(&p, 6);
-    assert!(matches!(cut.props_status, PropsStatus::Salvaged { .. }));
+    assert!(cut.salvaged);
     assert_eq!(cut.search_term().unwrap(), "wire transfer");
     // Extra fields rejoined into CustomProperties, marked.
-    assert!(matches!(
-        at_line(&p, 7).props_status,
-        PropsStatus::Salvaged { .. }
-    ));
+    assert!(at_line(&p, 7).salvaged);
 }
 
 #[test]

@@ -7,21 +7,24 @@
 pub mod decode;
 mod header;
 pub mod pylit;
+mod raw;
 pub mod records;
 mod row;
+
+pub use raw::{RawCursor, RawRow, RawRows, RawStore};
 pub mod time;
 
-use crate::activity::{Activity, PropsStatus, TimeSource};
+use crate::activity::{Activity, Kind, Prop, Rec, TimeSource};
 use crate::error::InputError;
+use crate::intern::Strings;
 use chrono::{DateTime, Utc};
 use decode::Encoding;
 use header::Columns;
 use indexmap::IndexMap;
 use records::{Fields, MAX_RECORD_BYTES, MAX_RECORD_LINES, Next, Records, Splitter};
-use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
+use std::path::PathBuf;
 
 /// A row that could not become a record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,12 +64,25 @@ pub struct InputSummary {
     pub last: Option<DateTime<Utc>>,
 }
 
-/// Everything read from one input.
+/// Everything read from one input: compact records, the strings and
+/// properties they refer to, and where to read each raw row again.
 #[derive(Debug)]
 pub struct Parsed {
     pub summary: InputSummary,
     pub activities: Vec<Activity>,
+    pub strings: Strings,
+    pub props: Vec<Prop>,
+    pub raw: RawRows,
     pub rejections: Vec<Rejection>,
+    /// Line → why its `CustomProperties` had to be salvaged.
+    pub salvage_errors: Vec<(u64, String)>,
+}
+
+impl Parsed {
+    /// Record `i` with its strings and properties.
+    pub fn rec(&self, i: usize) -> Rec<'_> {
+        Rec::new(&self.activities[i], &self.strings, &self.props)
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -92,7 +108,8 @@ pub fn read_path(path: &str, file: u32, opts: ReadOptions) -> Result<Parsed, Inp
             source,
         })?)
     };
-    read(source, path, file, opts)
+    let seekable = (path != "-").then(|| PathBuf::from(path));
+    read_from(source, path, file, opts, seekable)
 }
 
 /// Reads an export from any byte source.
@@ -101,6 +118,18 @@ pub fn read<R: Read + Send + 'static>(
     path: &str,
     file: u32,
     opts: ReadOptions,
+) -> Result<Parsed, InputError> {
+    read_from(source, path, file, opts, None)
+}
+
+/// Reads an export; `seekable` is the file to re-read rows from later, when
+/// the source is one (else raw rows are kept in memory).
+fn read_from<R: Read + Send + 'static>(
+    source: R,
+    path: &str,
+    file: u32,
+    opts: ReadOptions,
+    seekable: Option<PathBuf>,
 ) -> Result<Parsed, InputError> {
     let read_err = |line, source| InputError::Read {
         path: path.into(),
@@ -113,7 +142,10 @@ pub fn read<R: Read + Send + 'static>(
     let mut splitter = Splitter::default();
     let mut fields = Fields::default();
     let columns = read_header(&mut records, &mut splitter, &mut fields, path)?;
-    let mut reader = FileReader::new(path, file, encoding, columns, opts);
+    // Rows are read again by offset for exports: from the file when it is a
+    // plain file in a byte-compatible encoding, else from memory.
+    let in_memory = seekable.is_none() || matches!(encoding, Encoding::Utf16Le | Encoding::Utf16Be);
+    let mut reader = FileReader::new(path, file, encoding, columns, opts, in_memory);
     loop {
         match records
             .next_record()
@@ -122,7 +154,7 @@ pub fn read<R: Read + Send + 'static>(
             Next::End => break,
             Next::Record { line } => {
                 splitter.split(records.record(), &mut fields);
-                reader.row(line, records.record(), &fields)?;
+                reader.row(line, records.record(), records.record_offset(), &fields)?;
             }
             Next::TooLong { line, bytes } => {
                 let reason = format!(
@@ -142,7 +174,7 @@ pub fn read<R: Read + Send + 'static>(
         return Err(InputError::NoRows { path: path.into() });
     }
     reader.summary.missing_final_newline = records.missing_final_newline;
-    Ok(reader.finish())
+    Ok(reader.finish(seekable))
 }
 
 /// The first non-blank record must be the retriever header.
@@ -189,9 +221,14 @@ struct FileReader<'p> {
     opts: ReadOptions,
     summary: InputSummary,
     activities: Vec<Activity>,
+    strings: Strings,
+    props: Vec<Prop>,
+    /// Raw rows kept in memory when the source cannot be read again.
+    memory: Option<Vec<u8>>,
+    /// Added to stream offsets to give file offsets (a UTF-8 BOM).
+    base: u64,
     rejections: Vec<Rejection>,
-    /// 128-bit digest of each row's raw bytes → its first line.
-    seen: HashMap<u128, u64>,
+    salvage_errors: Vec<(u64, String)>,
     user_names: IndexMap<String, u64>,
     last_line: u64,
 }
@@ -203,6 +240,7 @@ impl<'p> FileReader<'p> {
         encoding: Encoding,
         columns: Columns,
         opts: ReadOptions,
+        in_memory: bool,
     ) -> Self {
         let summary = InputSummary {
             path: path.into(),
@@ -217,7 +255,6 @@ impl<'p> FileReader<'p> {
             salvaged_properties: 0,
             creation_time_fallbacks: 0,
             implausible_times: 0,
-
             missing_final_newline: false,
             duplicate_lines: Vec::new(),
             first: None,
@@ -230,14 +267,24 @@ impl<'p> FileReader<'p> {
             opts,
             summary,
             activities: Vec::new(),
+            strings: Strings::default(),
+            props: Vec::new(),
+            memory: in_memory.then(Vec::new),
+            base: if encoding == Encoding::Utf8Bom { 3 } else { 0 },
             rejections: Vec::new(),
-            seen: HashMap::new(),
+            salvage_errors: Vec::new(),
             user_names: IndexMap::new(),
             last_line: 1,
         }
     }
 
-    fn row(&mut self, line: u64, raw: &[u8], fields: &Fields) -> Result<(), InputError> {
+    fn row(
+        &mut self,
+        line: u64,
+        raw: &[u8],
+        offset: u64,
+        fields: &Fields,
+    ) -> Result<(), InputError> {
         self.last_line = line;
         if fields.is_blank() {
             return Ok(());
@@ -247,24 +294,32 @@ impl<'p> FileReader<'p> {
             return Ok(());
         }
         self.summary.rows += 1;
-        match self.seen.entry(row::digest(raw)) {
-            Entry::Occupied(first) => {
-                self.summary.duplicates += 1;
-                self.summary.duplicate_lines.push((line, *first.get()));
-                return Ok(());
-            }
-            Entry::Vacant(slot) => {
-                slot.insert(line);
-            }
-        }
         let source = crate::activity::Source {
             file: self.file,
             line,
         };
-        match row::build(fields, &self.columns, source) {
+        let sink = row::Sink {
+            strings: &mut self.strings,
+            props: &mut self.props,
+        };
+        match row::build(fields, &self.columns, source, sink) {
             Ok(built) => {
                 self.summary.cp1252_fields += u64::from(built.cp1252_fields);
-                self.accept(built.activity);
+                let mut activity = built.activity;
+                activity.digest = row::digest(raw);
+                activity.raw = match &mut self.memory {
+                    Some(memory) => {
+                        let at = memory.len() as u64;
+                        memory.extend_from_slice(raw);
+                        memory.push(b'\n');
+                        at
+                    }
+                    None => offset,
+                };
+                if let Some(error) = built.salvage_error {
+                    self.salvage_errors.push((line, error));
+                }
+                self.accept(activity);
                 Ok(())
             }
             Err(reason) => self.reject(line, reason),
@@ -281,18 +336,19 @@ impl<'p> FileReader<'p> {
     fn accept(&mut self, activity: Activity) {
         let s = &mut self.summary;
         s.records += 1;
-        s.salvaged_properties += u64::from(matches!(
-            activity.props_status,
-            PropsStatus::Salvaged { .. }
-        ));
+        s.salvaged_properties += u64::from(activity.salvaged);
         s.creation_time_fallbacks += u64::from(activity.time_source == TimeSource::CreationTime);
         s.implausible_times += u64::from(activity.implausible_time());
         s.first = Some(s.first.map_or(activity.time, |f| f.min(activity.time)));
         s.last = Some(s.last.map_or(activity.time, |l| l.max(activity.time)));
-        if activity.kind == crate::activity::Kind::ServerLogon
-            && let Some(user) = activity.user_name()
+        if activity.kind == Kind::ServerLogon
+            && let Some(user) = Rec::new(&activity, &self.strings, &self.props).user_name()
         {
-            *self.user_names.entry(user.into_owned()).or_default() += 1;
+            if let Some(n) = self.user_names.get_mut(user.as_ref()) {
+                *n += 1;
+            } else {
+                self.user_names.insert(user.into_owned(), 1);
+            }
         }
         self.activities.push(activity);
     }
@@ -314,15 +370,30 @@ impl<'p> FileReader<'p> {
         Ok(())
     }
 
-    fn finish(mut self) -> Parsed {
+    fn finish(mut self, seekable: Option<PathBuf>) -> Parsed {
         self.summary.mailbox = mailbox_name(&self.user_names, self.path);
         if self.summary.cp1252_fields > 0 {
             self.summary.encoding = Encoding::Cp1252;
         }
+        let store = match (self.memory, seekable) {
+            (Some(bytes), _) => RawStore::Memory(bytes),
+            (None, Some(path)) => RawStore::File {
+                path,
+                base: self.base,
+            },
+            (None, None) => RawStore::Memory(Vec::new()),
+        };
         Parsed {
             summary: self.summary,
             activities: self.activities,
+            strings: self.strings,
+            props: self.props,
+            raw: RawRows {
+                store,
+                columns: self.columns,
+            },
             rejections: self.rejections,
+            salvage_errors: self.salvage_errors,
         }
     }
 }

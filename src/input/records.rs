@@ -40,8 +40,13 @@ pub struct Records<R> {
     /// Number of the next physical line to read.
     next_line: u64,
     record: Vec<u8>,
-    /// Lines read ahead while looking for a closing quote, to replay.
-    replay: std::collections::VecDeque<(u64, Vec<u8>)>,
+    /// Byte offset of the last record's first line in the stream.
+    record_offset: u64,
+    /// Bytes consumed from the stream so far.
+    consumed: u64,
+    /// Lines read ahead while looking for a closing quote, to replay: line
+    /// number, byte offset, text.
+    replay: std::collections::VecDeque<(u64, u64, Vec<u8>, Option<u64>)>,
     /// The last byte of the input was not a line feed.
     pub missing_final_newline: bool,
 }
@@ -52,6 +57,8 @@ impl<R: BufRead> Records<R> {
             inner,
             next_line: 1,
             record: Vec::new(),
+            record_offset: 0,
+            consumed: 0,
             replay: Default::default(),
             missing_final_newline: false,
         }
@@ -62,41 +69,54 @@ impl<R: BufRead> Records<R> {
         &self.record
     }
 
+    /// Bytes consumed from the stream so far.
+    pub fn consumed(&self) -> u64 {
+        self.consumed
+    }
+
+    /// Byte offset of the last record in the stream.
+    pub fn record_offset(&self) -> u64 {
+        self.record_offset
+    }
+
     pub fn next_record(&mut self) -> io::Result<Next> {
-        let Some((line, first)) = self.line()? else {
+        let mut first = std::mem::take(&mut self.record);
+        let read = self.line_into(&mut first)?;
+        self.record = first;
+        let Some((line, offset, skipped)) = read else {
             return Ok(Next::End);
         };
-        let first = match first {
-            Line::Text(t) => t,
-            Line::TooLong(bytes) => return Ok(Next::TooLong { line, bytes }),
-        };
-        self.record = first;
+        self.record_offset = offset;
+        if let Some(bytes) = skipped {
+            return Ok(Next::TooLong { line, bytes });
+        }
         if !open_quote(&self.record) {
             return Ok(Next::Record { line });
         }
-        // A quoted field spans lines: join while the quote stays open.
-        let mut taken: Vec<(u64, Vec<u8>)> = Vec::new();
+        self.join_quoted(line)
+    }
+
+    /// A quoted field spans lines: join while the quote stays open, within
+    /// the bounds; otherwise give the lines back for re-reading.
+    fn join_quoted(&mut self, line: u64) -> io::Result<Next> {
+        let mut taken: Vec<(u64, u64, Vec<u8>, Option<u64>)> = Vec::new();
+        let mut joined = self.record.clone();
         while taken.len() < MAX_RECORD_LINES {
-            let Some((n, next)) = self.line()? else { break };
-            let Line::Text(text) = next else {
-                taken.push((n, Vec::new()));
+            let mut text = Vec::new();
+            let Some((n, offset, skipped)) = self.line_into(&mut text)? else {
                 break;
             };
-            let joined_len = self.record.len()
-                + taken.iter().map(|(_, t)| t.len() + 1).sum::<usize>()
-                + text.len()
-                + 1;
-            taken.push((n, text));
-            if joined_len > MAX_RECORD_BYTES {
+            let too_big = joined.len() + text.len() + 1 > MAX_RECORD_BYTES;
+            if skipped.is_some() || too_big {
+                // Given back below; a skipped line is then rejected on its own.
+                taken.push((n, offset, text, skipped));
                 break;
             }
-            let mut all = self.record.clone();
-            for (_, t) in &taken {
-                all.push(b'\n');
-                all.extend_from_slice(t);
-            }
-            if !open_quote(&all) {
-                self.record = all;
+            joined.push(b'\n');
+            joined.extend_from_slice(&text);
+            taken.push((n, offset, text, None));
+            if !open_quote(&joined) {
+                self.record = joined;
                 return Ok(Next::Record { line });
             }
         }
@@ -106,13 +126,16 @@ impl<R: BufRead> Records<R> {
         Ok(Next::Unterminated { line })
     }
 
-    /// The next physical line (replayed first), without its `\n` or `\r\n`.
-    fn line(&mut self) -> io::Result<Option<(u64, Line)>> {
-        if let Some((n, text)) = self.replay.pop_front() {
-            return Ok(Some((n, Line::Text(text))));
+    /// Reads the next physical line (replayed first) into `text`, without
+    /// its `\n` or `\r\n`: line number, byte offset, and the byte count
+    /// when it was over the limit and skipped (`text` then empty).
+    fn line_into(&mut self, text: &mut Vec<u8>) -> io::Result<Option<(u64, u64, Option<u64>)>> {
+        text.clear();
+        if let Some((n, offset, replayed, skipped)) = self.replay.pop_front() {
+            text.extend_from_slice(&replayed);
+            return Ok(Some((n, offset, skipped)));
         }
-        let line = self.next_line;
-        let mut text = Vec::new();
+        let (line, offset) = (self.next_line, self.consumed);
         let mut skipped: u64 = 0;
         loop {
             let buf = self.inner.fill_buf()?;
@@ -123,18 +146,19 @@ impl<R: BufRead> Records<R> {
                 self.missing_final_newline = true;
                 break;
             }
-            let (chunk, done) = match buf.iter().position(|&b| b == b'\n') {
+            let (chunk, done) = match memchr::memchr(b'\n', buf) {
                 Some(i) => (&buf[..i], i + 1),
                 None => (buf, buf.len()),
             };
             if skipped > 0 || text.len() + chunk.len() > MAX_RECORD_BYTES {
                 skipped += (text.len() + chunk.len()) as u64;
-                text = Vec::new();
+                text.clear();
             } else {
                 text.extend_from_slice(chunk);
             }
             let found = done > chunk.len();
             self.inner.consume(done);
+            self.consumed += done as u64;
             if found {
                 self.missing_final_newline = false;
                 break;
@@ -142,18 +166,14 @@ impl<R: BufRead> Records<R> {
         }
         self.next_line += 1;
         if skipped > 0 {
-            return Ok(Some((line, Line::TooLong(skipped))));
+            text.clear();
+            return Ok(Some((line, offset, Some(skipped))));
         }
         if text.last() == Some(&b'\r') {
             text.pop();
         }
-        Ok(Some((line, Line::Text(text))))
+        Ok(Some((line, offset, None)))
     }
-}
-
-enum Line {
-    Text(Vec<u8>),
-    TooLong(u64),
 }
 
 /// An odd number of `"` means a quoted field is still open: in CSV every

@@ -4,28 +4,32 @@ use super::decode::decode_field;
 use super::header::{self, Columns};
 use super::records::Fields;
 use super::{pylit, time};
-use crate::activity::{Activity, App, Kind, PropsStatus, Source, TimeSource};
+use crate::activity::{Activity, App, IdHash, Kind, Prop, PropKey, Source, TimeSource};
 use crate::escape;
+use crate::intern::Strings;
 use chrono::{DateTime, Utc};
 use std::borrow::Cow;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{Hash, Hasher};
 
 pub struct Built {
     pub activity: Activity,
     pub cp1252_fields: u32,
+    /// Why `CustomProperties` had to be salvaged, if it was.
+    pub salvage_error: Option<String>,
 }
 
-/// A 128-bit digest of the raw row for exact-duplicate detection. SipHash
-/// with fixed keys: deterministic across runs; two independent halves make a
-/// false match (which would drop a row) negligible (~2^-128 per pair).
-pub fn digest(raw: &[u8]) -> u128 {
-    let half = |salt: u8| {
-        let mut h = DefaultHasher::new();
-        salt.hash(&mut h);
-        raw.hash(&mut h);
-        h.finish()
-    };
-    (u128::from(half(0)) << 64) | u128::from(half(1))
+/// Where a built record's interned strings and properties go.
+pub struct Sink<'a> {
+    pub strings: &'a mut Strings,
+    pub props: &'a mut Vec<Prop>,
+}
+
+/// A digest of the raw row for exact-duplicate detection; the timeline
+/// confirms a match byte for byte before it drops anything.
+pub fn digest(raw: &[u8]) -> u64 {
+    let mut h = rustc_hash::FxHasher::default();
+    raw.hash(&mut h);
+    h.finish()
 }
 
 /// Field `pos`, empty when the row is short of it.
@@ -33,7 +37,12 @@ fn cell(fields: &Fields, pos: usize) -> &[u8] {
     fields.get(pos).unwrap_or_default()
 }
 
-pub fn build(record: &Fields, columns: &Columns, source: Source) -> Result<Built, String> {
+pub fn build(
+    record: &Fields,
+    columns: &Columns,
+    source: Source,
+    mut sink: Sink<'_>,
+) -> Result<Built, String> {
     let mut cp1252_fields = 0;
     let mut field = |i: usize| -> Cow<'_, str> {
         let Some(pos) = columns.index[i] else {
@@ -47,39 +56,74 @@ pub fn build(record: &Fields, columns: &Columns, source: Source) -> Result<Built
     let stamp = field(header::TIME_STAMP);
     let creation = field(header::CREATION_TIME);
     let (time, created, time_source) = resolve_time(&stamp, &creation)?;
-    let app = App::parse(field(header::APP).trim());
+    let app = App::parse(field(header::APP).trim(), sink.strings);
     let kind = Kind::parse(
         field(header::ACTIVITY)
             .trim()
             .trim_start_matches('\u{feff}'),
+        sink.strings,
     );
-    let item_id = field(header::ITEM_ID).trim().into();
-    let session = field(header::SESSION).trim().into();
+    let item = IdHash::of(&field(header::ITEM_ID));
+    let session = sink.strings.intern(field(header::SESSION).trim());
     let (props_text, fallback) = decode_field(&props_cell);
     cp1252_fields += u32::from(fallback);
-    let (props, props_status) = parse_properties(&props_text, rejoined);
+    let (map, salvage_error) = parse_properties(&props_text, rejoined);
+    let props_start = u32::try_from(sink.props.len())
+        .map_err(|_| "too many properties in one run".to_string())?;
+    let ids = keep_properties(&map, !kind.is_known(), &mut sink);
+    let props_len = u16::try_from(sink.props.len() - props_start as usize).unwrap_or(u16::MAX);
     let activity = Activity {
         time,
         created,
-        time_source,
+        source,
+        raw: 0,
+        digest: 0,
+        item,
+        message_id: ids.0,
+        conversation: ids.1,
+        session,
         app,
         kind,
-        item_id,
-        session,
-        props,
-        props_status,
-        source,
+        props_start,
+        props_len,
+        time_source,
+        salvaged: salvage_error.is_some(),
     };
     Ok(Built {
         activity,
         cp1252_fields,
+        salvage_error,
     })
+}
+
+/// Interns the properties rules and reports read (all of them for activity
+/// types outside the catalogue, which `rule-activity` shows whole); returns
+/// the hashed `InternetMessageId` and `ConversationId`.
+fn keep_properties(map: &pylit::Props, keep_all: bool, sink: &mut Sink<'_>) -> (IdHash, IdHash) {
+    let (mut message_id, mut conversation) = (IdHash::default(), IdHash::default());
+    for (key, value) in map {
+        let Some(text) = value.as_text() else {
+            continue;
+        };
+        match key.as_str() {
+            "InternetMessageId" => message_id = IdHash::of(&text),
+            "ConversationId" => conversation = IdHash::of(&text),
+            _ => {}
+        }
+        let prop = match PropKey::from_name(key) {
+            Some(k) => Prop::known(k, sink.strings.intern(&text)),
+            None if keep_all => Prop::other(sink.strings.intern(key), sink.strings.intern(&text)),
+            None => continue,
+        };
+        sink.props.push(prop);
+    }
+    (message_id, conversation)
 }
 
 /// The raw `CustomProperties` bytes. A row with more fields than the header
 /// keeps its extras when `CustomProperties` is last (an unquoted cell split on
 /// its commas by a hand edit); any other field-count mismatch is rejected.
-fn properties_cell<'r>(
+pub(super) fn properties_cell<'r>(
     record: &'r Fields,
     columns: &Columns,
 ) -> Result<(Cow<'r, [u8]>, Option<usize>), String> {
@@ -128,27 +172,20 @@ fn quote(text: &str) -> String {
     escape::for_terminal_short(text, 60)
 }
 
-fn parse_properties(text: &str, rejoined: Option<usize>) -> (pylit::Props, PropsStatus) {
+/// The property map, and why it had to be salvaged (if it was).
+fn parse_properties(text: &str, rejoined: Option<usize>) -> (pylit::Props, Option<String>) {
     let trimmed = text.trim();
     if trimmed.is_empty() {
-        return (pylit::Props::new(), PropsStatus::Empty);
+        return (pylit::Props::new(), None);
     }
-    let salvaged = |error: String| {
-        let status = PropsStatus::Salvaged {
-            error,
-            raw: text.into(),
-        };
-        (pylit::salvage_pairs(trimmed), status)
-    };
     match (pylit::parse_dict(trimmed), rejoined) {
-        (Ok(map), None) => (map, PropsStatus::Parsed),
-        (Ok(map), Some(n)) => {
-            let status = PropsStatus::Salvaged {
-                error: format!("row had {n} fields; extras rejoined into CustomProperties"),
-                raw: text.into(),
-            };
-            (map, status)
-        }
-        (Err(e), _) => salvaged(e.to_string()),
+        (Ok(map), None) => (map, None),
+        (Ok(map), Some(n)) => (
+            map,
+            Some(format!(
+                "row had {n} fields; extras rejoined into CustomProperties"
+            )),
+        ),
+        (Err(e), _) => (pylit::salvage_pairs(trimmed), Some(e.to_string())),
     }
 }

@@ -80,9 +80,10 @@ pub fn svg(report: &Report<'_>) -> Option<String> {
     let origin = floor(start, minutes);
     let n = ((end - origin).num_minutes() / minutes + 1) as usize;
     let mut counts = vec![[0u32; 7]; n];
-    for (_, a) in tl.within(report.window) {
+    for (i, _) in tl.within(report.window) {
+        let a = tl.rec(i);
         let b = (((a.time - origin).num_minutes() / minutes) as usize).min(n - 1);
-        counts[b][category(a)] += 1;
+        counts[b][category(&a)] += 1;
     }
     let max = counts
         .iter()

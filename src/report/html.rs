@@ -268,14 +268,14 @@ fn finding(page: &mut String, report: &Report<'_>, f: &Finding) {
             f.evidence.len()
         );
         for e in f.evidence.iter().take(MAX_EVIDENCE_ROWS) {
-            let a = &tl.activities[e.record];
+            let a = tl.rec(e.record);
             let _ = write!(
                 page,
                 "<tr><td>{}:{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                escape_html(tl.path(a)),
+                escape_html(tl.path(&a)),
                 a.source.line,
                 human(a.time),
-                escape_html(a.kind.as_str()),
+                escape_html(a.kind_name()),
                 escape_html(&e.detail)
             );
         }
@@ -375,7 +375,7 @@ fn timeline(page: &mut String, report: &Report<'_>) {
     }
     page.push_str("<table id=\"timeline\"><thead><tr><th>Time (UTC)</th><th>Mailbox</th><th>App</th><th>Activity</th><th>IP</th><th>Detail</th><th>Findings</th><th>Line</th></tr></thead><tbody>\n");
     for i in keep {
-        let a = &tl.activities[i];
+        let a = tl.rec(i);
         let (level, rules) = cited
             .get(&i)
             .map_or((-1, String::new()), |(l, r)| (*l as i8, r.join(" ")));
@@ -392,9 +392,9 @@ fn timeline(page: &mut String, report: &Report<'_>) {
             "<tr data-level=\"{level}\"{}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             if level >= 0 { " class=\"cited\"" } else { "" },
             a.time.format("%Y-%m-%d %H:%M:%S%.3f"),
-            escape_html(tl.mailbox(a)),
-            escape_html(a.app.as_str()),
-            escape_html(a.kind.as_str()),
+            escape_html(tl.mailbox(&a)),
+            escape_html(a.app_name()),
+            escape_html(a.kind_name()),
             escape_html(tl.ip(i).unwrap_or("")),
             escape_html(&detail.join(" · ")),
             escape_html(&rules),

@@ -160,12 +160,12 @@ fn finding<'a>(report: &'a Report<'a>, f: &'a Finding) -> JsonFinding<'a> {
         .iter()
         .take(MAX_EVIDENCE)
         .filter_map(|e| {
-            let a = tl.activities.get(e.record)?;
+            let a = (e.record < tl.activities.len()).then(|| tl.rec(e.record))?;
             Some(JsonEvidence {
-                path: tl.path(a),
+                path: tl.path(&a),
                 line: a.source.line,
                 time: time::format(a.time),
-                activity: a.kind.as_str(),
+                activity: a.kind_name(),
                 detail: &e.detail,
             })
         })

@@ -3,11 +3,11 @@
 //! with the fields Timesketch requires (`--timesketch`).
 
 use super::Report;
-use crate::activity::Activity;
 use crate::cli::TimelineFormat;
 use crate::config::{Style, TimelineOut};
 use crate::escape;
 use crate::input::time;
+use crate::input::{RawCursor, RawRow, RawRows};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::io::{self, Write};
@@ -84,20 +84,38 @@ pub fn write<W: Write>(
     opts: &TimelineOut,
     style: &Style,
 ) -> io::Result<()> {
+    match opts.format {
+        TimelineFormat::Jsonl => for_each_row(report, opts, |r| write_jsonl(out, r, style)),
+        TimelineFormat::Csv => {
+            let mut w = csv_writer(out, opts.timesketch)?;
+            for_each_row(report, opts, |r| {
+                w.write_record(csv_cells(r)).map_err(csv_io)
+            })?;
+            w.flush()
+        }
+    }
+}
+
+/// Builds each exported row in timeline order, reading the full properties
+/// again from each input (mostly forward).
+fn for_each_row(
+    report: &Report<'_>,
+    opts: &TimelineOut,
+    mut f: impl FnMut(&Row<'_>) -> io::Result<()>,
+) -> io::Result<()> {
     let tags = citing_rules(report);
-    let rows = report.timeline.within(report.window).map(|(i, a)| {
-        row(
+    let mut cursors: Vec<RawCursor<'_>> = report.timeline.raw.iter().map(RawRows::cursor).collect();
+    for (i, a) in report.timeline.within(report.window) {
+        let raw = cursors[a.source.file as usize].row(a.raw)?;
+        f(&row(
             report,
             i,
-            a,
+            &raw,
             tags.get(&i).cloned().unwrap_or_default(),
             opts.timesketch,
-        )
-    });
-    match opts.format {
-        TimelineFormat::Jsonl => write_jsonl(out, rows, style),
-        TimelineFormat::Csv => write_csv(out, rows, opts.timesketch),
+        ))?;
     }
+    Ok(())
 }
 
 /// Record index → ids of the reported findings that cite it, sorted.
@@ -118,15 +136,23 @@ fn citing_rules(report: &Report<'_>) -> HashMap<usize, Vec<&'static str>> {
 fn row<'a>(
     report: &'a Report<'_>,
     i: usize,
-    a: &'a Activity,
+    raw: &'a RawRow,
     findings: Vec<&'static str>,
     timesketch: bool,
 ) -> Row<'a> {
     let tl = report.timeline;
+    let a = tl.rec(i);
     let owned = |v: Option<std::borrow::Cow<'_, str>>| v.map(|s| s.into_owned());
+    let text = |key: &str| {
+        raw.properties
+            .get(key)
+            .and_then(|v| v.as_text())
+            .map(|t| t.into_owned())
+            .filter(|t| !t.is_empty())
+    };
     Row {
         sketch: timesketch.then(|| Sketch {
-            message: message(report, i, a),
+            message: message(report, i),
             datetime: time::format(a.time),
             timestamp: a.time.timestamp_micros(),
             timestamp_desc: TIMESTAMP_DESC,
@@ -134,11 +160,11 @@ fn row<'a>(
         }),
         time: time::format(a.time),
         created: a.created.map(time::format),
-        mailbox: tl.mailbox(a),
-        app: a.app.as_str(),
-        activity: a.kind.as_str(),
-        item_id: &a.item_id,
-        session: &a.session,
+        mailbox: tl.mailbox(&a),
+        app: a.app_name(),
+        activity: a.kind_name(),
+        item_id: &raw.item_id,
+        session: a.session_id(),
         ip: tl.ip(i),
         ip_via: tl.attribution[i].via.as_str(),
         user_agent: owned(a.user_agent()),
@@ -146,18 +172,19 @@ fn row<'a>(
         subject: owned(a.subject()),
         folder: owned(a.folder()),
         query: a.search_term(),
-        internet_message_id: owned(a.internet_message_id()),
-        conversation_id: owned(a.conversation_id()),
+        internet_message_id: text("InternetMessageId"),
+        conversation_id: text("ConversationId"),
         findings,
-        path: tl.path(a),
+        path: tl.path(&a),
         line: a.source.line,
-        properties: &a.props,
+        properties: &raw.properties,
     }
 }
 
 /// One readable line: "SearchResult by Web from 1.2.3.4: query 'wire transfer'".
-fn message(report: &Report<'_>, i: usize, a: &Activity) -> String {
-    let mut m = format!("{} by {}", a.kind.as_str(), a.app.as_str());
+fn message(report: &Report<'_>, i: usize) -> String {
+    let a = report.timeline.rec(i);
+    let mut m = format!("{} by {}", a.kind_name(), a.app_name());
     if let Some(ip) = report.timeline.ip(i) {
         m.push_str(&format!(" from {ip}"));
     }
@@ -176,28 +203,18 @@ fn message(report: &Report<'_>, i: usize, a: &Activity) -> String {
     escape::for_terminal(&m).into_owned()
 }
 
-fn write_jsonl<'a, W: Write>(
-    out: &mut W,
-    rows: impl Iterator<Item = Row<'a>>,
-    style: &Style,
-) -> io::Result<()> {
-    for r in rows {
-        let line = serde_json::to_string(&r).map_err(io::Error::from)?;
-        if style.terminal {
-            out.write_all(escape::for_terminal(&line).as_bytes())?;
-        } else {
-            out.write_all(line.as_bytes())?;
-        }
-        out.write_all(b"\n")?;
+fn write_jsonl<W: Write>(out: &mut W, r: &Row<'_>, style: &Style) -> io::Result<()> {
+    let line = serde_json::to_string(r).map_err(io::Error::from)?;
+    if style.terminal {
+        out.write_all(escape::for_terminal(&line).as_bytes())?;
+    } else {
+        out.write_all(line.as_bytes())?;
     }
-    Ok(())
+    out.write_all(b"\n")
 }
 
-fn write_csv<'a, W: Write>(
-    out: &mut W,
-    rows: impl Iterator<Item = Row<'a>>,
-    timesketch: bool,
-) -> io::Result<()> {
+/// A CSV writer with the header row written.
+fn csv_writer<W: Write>(out: W, timesketch: bool) -> io::Result<csv::Writer<W>> {
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::Any(b'\n'))
         .from_writer(out);
@@ -210,10 +227,7 @@ fn write_csv<'a, W: Write>(
         header.push("tag");
     }
     w.write_record(&header).map_err(csv_io)?;
-    for r in rows {
-        w.write_record(csv_cells(&r)).map_err(csv_io)?;
-    }
-    w.flush()
+    Ok(w)
 }
 
 /// The row as CSV cells, every data cell formula-neutralised.

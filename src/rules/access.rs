@@ -8,7 +8,7 @@
 
 use super::window::{self, Event};
 use super::{Ctx, Param, Rule, list, plural, quoted};
-use crate::activity::{Activity, App, Kind};
+use crate::activity::{App, Kind, Rec};
 use crate::finding::{Finding, Level};
 use chrono::{DateTime, Duration, Utc};
 use indexmap::{IndexMap, IndexSet};
@@ -111,7 +111,7 @@ pub fn network(ip: &str) -> String {
 }
 
 /// A failed `ServerLogon`: a `Result` that is not a success, or exception text.
-pub fn is_failure(a: &Activity) -> bool {
+pub fn is_failure(a: Rec<'_>) -> bool {
     let bad_result = a.logon_result().is_some_and(|r| {
         let r = r.to_ascii_lowercase();
         !(r.contains("success") || r == "true" || r == "ok")
@@ -162,7 +162,7 @@ fn logon_detail(ctx: &Ctx<'_>, i: usize) -> String {
     let a = ctx.activity(i);
     let mut d = format!(
         "{} from {}",
-        a.kind.as_str(),
+        a.kind_name(),
         a.client_ip().unwrap_or_default()
     );
     if let Some(ua) = a.user_agent() {
@@ -299,12 +299,12 @@ impl Rule for NewAgent {
                 }
             }
             // Client types of any row (the service itself excluded).
-            let apps = |pred: &dyn Fn(&Activity) -> bool| -> IndexSet<&str> {
+            let apps = |pred: &dyn Fn(Rec<'_>) -> bool| -> IndexSet<&str> {
                 records
                     .iter()
                     .map(|&i| ctx.activity(i))
-                    .filter(|a| a.app != App::Exchange && pred(a))
-                    .map(|a| a.app.as_str())
+                    .filter(|a| a.app != App::Exchange && pred(*a))
+                    .map(|a| a.app_name())
                     .collect()
             };
             let mut known_apps = apps(&|a| a.time < end);
@@ -315,8 +315,8 @@ impl Rule for NewAgent {
             }
             for &i in records {
                 let a = ctx.activity(i);
-                if a.app != App::Exchange && !known_apps.contains(a.app.as_str()) {
-                    let key = format!("client type {}", a.app.as_str());
+                if a.app != App::Exchange && !known_apps.contains(a.app_name()) {
+                    let key = format!("client type {}", a.app_name());
                     let entry = hits.entry(key).or_default();
                     // One row per session is enough evidence of a client type.
                     if entry.iter().all(|&j| ctx.activity(j).session != a.session) {
@@ -531,11 +531,11 @@ impl Rule for LegacyClient {
                 .iter()
                 .map(|&i| ctx.activity(i))
                 .filter(|a| a.time < end)
-                .map(|a| a.app.as_str())
+                .map(|a| a.app_name())
                 .collect();
             let mut hits: IndexMap<&str, Vec<usize>> = IndexMap::new();
             for &i in records {
-                let app = ctx.activity(i).app.as_str();
+                let app = ctx.activity(i).app_name();
                 if LEGACY_APPS.contains(&app) && !in_baseline.contains(app) {
                     hits.entry(app).or_default().push(i);
                 }
@@ -552,7 +552,7 @@ impl Rule for LegacyClient {
                         .unwrap_or_default()
                 );
                 out.push(ctx.finding(self, self.level(), &recs, summary, |i| {
-                    ctx.activity(i).kind.as_str().to_string()
+                    ctx.activity(i).kind_name().to_string()
                 }));
             }
         }
@@ -640,7 +640,7 @@ impl SessionMultiIp {
     ) {
         let mut by_session: IndexMap<&str, Vec<&Logon>> = IndexMap::new();
         for l in all {
-            let session = &*ctx.activity(l.record).session;
+            let session = ctx.activity(l.record).session_id();
             if !session.is_empty() {
                 by_session.entry(session).or_default().push(l);
             }

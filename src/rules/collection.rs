@@ -3,7 +3,7 @@
 use super::links::Deliveries;
 use super::window::{self, Event};
 use super::{Ctx, Param, Rule, plural};
-use crate::activity::{Activity, App, Kind};
+use crate::activity::{App, Kind, Rec};
 use crate::finding::{Finding, Level};
 
 const READ_KINDS: &[Kind] = &[
@@ -16,16 +16,14 @@ const ATTACHMENT_KINDS: &[Kind] = &[Kind::OpenedAnAttachment, Kind::PreviewOfAtt
 
 /// What makes a read distinct: the conversation when the client showed
 /// conversations, else the item.
-fn read_key(a: &Activity, i: usize) -> String {
-    if a.flag("IsConversation") == Some(true)
-        && let Some(c) = a.conversation_id()
-    {
-        return format!("c:{c}");
+fn read_key(a: Rec<'_>, i: usize) -> String {
+    if a.flag("IsConversation") == Some(true) && !a.conversation.is_empty() {
+        return format!("c:{:x}", a.conversation.0);
     }
-    if a.item_id.is_empty() {
+    if a.item.is_empty() {
         format!("r:{i}")
     } else {
-        format!("i:{}", a.item_id)
+        format!("i:{:x}", a.item.0)
     }
 }
 
@@ -34,7 +32,7 @@ fn user_events(
     ctx: &Ctx<'_>,
     records: &[usize],
     kinds: &[Kind],
-    key: &dyn Fn(&Activity, usize) -> String,
+    key: &dyn Fn(Rec<'_>, usize) -> String,
 ) -> Vec<Event<String>> {
     records
         .iter()
@@ -61,9 +59,9 @@ fn from_ip(ctx: &Ctx<'_>, records: &[usize]) -> String {
 fn item_detail(ctx: &Ctx<'_>, i: usize) -> String {
     let a = ctx.activity(i);
     match a.subject() {
-        Some(s) => format!("{} {}", a.kind.as_str(), super::quoted(&s)),
-        None if !a.item_id.is_empty() => format!("{} item {}", a.kind.as_str(), a.item_id),
-        None => a.kind.as_str().to_string(),
+        Some(s) => format!("{} {}", a.kind_name(), super::quoted(&s)),
+        None if !a.item.is_empty() => format!("{} line {}", a.kind_name(), a.source.line),
+        None => a.kind_name().to_string(),
     }
 }
 
@@ -175,10 +173,10 @@ impl Rule for AttachmentBurst {
         for (_, records) in ctx.mailboxes() {
             let deliveries = Deliveries::of(ctx, records);
             let events = user_events(ctx, records, ATTACHMENT_KINDS, &|a, i| {
-                if a.item_id.is_empty() {
+                if a.item.is_empty() {
                     i.to_string()
                 } else {
-                    a.item_id.to_string()
+                    format!("{:x}", a.item.0)
                 }
             });
             let level = |recs: &[usize]| {
@@ -318,10 +316,10 @@ impl Rule for ForwardBurst {
         for (_, records) in ctx.mailboxes() {
             let deliveries = Deliveries::of(ctx, records);
             let events = user_events(ctx, records, &[Kind::Forward], &|a, i| {
-                if a.item_id.is_empty() {
+                if a.item.is_empty() {
                     i.to_string()
                 } else {
-                    a.item_id.to_string()
+                    format!("{:x}", a.item.0)
                 }
             });
             let level = |recs: &[usize]| {

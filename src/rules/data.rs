@@ -2,7 +2,7 @@
 //! must never read as "clean" when the export is cut short or damaged.
 
 use super::{Ctx, Param, Rule, list, plural};
-use crate::activity::{Kind, PropsStatus, TimeSource};
+use crate::activity::{Kind, TimeSource};
 use crate::finding::{Finding, Level};
 use crate::input::InputSummary;
 use chrono::{Duration, NaiveDate};
@@ -95,7 +95,7 @@ impl Rule for Gaps {
             let mut f = ctx.finding(self, self.level(), &cited, text, |i| {
                 format!(
                     "{} at line {}",
-                    ctx.activity(i).kind.as_str(),
+                    ctx.activity(i).kind_name(),
                     ctx.activity(i).source.line
                 )
             });
@@ -164,9 +164,7 @@ impl Rule for Unparsed {
                 .copied()
                 .filter(|&i| {
                     let a = ctx.activity(i);
-                    matches!(a.props_status, PropsStatus::Salvaged { .. })
-                        || a.time_source == TimeSource::CreationTime
-                        || a.implausible_time()
+                    a.salvaged || a.time_source == TimeSource::CreationTime || a.implausible_time()
                 })
                 .collect();
             let mut parts = Vec::new();
@@ -220,8 +218,8 @@ impl Rule for Unparsed {
             let text = format!("{}: {}", s.path, list(&parts, 6));
             let mut f = ctx.finding(self, self.level(), &anchor, text, |i| {
                 let a = ctx.activity(i);
-                match &a.props_status {
-                    PropsStatus::Salvaged { error, .. } => format!("CustomProperties: {error}"),
+                match ctx.timeline.salvage_errors.get(&a.source) {
+                    Some(error) => format!("CustomProperties: {error}"),
                     _ if a.implausible_time() => {
                         format!("implausible time {}", crate::input::time::format(a.time))
                     }
@@ -266,13 +264,13 @@ impl Rule for UnknownActivity {
                 let a = ctx.activity(i);
                 if !a.kind.is_known() {
                     unknown
-                        .entry(format!("ActivityIdType {}", super::quoted(a.kind.as_str())))
+                        .entry(format!("ActivityIdType {}", super::quoted(a.kind_name())))
                         .or_default()
                         .push(i);
                 }
                 if !a.app.is_known() {
                     unknown
-                        .entry(format!("AppIdType {}", super::quoted(a.app.as_str())))
+                        .entry(format!("AppIdType {}", super::quoted(a.app_name())))
                         .or_default()
                         .push(i);
                 }
@@ -282,8 +280,8 @@ impl Rule for UnknownActivity {
                 out.push(ctx.finding(self, self.level(), &recs, summary, |i| {
                     format!(
                         "{} by {}",
-                        ctx.activity(i).kind.as_str(),
-                        ctx.activity(i).app.as_str()
+                        ctx.activity(i).kind_name(),
+                        ctx.activity(i).app_name()
                     )
                 }));
             }

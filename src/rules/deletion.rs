@@ -5,7 +5,7 @@ use super::keywords::Keywords;
 use super::links::Deliveries;
 use super::window::{self, Event};
 use super::{Ctx, Param, Rule, plural, quoted};
-use crate::activity::{Activity, App, Kind};
+use crate::activity::{App, IdHash, Kind, Rec};
 use crate::finding::{Finding, Level};
 use chrono::Duration;
 use std::collections::HashSet;
@@ -49,16 +49,16 @@ pub const NOTICE_SENDERS: &[&str] = &[
     "msonlineservicesteam@microsoftonline.com",
 ];
 
-fn is_delete(a: &Activity) -> bool {
+fn is_delete(a: Rec<'_>) -> bool {
     a.kind == Kind::Delete
 }
 
-fn folder_is(a: &Activity, key: &str, folder: &str) -> bool {
+fn folder_is(a: Rec<'_>, key: &str, folder: &str) -> bool {
     a.prop(key).is_some_and(|f| f.eq_ignore_ascii_case(folder))
 }
 
 /// A purge: emptying Deleted Items, deleting from it, or a hard delete.
-fn is_purge(a: &Activity) -> bool {
+fn is_purge(a: Rec<'_>) -> bool {
     is_delete(a)
         && (a.flag("DeletedByEmptyFolder") == Some(true)
             || folder_is(a, "SourceDefaultFolderType", "DeletedItems")
@@ -70,7 +70,7 @@ fn is_purge(a: &Activity) -> bool {
 
 fn delete_detail(ctx: &Ctx<'_>, i: usize) -> String {
     let a = ctx.activity(i);
-    let mut d = a.kind.as_str().to_string();
+    let mut d = a.kind_name().to_string();
     for key in [
         "DeleteType",
         "SourceDefaultFolderType",
@@ -120,7 +120,7 @@ impl Rule for Mass {
         let window = ctx.minutes("window_minutes");
         for (_, records) in ctx.mailboxes() {
             // Emptying Deleted Items is its own rule, not a mass delete.
-            let events: Vec<Event<&str>> = records
+            let events: Vec<Event<IdHash>> = records
                 .iter()
                 .filter_map(|&i| {
                     let a = ctx.activity(i);
@@ -130,11 +130,7 @@ impl Rule for Mass {
                     counted.then_some(Event {
                         record: i,
                         time: a.time,
-                        key: if a.item_id.is_empty() {
-                            ""
-                        } else {
-                            &*a.item_id
-                        },
+                        key: a.item,
                     })
                 })
                 .collect();
@@ -210,9 +206,9 @@ impl Rule for EmptyDeletedItems {
             for range in window::clusters(&events, gap) {
                 let recs: Vec<usize> = events[range].iter().map(|e| e.record).collect();
                 let start = ctx.activity(recs[0]).time;
-                let purged: HashSet<&str> = recs
+                let purged: HashSet<IdHash> = recs
                     .iter()
-                    .map(|&i| &*ctx.activity(i).item_id)
+                    .map(|&i| ctx.activity(i).item)
                     .filter(|s| !s.is_empty())
                     .collect();
                 let mut why = Vec::new();
@@ -230,7 +226,7 @@ impl Rule for EmptyDeletedItems {
                     .filter(|&i| {
                         let a = ctx.activity(i);
                         a.kind == Kind::Move
-                            && purged.contains(&*a.item_id)
+                            && purged.contains(&a.item)
                             && folder_is(a, "SourceFolder", "SentItems")
                             && a.time <= start
                             && start - a.time <= within
@@ -331,10 +327,9 @@ impl Rule for SentItems {
                 if !(is_delete(del) && folder_is(del, "SourceDefaultFolderType", "SentItems")) {
                     continue;
                 }
-                let same = |s: &Activity| {
-                    (!s.item_id.is_empty() && s.item_id == del.item_id)
-                        || s.conversation_id()
-                            .is_some_and(|c| del.conversation_id().is_some_and(|dc| dc == c))
+                let same = |s: Rec<'_>| {
+                    (!s.item.is_empty() && s.item == del.item)
+                        || (!s.conversation.is_empty() && s.conversation == del.conversation)
                 };
                 let send = sends.iter().rev().copied().find(|&s| {
                     let a = ctx.activity(s);
@@ -348,7 +343,7 @@ impl Rule for SentItems {
                 let minutes = (del.time - ctx.activity(s).time).num_minutes();
                 let summary = format!(
                     "{} deleted from Sent Items {} after it was sent",
-                    ctx.activity(s).kind.as_str(),
+                    ctx.activity(s).kind_name(),
                     plural(minutes as usize, "minute", "minutes")
                 );
                 let mut f = ctx.finding(self, self.level(), &[s, d], summary, |i| {
@@ -364,7 +359,7 @@ impl Rule for SentItems {
 pub struct SecurityNotice;
 
 /// Whether a delivery is a security notice by sender or subject.
-pub fn is_notice(a: &Activity, subjects: &Keywords, senders: &Keywords) -> bool {
+pub fn is_notice(a: Rec<'_>, subjects: &Keywords, senders: &Keywords) -> bool {
     let sender_hit = a.sender().is_some_and(|s| {
         let s = s.to_ascii_lowercase();
         senders.words().iter().any(|w| match w.strip_suffix('*') {
@@ -430,10 +425,10 @@ impl Rule for SecurityNotice {
                 }
                 let summary = format!(
                     "{} of {} from {} by {} {} after delivery",
-                    a.kind.as_str(),
+                    a.kind_name(),
                     quoted(&delivery.subject().unwrap_or_default()),
                     delivery.sender().unwrap_or_default(),
-                    a.app.as_str(),
+                    a.app_name(),
                     plural(
                         (a.time - delivery.time).num_minutes() as usize,
                         "minute",

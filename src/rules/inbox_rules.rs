@@ -10,7 +10,7 @@ use super::keywords::Keywords;
 use super::links::Deliveries;
 use super::window::{self, Event};
 use super::{Ctx, Param, Rule, list, plural, quoted};
-use crate::activity::{Activity, App, Kind, folder_type_name};
+use crate::activity::{App, Kind, Rec, folder_type_name};
 use crate::finding::{Finding, Level};
 use chrono::Duration;
 use indexmap::{IndexMap, IndexSet};
@@ -161,7 +161,7 @@ fn delivery_detail(ctx: &Ctx<'_>, i: usize) -> String {
                 .prop("TargetFolder")
                 .map(|t| format!(" to {t}"))
                 .unwrap_or_default();
-            format!("{} by {}{target}", a.kind.as_str(), a.app.as_str())
+            format!("{} by {}{target}", a.kind_name(), a.app_name())
         }
     }
 }
@@ -191,7 +191,7 @@ impl Rule for RuleActivity {
         for (_, records) in ctx.mailboxes() {
             let mut by_type: IndexMap<&str, Vec<usize>> = IndexMap::new();
             for &i in records {
-                let kind = ctx.activity(i).kind.as_str();
+                let kind = ctx.activity(i).kind_name();
                 if kind.to_ascii_lowercase().contains("rule") {
                     by_type.entry(kind).or_default().push(i);
                 }
@@ -231,13 +231,10 @@ impl Rule for RuleActivity {
     }
 }
 
-fn rule_name(a: &Activity) -> Option<String> {
-    ["RuleName", "Name", "DisplayName"].iter().find_map(|k| {
-        a.props
-            .get(*k)
-            .and_then(|v| v.as_text())
-            .map(|v| v.into_owned())
-    })
+fn rule_name(a: Rec<'_>) -> Option<String> {
+    ["RuleName", "Name", "DisplayName"]
+        .iter()
+        .find_map(|k| a.prop(k).map(|v| v.into_owned()))
 }
 
 /// Empty, ≤3 characters, punctuation only or one repeated character: names
@@ -251,14 +248,10 @@ fn suspicious_name(name: &str) -> bool {
         || first.is_some_and(|f| chars.all(|c| c == f))
 }
 
-fn all_properties(a: &Activity) -> String {
-    let pairs: Vec<String> = a
-        .props
-        .iter()
-        .map(|(k, v)| format!("{k}={}", v.as_text().unwrap_or_default()))
-        .collect();
+fn all_properties(a: Rec<'_>) -> String {
+    let pairs: Vec<String> = a.props().map(|(k, v)| format!("{k}={v}")).collect();
     if pairs.is_empty() {
-        a.kind.as_str().to_string()
+        a.kind_name().to_string()
     } else {
         pairs.join("; ")
     }
@@ -322,7 +315,7 @@ impl Rule for AlertNotice {
                     before
                         .map(|j| format!(
                             "; the last user activity before it was {} at {}",
-                            ctx.activity(j).kind.as_str(),
+                            ctx.activity(j).kind_name(),
                             ctx.activity(j).time.format("%H:%M:%S")
                         ))
                         .unwrap_or_default()
@@ -448,7 +441,7 @@ impl HiddenDelivery {
 }
 
 /// The hiding folder a delivery went to and its base level, if any.
-fn hidden_folder(a: &Activity) -> Option<(String, Level)> {
+fn hidden_folder(a: Rec<'_>) -> Option<(String, Level)> {
     let to_inbox = a
         .flag("DeliveredToInbox")
         .or_else(|| a.flag("DelieveredToInbox"));
@@ -603,7 +596,7 @@ impl Rule for ServerMove {
 }
 
 /// From the Inbox (or no source recorded) to anything but Inbox/Clutter.
-fn leaves_inbox(a: &Activity) -> bool {
+fn leaves_inbox(a: Rec<'_>) -> bool {
     let source = a
         .prop("SourceFolder")
         .or_else(|| a.prop("SourceDefaultFolderType"));

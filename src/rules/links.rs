@@ -2,17 +2,17 @@
 //! (`detections.md` §2.1 "Linked delivery").
 
 use super::Ctx;
-use crate::activity::Kind;
+use crate::activity::{IdHash, Kind};
 use std::collections::HashMap;
 
 /// The deliveries of one mailbox, by item id and Internet message id.
-pub struct Deliveries<'a> {
-    by_item: HashMap<&'a str, usize>,
-    by_message_id: HashMap<String, usize>,
+pub struct Deliveries {
+    by_item: HashMap<IdHash, usize>,
+    by_message_id: HashMap<IdHash, usize>,
 }
 
-impl<'a> Deliveries<'a> {
-    pub fn of(ctx: &Ctx<'a>, records: &[usize]) -> Deliveries<'a> {
+impl Deliveries {
+    pub fn of(ctx: &Ctx<'_>, records: &[usize]) -> Deliveries {
         let mut by_item = HashMap::new();
         let mut by_message_id = HashMap::new();
         for &i in records {
@@ -20,11 +20,11 @@ impl<'a> Deliveries<'a> {
             if a.kind != Kind::MessageDelivered {
                 continue;
             }
-            if !a.item_id.is_empty() {
-                by_item.entry(&*a.item_id).or_insert(i);
+            if !a.item.is_empty() {
+                by_item.entry(a.item).or_insert(i);
             }
-            if let Some(id) = a.internet_message_id() {
-                by_message_id.entry(id.into_owned()).or_insert(i);
+            if !a.message_id.is_empty() {
+                by_message_id.entry(a.message_id).or_insert(i);
             }
         }
         Deliveries {
@@ -40,9 +40,13 @@ impl<'a> Deliveries<'a> {
         if a.kind == Kind::MessageDelivered {
             return Some(i);
         }
-        self.by_item.get(&*a.item_id).copied().or_else(|| {
-            a.internet_message_id()
-                .and_then(|id| self.by_message_id.get(id.as_ref()).copied())
+        let by_item = (!a.item.is_empty())
+            .then(|| self.by_item.get(&a.item).copied())
+            .flatten();
+        by_item.or_else(|| {
+            (!a.message_id.is_empty())
+                .then(|| self.by_message_id.get(&a.message_id).copied())
+                .flatten()
         })
     }
 

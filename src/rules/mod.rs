@@ -20,7 +20,7 @@ pub mod settings;
 mod suspect;
 mod window;
 
-use crate::activity::Activity;
+use crate::activity::Rec;
 use crate::finding::{Evidence, Finding, Level};
 use crate::timeline::Timeline;
 pub use settings::{Param, ParamDefault, Settings};
@@ -101,8 +101,8 @@ pub struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
-    pub fn activity(&self, i: usize) -> &'a Activity {
-        &self.timeline.activities[i]
+    pub fn activity(&self, i: usize) -> Rec<'a> {
+        self.timeline.rec(i)
     }
 
     /// Record indices of each mailbox (input), in time order.

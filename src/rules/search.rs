@@ -180,14 +180,14 @@ pub fn search_hits(ctx: &Ctx<'_>, records: &[usize], gap: Duration) -> Vec<Searc
 /// Rebuilds typed terms from keystroke rows: per session, rows ≤`gap` apart
 /// whose stimuli extend or edit each other form one term, the longest typed.
 pub fn keystroke_terms(ctx: &Ctx<'_>, records: &[usize], gap: Duration) -> Vec<SearchHit> {
-    let mut by_session: IndexMap<&str, Vec<(usize, String)>> = IndexMap::new();
+    let mut by_session: IndexMap<crate::intern::Sym, Vec<(usize, String)>> = IndexMap::new();
     for &i in records {
         let a = ctx.activity(i);
         if a.kind.is_search_suggestion()
             && let Some(stimulus) = a.prop("SuggestionStimulus")
         {
             by_session
-                .entry(&a.session)
+                .entry(a.session)
                 .or_default()
                 .push((i, crate::activity::normalise_term(&stimulus)));
         }
@@ -551,7 +551,7 @@ impl Rule for ThenRead {
                 if searches.contains(&i) {
                     detail(ctx, i)
                 } else {
-                    format!("{} {}", a.kind.as_str(), a.item_id)
+                    format!("{} line {}", a.kind_name(), a.source.line)
                 }
             });
             finding.count = reads.len() as u64;

@@ -16,7 +16,7 @@ pub struct Suspect {
 #[derive(Debug)]
 struct Mark {
     file: u32,
-    session: Box<str>,
+    session: crate::intern::Sym,
     ip: Option<u32>,
     time: DateTime<Utc>,
 }
@@ -31,7 +31,7 @@ impl Suspect {
                 let a = &timeline.activities[e.record];
                 marks.push(Mark {
                     file: a.source.file,
-                    session: a.session.clone(),
+                    session: a.session,
                     ip: timeline.attribution[e.record].ip,
                     time: a.time,
                 });

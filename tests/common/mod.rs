@@ -1,6 +1,6 @@
 #![allow(dead_code)]
 
-use o365scan::activity::Activity;
+use o365scan::activity::Rec;
 use o365scan::input::{self, Parsed, ReadOptions};
 use o365scan::timeline::Timeline;
 
@@ -18,15 +18,16 @@ pub fn timeline(paths: &[&str]) -> Timeline {
 }
 
 /// The record read from `line` of the (single) input.
-pub fn at_line(parsed: &Parsed, line: u64) -> &Activity {
-    parsed
+pub fn at_line(parsed: &Parsed, line: u64) -> Rec<'_> {
+    let i = parsed
         .activities
         .iter()
-        .find(|a| a.source.line == line)
-        .unwrap_or_else(|| panic!("no record at line {line}"))
+        .position(|a| a.source.line == line)
+        .unwrap_or_else(|| panic!("no record at line {line}"));
+    parsed.rec(i)
 }
 
-pub fn prop(a: &Activity, key: &str) -> String {
+pub fn prop(a: Rec<'_>, key: &str) -> String {
     a.prop(key).map(|v| v.into_owned()).unwrap_or_default()
 }
 
@@ -42,4 +43,16 @@ pub fn assert_conserved(p: &Parsed) {
     assert_eq!(s.records as usize, p.activities.len());
     assert_eq!(s.rejected as usize, p.rejections.len());
     assert_eq!(s.duplicates as usize, s.duplicate_lines.len());
+}
+
+/// A property from the row as read again from the source: every key, as
+/// exports see it (records keep only what rules read).
+pub fn full_prop(parsed: &Parsed, line: u64, key: &str) -> String {
+    let a = at_line(parsed, line);
+    let props = parsed.raw.cursor().row(a.raw).unwrap().properties;
+    props
+        .get(key)
+        .and_then(|v| v.as_text())
+        .map(|t| t.into_owned())
+        .unwrap_or_default()
 }
