@@ -210,6 +210,10 @@ impl Prop {
         }
     }
 
+    pub fn same_key(&self, other: &Prop) -> bool {
+        self.key == other.key
+    }
+
     pub fn known_key(self) -> Option<PropKey> {
         PropKey::ALL
             .get(self.key as usize)
@@ -324,13 +328,22 @@ impl<'a> Rec<'a> {
 
     /// A property as text, `None` when absent, `None` or empty.
     pub fn prop(&self, key: &str) -> Option<Cow<'a, str>> {
-        let wanted = PropKey::from_name(key);
-        let p = self.props.iter().find(|p| match wanted {
-            Some(k) => p.known_key() == Some(k),
-            None => p.key_name(self.strings) == key,
-        })?;
+        let p = match PropKey::from_name(key) {
+            Some(k) => return self.get(k).map(Cow::Borrowed),
+            None => self
+                .props
+                .iter()
+                .find(|p| p.known_key().is_none() && p.key_name(self.strings) == key)?,
+        };
         let text = self.strings.get(p.value);
         (!text.is_empty()).then_some(Cow::Borrowed(text))
+    }
+
+    /// A kept property by key, `None` when absent or empty.
+    pub fn get(&self, key: PropKey) -> Option<&'a str> {
+        let p = self.props.iter().find(|p| p.key == key as u32)?;
+        let text = self.strings.get(p.value);
+        (!text.is_empty()).then_some(text)
     }
 
     /// A boolean property in any of its spellings (`True`, `1`, `true`).
@@ -343,40 +356,44 @@ impl<'a> Rec<'a> {
         }
     }
 
-    fn first_prop(&self, keys: &[&str]) -> Option<Cow<'a, str>> {
-        keys.iter().find_map(|k| self.prop(k))
+    fn first_prop(&self, keys: &[PropKey]) -> Option<Cow<'a, str>> {
+        keys.iter().find_map(|&k| self.get(k)).map(Cow::Borrowed)
     }
 
     /// Client IP of a logon row (`ServerLogon.ClientIP`, `Logon.IPAddress`).
     pub fn client_ip(&self) -> Option<Cow<'a, str>> {
-        self.first_prop(&["ClientIP", "IPAddress"])
+        self.first_prop(&[PropKey::ClientIP, PropKey::IPAddress])
     }
 
     /// Client software of a logon row (`UserAgent`, `Browser`).
     pub fn user_agent(&self) -> Option<Cow<'a, str>> {
-        self.first_prop(&["UserAgent", "Browser"])
+        self.first_prop(&[PropKey::UserAgent, PropKey::Browser])
     }
 
     pub fn user_name(&self) -> Option<Cow<'a, str>> {
-        self.prop("UserName")
+        self.get(PropKey::UserName).map(Cow::Borrowed)
     }
 
     pub fn subject(&self) -> Option<Cow<'a, str>> {
-        self.prop("Subject")
+        self.get(PropKey::Subject).map(Cow::Borrowed)
     }
 
     pub fn sender(&self) -> Option<Cow<'a, str>> {
-        self.first_prop(&["SenderSmtpAddress", "SenderAddress", "From"])
+        self.first_prop(&[
+            PropKey::SenderSmtpAddress,
+            PropKey::SenderAddress,
+            PropKey::From,
+        ])
     }
 
     pub fn logon_result(&self) -> Option<Cow<'a, str>> {
-        self.prop("Result")
+        self.get(PropKey::Result).map(Cow::Borrowed)
     }
 
     /// The search text of a `SearchResult` (`Query`, XML-ish tags stripped,
     /// lower-cased, whitespace collapsed) or a keystroke row's stimulus.
     pub fn search_term(&self) -> Option<String> {
-        let raw = self.first_prop(&["Query", "SuggestionStimulus"])?;
+        let raw = self.first_prop(&[PropKey::Query, PropKey::SuggestionStimulus])?;
         let term = normalise_term(&raw);
         (!term.is_empty()).then_some(term)
     }
@@ -384,18 +401,18 @@ impl<'a> Rec<'a> {
     /// The folder the row is about, by name where the export gives a code:
     /// delivery folder, move target, or the folder the client had open.
     pub fn folder(&self) -> Option<Cow<'a, str>> {
-        if let Some(code) = self.prop("DeliveredFolderType") {
+        if let Some(code) = self.get(PropKey::DeliveredFolderType).map(Cow::Borrowed) {
             return Some(match folder_type_name(&code) {
                 Some(name) => Cow::Borrowed(name),
                 None => code,
             });
         }
         self.first_prop(&[
-            "TargetFolder",
-            "DestinationFolder",
-            "SelectedFolderName",
-            "SourceFolder",
-            "SourceDefaultFolderType",
+            PropKey::TargetFolder,
+            PropKey::DestinationFolder,
+            PropKey::SelectedFolderName,
+            PropKey::SourceFolder,
+            PropKey::SourceDefaultFolderType,
         ])
     }
 }

@@ -98,11 +98,31 @@ fn selected(mut findings: Vec<Finding>, config: &Config) -> Vec<Finding> {
     findings
 }
 
+/// Reads every input, each on its own thread (a case often holds dozens of
+/// mailboxes); results keep the command-line order, and the first failing
+/// input (in that order) ends the run.
 fn read_inputs(config: &Config) -> anyhow::Result<Vec<input::Parsed>> {
-    let mut parsed = Vec::with_capacity(config.files.len());
-    for (i, path) in config.files.iter().enumerate() {
-        let file = u32::try_from(i).context("too many input files")?;
-        parsed.push(input::read_path(path, file, config.read)?);
+    let results: Vec<Result<input::Parsed, error::InputError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = config
+            .files
+            .iter()
+            .enumerate()
+            .map(|(i, path)| {
+                let file = u32::try_from(i).unwrap_or(u32::MAX);
+                scope.spawn(move || input::read_path(path, file, config.read))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    let mut parsed = Vec::with_capacity(results.len());
+    for r in results {
+        parsed.push(r?);
     }
     Ok(parsed)
 }

@@ -7,6 +7,7 @@
 
 use indexmap::IndexMap;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::fmt;
 
 /// Deeper nesting is rejected instead of recursed into.
@@ -63,23 +64,80 @@ impl std::error::Error for PyError {}
 
 /// Parses a whole cell that must be a dict literal.
 pub fn parse_dict(text: &str) -> Result<Props, PyError> {
+    let mut map = Props::new();
+    visit_dict(text, |key, value| {
+        // Python's dict keeps the last of repeated keys, in first position.
+        map.insert(key.into_owned(), value.into_value());
+    })?;
+    Ok(map)
+}
+
+/// A value met by [`visit_dict`]: strings borrowed from the cell where
+/// possible, anything else parsed whole.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Lit<'a> {
+    Str(Cow<'a, str>),
+    Other(PyValue),
+}
+
+impl Lit<'_> {
+    pub fn into_value(self) -> PyValue {
+        match self {
+            Lit::Str(s) => PyValue::Str(s.into_owned()),
+            Lit::Other(v) => v,
+        }
+    }
+
+    /// The value as text (see [`PyValue::as_text`]).
+    pub fn as_text(&self) -> Option<Cow<'_, str>> {
+        match self {
+            Lit::Str(s) => Some(Cow::Borrowed(s)),
+            Lit::Other(v) => v.as_text(),
+        }
+    }
+}
+
+/// Parses a cell that must be a dict literal, handing each top-level pair
+/// to `visit` in order without building a map. On an error some pairs may
+/// already have been visited.
+pub fn visit_dict<'a>(
+    text: &'a str,
+    mut visit: impl FnMut(Cow<'a, str>, Lit<'a>),
+) -> Result<(), PyError> {
     let mut p = Parser::new(text);
     p.skip_ws();
-    if p.peek() != Some(b'{') {
+    if !p.eat(b'{') {
         return Err(p.error("'{'"));
     }
-    let value = p.value(0)?;
+    loop {
+        p.skip_ws();
+        if p.eat(b'}') {
+            break;
+        }
+        let key = match p.lit(1)? {
+            Lit::Str(k) => k,
+            Lit::Other(PyValue::Dict(_) | PyValue::List(_)) => return Err(p.error("a string key")),
+            Lit::Other(other) => Cow::Owned(key_text(other)),
+        };
+        p.skip_ws();
+        if !p.eat(b':') {
+            return Err(p.error("':' after the key"));
+        }
+        let value = p.lit(1)?;
+        visit(key, value);
+        p.skip_ws();
+        if p.eat(b'}') {
+            break;
+        }
+        if !p.eat(b',') {
+            return Err(p.error("',' or '}'"));
+        }
+    }
     p.skip_ws();
     if p.pos != p.src.len() {
         return Err(p.error("end of cell"));
     }
-    match value {
-        PyValue::Dict(map) => Ok(map),
-        _ => Err(PyError {
-            column: 1,
-            expected: "a dict, found a set",
-        }),
-    }
+    Ok(())
 }
 
 /// Salvages `'key': literal` pairs from a damaged cell (truncated, hand
@@ -149,6 +207,24 @@ impl<'a> Parser<'a> {
             true
         } else {
             false
+        }
+    }
+
+    /// A value at the cursor; strings without escapes are borrowed.
+    fn lit(&mut self, depth: usize) -> Result<Lit<'a>, PyError> {
+        self.skip_ws();
+        let b = self.bytes();
+        let prefixed = |i: usize| {
+            matches!(b.get(i), Some(b'u' | b'U' | b'b' | b'B'))
+                && matches!(b.get(i + 1), Some(b'\'' | b'"'))
+        };
+        match self.peek() {
+            Some(b'\'' | b'"') => self.string_cow(false).map(Lit::Str),
+            Some(_) if prefixed(self.pos) => {
+                self.pos += 1;
+                self.string_cow(false).map(Lit::Str)
+            }
+            _ => self.value(depth).map(Lit::Other),
         }
     }
 
@@ -281,21 +357,25 @@ impl<'a> Parser<'a> {
 
     /// Parses a quoted literal at the cursor (the quote itself is next).
     fn string_body(&mut self, raw: bool) -> Result<String, PyError> {
+        self.string_cow(raw).map(Cow::into_owned)
+    }
+
+    /// A quoted literal at the cursor, borrowed from the cell when it holds
+    /// no escape (the common case: no allocation).
+    fn string_cow(&mut self, raw: bool) -> Result<Cow<'a, str>, PyError> {
         let quote = self.peek().ok_or_else(|| self.error("a quote"))?;
         self.pos += 1;
-        let mut out = String::new();
+        let start = self.pos;
+        let src: &'a str = self.src;
+        let rest = &src[self.pos..];
+        let run = memchr::memchr2(quote, b'\\', rest.as_bytes())
+            .ok_or_else(|| self.error("a closing quote"))?;
+        self.pos += run;
+        if self.eat(quote) {
+            return Ok(Cow::Borrowed(&src[start..start + run]));
+        }
+        let mut out = String::from(&src[start..start + run]);
         loop {
-            let rest = &self.src[self.pos..];
-            // Copy the run up to the next quote or backslash in one go.
-            let run = rest
-                .bytes()
-                .position(|c| c == quote || c == b'\\')
-                .ok_or_else(|| self.error("a closing quote"))?;
-            out.push_str(&rest[..run]);
-            self.pos += run;
-            if self.eat(quote) {
-                return Ok(out);
-            }
             self.pos += 1; // the backslash
             if raw {
                 out.push('\\');
@@ -305,6 +385,15 @@ impl<'a> Parser<'a> {
                 out.push(c);
             } else {
                 self.escape(&mut out)?;
+            }
+            let rest = &src[self.pos..];
+            // Copy the run up to the next quote or backslash in one go.
+            let run = memchr::memchr2(quote, b'\\', rest.as_bytes())
+                .ok_or_else(|| self.error("a closing quote"))?;
+            out.push_str(&rest[..run]);
+            self.pos += run;
+            if self.eat(quote) {
+                return Ok(Cow::Owned(out));
             }
         }
     }

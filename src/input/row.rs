@@ -67,10 +67,9 @@ pub fn build(
     let session = sink.strings.intern(field(header::SESSION).trim());
     let (props_text, fallback) = decode_field(&props_cell);
     cp1252_fields += u32::from(fallback);
-    let (map, salvage_error) = parse_properties(&props_text, rejoined);
     let props_start = u32::try_from(sink.props.len())
         .map_err(|_| "too many properties in one run".to_string())?;
-    let ids = keep_properties(&map, !kind.is_known(), &mut sink);
+    let (ids, salvage_error) = read_properties(&props_text, rejoined, !kind.is_known(), &mut sink);
     let props_len = u16::try_from(sink.props.len() - props_start as usize).unwrap_or(u16::MAX);
     let activity = Activity {
         time,
@@ -96,28 +95,70 @@ pub fn build(
     })
 }
 
-/// Interns the properties rules and reports read (all of them for activity
-/// types outside the catalogue, which `rule-activity` shows whole); returns
-/// the hashed `InternetMessageId` and `ConversationId`.
-fn keep_properties(map: &pylit::Props, keep_all: bool, sink: &mut Sink<'_>) -> (IdHash, IdHash) {
-    let (mut message_id, mut conversation) = (IdHash::default(), IdHash::default());
-    for (key, value) in map {
-        let Some(text) = value.as_text() else {
-            continue;
-        };
-        match key.as_str() {
-            "InternetMessageId" => message_id = IdHash::of(&text),
-            "ConversationId" => conversation = IdHash::of(&text),
-            _ => {}
-        }
-        let prop = match PropKey::from_name(key) {
-            Some(k) => Prop::known(k, sink.strings.intern(&text)),
-            None if keep_all => Prop::other(sink.strings.intern(key), sink.strings.intern(&text)),
-            None => continue,
-        };
-        sink.props.push(prop);
+/// Parses `CustomProperties` straight into the run's property arena,
+/// keeping what rules and reports read (every key for activity types outside
+/// the catalogue, which `rule-activity` shows whole). Returns the hashed
+/// `InternetMessageId` and `ConversationId`, and why the cell had to be
+/// salvaged, if it was.
+fn read_properties(
+    text: &str,
+    rejoined: Option<usize>,
+    keep_all: bool,
+    sink: &mut Sink<'_>,
+) -> ((IdHash, IdHash), Option<String>) {
+    let mut ids = (IdHash::default(), IdHash::default());
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return (ids, None);
     }
-    (message_id, conversation)
+    let start = sink.props.len();
+    let parsed = pylit::visit_dict(trimmed, |key, value| {
+        keep(&key, value.as_text(), keep_all, start, sink, &mut ids)
+    });
+    match (parsed, rejoined) {
+        (Ok(()), None) => (ids, None),
+        (Ok(()), Some(n)) => (
+            ids,
+            Some(format!(
+                "row had {n} fields; extras rejoined into CustomProperties"
+            )),
+        ),
+        (Err(e), _) => {
+            sink.props.truncate(start);
+            ids = (IdHash::default(), IdHash::default());
+            for (key, value) in pylit::salvage_pairs(trimmed) {
+                keep(&key, value.as_text(), keep_all, start, sink, &mut ids);
+            }
+            (ids, Some(e.to_string()))
+        }
+    }
+}
+
+/// Keeps one pair; a repeated key takes the last value in the first
+/// position, as Python's dict did.
+fn keep(
+    key: &str,
+    value: Option<Cow<'_, str>>,
+    keep_all: bool,
+    start: usize,
+    sink: &mut Sink<'_>,
+    ids: &mut (IdHash, IdHash),
+) {
+    let Some(text) = value else { return };
+    match key {
+        "InternetMessageId" => ids.0 = IdHash::of(&text),
+        "ConversationId" => ids.1 = IdHash::of(&text),
+        _ => {}
+    }
+    let prop = match PropKey::from_name(key) {
+        Some(k) => Prop::known(k, sink.strings.intern(&text)),
+        None if keep_all => Prop::other(sink.strings.intern(key), sink.strings.intern(&text)),
+        None => return,
+    };
+    match sink.props[start..].iter_mut().find(|p| p.same_key(&prop)) {
+        Some(existing) => existing.value = prop.value,
+        None => sink.props.push(prop),
+    }
 }
 
 /// The raw `CustomProperties` bytes. A row with more fields than the header
@@ -170,22 +211,4 @@ fn resolve_time(stamp: &str, creation: &str) -> Result<Times, String> {
 
 fn quote(text: &str) -> String {
     escape::for_terminal_short(text, 60)
-}
-
-/// The property map, and why it had to be salvaged (if it was).
-fn parse_properties(text: &str, rejoined: Option<usize>) -> (pylit::Props, Option<String>) {
-    let trimmed = text.trim();
-    if trimmed.is_empty() {
-        return (pylit::Props::new(), None);
-    }
-    match (pylit::parse_dict(trimmed), rejoined) {
-        (Ok(map), None) => (map, None),
-        (Ok(map), Some(n)) => (
-            map,
-            Some(format!(
-                "row had {n} fields; extras rejoined into CustomProperties"
-            )),
-        ),
-        (Err(e), _) => (pylit::salvage_pairs(trimmed), Some(e.to_string())),
-    }
 }

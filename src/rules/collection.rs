@@ -1,6 +1,5 @@
 //! Reading, collection and sending bursts (`detections.md` §2.4, §2.7).
 
-use super::links::Deliveries;
 use super::window::{self, Event};
 use super::{Ctx, Param, Rule, plural};
 use crate::activity::{App, Kind, Rec};
@@ -14,16 +13,29 @@ const READ_KINDS: &[Kind] = &[
 ];
 const ATTACHMENT_KINDS: &[Kind] = &[Kind::OpenedAnAttachment, Kind::PreviewOfAttachmentStarted];
 
-/// What makes a read distinct: the conversation when the client showed
-/// conversations, else the item.
-fn read_key(a: Rec<'_>, i: usize) -> String {
+/// What makes an event distinct: an id hash, or the record itself when the
+/// row has no id. Tagged so the three kinds of key never collide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Key {
+    Conversation(u64),
+    Item(u64),
+    Record(usize),
+}
+
+/// A read: the conversation when the client showed conversations, else
+/// the item.
+fn read_key(a: Rec<'_>, i: usize) -> Key {
     if a.flag("IsConversation") == Some(true) && !a.conversation.is_empty() {
-        return format!("c:{:x}", a.conversation.0);
+        return Key::Conversation(a.conversation.0);
     }
+    item_key(a, i)
+}
+
+fn item_key(a: Rec<'_>, i: usize) -> Key {
     if a.item.is_empty() {
-        format!("r:{i}")
+        Key::Record(i)
     } else {
-        format!("i:{:x}", a.item.0)
+        Key::Item(a.item.0)
     }
 }
 
@@ -32,8 +44,8 @@ fn user_events(
     ctx: &Ctx<'_>,
     records: &[usize],
     kinds: &[Kind],
-    key: &dyn Fn(Rec<'_>, usize) -> String,
-) -> Vec<Event<String>> {
+    key: &dyn Fn(Rec<'_>, usize) -> Key,
+) -> Vec<Event<Key>> {
     records
         .iter()
         .filter_map(|&i| {
@@ -69,7 +81,7 @@ fn item_detail(ctx: &Ctx<'_>, i: usize) -> String {
 fn burst_findings(
     rule: &dyn Rule,
     ctx: &Ctx<'_>,
-    events: &[Event<String>],
+    events: &[Event<Key>],
     what: (&str, &str),
     level_of: &dyn Fn(&[usize]) -> Level,
     out: &mut Vec<Finding>,
@@ -171,14 +183,8 @@ impl Rule for AttachmentBurst {
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         let financial = ctx.settings.keywords("search-financial", "keywords");
         for (_, records) in ctx.mailboxes() {
-            let deliveries = Deliveries::of(ctx, records);
-            let events = user_events(ctx, records, ATTACHMENT_KINDS, &|a, i| {
-                if a.item.is_empty() {
-                    i.to_string()
-                } else {
-                    format!("{:x}", a.item.0)
-                }
-            });
+            let deliveries = ctx.deliveries(records);
+            let events = user_events(ctx, records, ATTACHMENT_KINDS, &item_key);
             let level = |recs: &[usize]| {
                 let finance = recs.iter().any(|&i| {
                     deliveries
@@ -252,7 +258,7 @@ impl Rule for SendBurst {
             } else {
                 Kind::NewMessage
             };
-            let events = user_events(ctx, records, &[kind], &|_, i| i.to_string());
+            let events = user_events(ctx, records, &[kind], &|_, i| Key::Record(i));
             let access: Vec<_> = ctx
                 .prior
                 .iter()
@@ -314,14 +320,8 @@ impl Rule for ForwardBurst {
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         let financial = ctx.settings.keywords("search-financial", "keywords");
         for (_, records) in ctx.mailboxes() {
-            let deliveries = Deliveries::of(ctx, records);
-            let events = user_events(ctx, records, &[Kind::Forward], &|a, i| {
-                if a.item.is_empty() {
-                    i.to_string()
-                } else {
-                    format!("{:x}", a.item.0)
-                }
-            });
+            let deliveries = ctx.deliveries(records);
+            let events = user_events(ctx, records, &[Kind::Forward], &item_key);
             let level = |recs: &[usize]| {
                 let raised = recs.iter().any(|&i| {
                     ctx.is_suspect(i)

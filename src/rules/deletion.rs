@@ -2,7 +2,6 @@
 //! `DeleteFromInbox` + `Move`; only `Delete` rows are counted.
 
 use super::keywords::Keywords;
-use super::links::Deliveries;
 use super::window::{self, Event};
 use super::{Ctx, Param, Rule, plural, quoted};
 use crate::activity::{App, IdHash, Kind, Rec};
@@ -403,7 +402,7 @@ impl Rule for SecurityNotice {
         let senders = ctx.words("senders");
         let within = Duration::hours(ctx.int("within_hours"));
         for (_, records) in ctx.mailboxes() {
-            let deliveries = Deliveries::of(ctx, records);
+            let deliveries = ctx.deliveries(records);
             for &i in records {
                 let a = ctx.activity(i);
                 let removal = is_delete(a)

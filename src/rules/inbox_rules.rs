@@ -7,7 +7,6 @@
 
 use super::deletion::is_notice;
 use super::keywords::Keywords;
-use super::links::Deliveries;
 use super::window::{self, Event};
 use super::{Ctx, Param, Rule, list, plural, quoted};
 use crate::activity::{App, Kind, Rec, folder_type_name};
@@ -476,7 +475,7 @@ fn pair_with_deliveries(
     actions: &[usize],
     within: Duration,
 ) -> Vec<Paired> {
-    let deliveries = Deliveries::of(ctx, records);
+    let deliveries = ctx.deliveries(records);
     let delivered: Vec<usize> = records
         .iter()
         .copied()
@@ -640,7 +639,7 @@ impl Rule for ServerMarkRead {
             .flat_map(|f| f.evidence.iter().map(|e| e.record))
             .collect();
         for (_, records) in ctx.mailboxes() {
-            let deliveries = Deliveries::of(ctx, records);
+            let deliveries = ctx.deliveries(records);
             let mut hits: IndexMap<String, Vec<(usize, usize)>> = IndexMap::new();
             for &i in records {
                 let a = ctx.activity(i);

@@ -3,6 +3,7 @@
 
 use super::Ctx;
 use crate::activity::{IdHash, Kind};
+use crate::timeline::Timeline;
 use std::collections::HashMap;
 
 /// The deliveries of one mailbox, by item id and Internet message id.
@@ -12,11 +13,11 @@ pub struct Deliveries {
 }
 
 impl Deliveries {
-    pub fn of(ctx: &Ctx<'_>, records: &[usize]) -> Deliveries {
+    pub fn of(timeline: &Timeline, records: &[usize]) -> Deliveries {
         let mut by_item = HashMap::new();
         let mut by_message_id = HashMap::new();
         for &i in records {
-            let a = ctx.activity(i);
+            let a = &timeline.activities[i];
             if a.kind != Kind::MessageDelivered {
                 continue;
             }

@@ -90,10 +90,17 @@ pub fn find(id: &str) -> Option<&'static dyn Rule> {
     RULES.iter().copied().find(|r| r.id() == id)
 }
 
+/// Indexes several rules need, built once per run on first use.
+struct Shared {
+    /// Per mailbox: its deliveries by item and message id.
+    deliveries: Vec<std::cell::OnceCell<links::Deliveries>>,
+}
+
 /// What a rule sees.
 pub struct Ctx<'a> {
     pub timeline: &'a Timeline,
     pub settings: &'a Settings,
+    shared: &'a Shared,
     /// Findings of the rules before this one in [`RULES`].
     pub prior: &'a [Finding],
     suspect: &'a Suspect,
@@ -112,6 +119,16 @@ impl<'a> Ctx<'a> {
             .iter()
             .enumerate()
             .map(move |(f, recs)| (tl.inputs[f].mailbox.as_str(), recs.as_slice()))
+    }
+
+    /// The deliveries of the mailbox `records` belong to.
+    pub fn deliveries(&self, records: &[usize]) -> &'a links::Deliveries {
+        let file = records
+            .first()
+            .map_or(0, |&i| self.timeline.activities[i].source.file as usize);
+        let cell =
+            &self.shared.deliveries[file.min(self.shared.deliveries.len().saturating_sub(1))];
+        cell.get_or_init(|| links::Deliveries::of(self.timeline, records))
     }
 
     pub fn int(&self, key: &str) -> i64 {
@@ -183,6 +200,11 @@ pub fn run_all(timeline: &Timeline, settings: &Settings) -> Vec<Finding> {
     let mut findings: Vec<Finding> = Vec::new();
     let mut suspect: Option<Suspect> = None;
     let no_context = Suspect::default();
+    let shared = Shared {
+        deliveries: (0..timeline.inputs.len().max(1))
+            .map(|_| std::cell::OnceCell::new())
+            .collect(),
+    };
     for rule in RULES {
         // The access rules run first; context exists once they have.
         if suspect.is_none()
@@ -195,6 +217,7 @@ pub fn run_all(timeline: &Timeline, settings: &Settings) -> Vec<Finding> {
         let ctx = Ctx {
             timeline,
             settings,
+            shared: &shared,
             prior: &findings,
             suspect: suspect.as_ref().unwrap_or(&no_context),
             rule: rule.id(),
