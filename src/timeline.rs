@@ -95,7 +95,26 @@ impl Timeline {
         let mut strings = Strings::default();
         let mut props = Vec::new();
         for p in parsed {
-            // One symbol table and property arena for the whole run.
+            // One symbol table and property arena for the whole run; the
+            // first input's are taken over as they are (no copy).
+            if activities.is_empty() && props.is_empty() && strings.is_empty() {
+                strings = p.strings;
+                props = p.props;
+                activities = p.activities;
+                salvage_errors.extend(p.salvage_errors.into_iter().map(|(line, e)| {
+                    (
+                        Source {
+                            file: inputs.len() as u32,
+                            line,
+                        },
+                        e,
+                    )
+                }));
+                inputs.push(p.summary);
+                raw.push(p.raw);
+                rejections.extend(p.rejections);
+                continue;
+            }
             let remap = strings.absorb(p.strings);
             let shift = u32::try_from(props.len()).unwrap_or(u32::MAX);
             props.extend(p.props.iter().map(|prop| prop.remap(&remap)));

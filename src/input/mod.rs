@@ -6,6 +6,7 @@
 
 pub mod decode;
 mod header;
+mod parallel;
 pub mod pylit;
 mod raw;
 pub mod records;
@@ -145,31 +146,35 @@ fn read_from<R: Read + Send + 'static>(
     // Rows are read again by offset for exports: from the file when it is a
     // plain file in a byte-compatible encoding, else from memory.
     let in_memory = seekable.is_none() || matches!(encoding, Encoding::Utf16Le | Encoding::Utf16Be);
-    let mut reader = FileReader::new(path, file, encoding, columns, opts, in_memory);
-    loop {
-        match records
-            .next_record()
-            .map_err(|e| read_err(reader.last_line + 1, e))?
-        {
-            Next::End => break,
-            Next::Record { line } => {
-                splitter.split(records.record(), &mut fields);
-                reader.row(line, records.record(), records.record_offset(), &fields)?;
+    let new_reader = || FileReader::new(path, file, encoding, columns.clone(), opts, in_memory);
+    // In-memory raw rows and --strict need one reader in file order; a
+    // plain file is parsed in parallel batches.
+    let reader = if in_memory || opts.strict {
+        let mut reader = new_reader();
+        let mut splitter = Splitter::default();
+        loop {
+            let next = records
+                .next_record()
+                .map_err(|e| read_err(reader.last_line + 1, e))?;
+            if next == Next::End {
+                break;
             }
-            Next::TooLong { line, bytes } => {
-                let reason = format!(
-                    "line of {bytes} bytes exceeds the {} MiB limit; skipped",
-                    MAX_RECORD_BYTES >> 20
-                );
-                reader.unreadable_line(line, reason)?;
-            }
-            Next::Unterminated { line } => {
-                let reason =
-                    format!("unterminated quote: no closing '\"' within {MAX_RECORD_LINES} lines");
-                reader.unreadable_line(line, reason)?;
-            }
+            reader.item(
+                &next,
+                records.record(),
+                records.record_offset(),
+                &mut splitter,
+                &mut fields,
+            )?;
         }
-    }
+        reader
+    } else {
+        parallel::read(&mut records, new_reader).map_err(|e| match e {
+            parallel::Error::Read(line, source) => read_err(line, source),
+            parallel::Error::Input(e) => e,
+        })?
+    };
+    let mut reader = reader;
     if reader.summary.rows == 0 {
         return Err(InputError::NoRows { path: path.into() });
     }
@@ -324,6 +329,70 @@ impl<'p> FileReader<'p> {
             }
             Err(reason) => self.reject(line, reason),
         }
+    }
+
+    /// One item from the record splitter.
+    fn item(
+        &mut self,
+        next: &Next,
+        raw: &[u8],
+        offset: u64,
+        splitter: &mut Splitter,
+        fields: &mut Fields,
+    ) -> Result<(), InputError> {
+        match *next {
+            Next::End => Ok(()),
+            Next::Record { line } => {
+                splitter.split(raw, fields);
+                self.row(line, raw, offset, fields)
+            }
+            Next::TooLong { line, bytes } => {
+                let reason = format!(
+                    "line of {bytes} bytes exceeds the {} MiB limit; skipped",
+                    MAX_RECORD_BYTES >> 20
+                );
+                self.unreadable_line(line, reason)
+            }
+            Next::Unterminated { line } => {
+                let reason =
+                    format!("unterminated quote: no closing '\"' within {MAX_RECORD_LINES} lines");
+                self.unreadable_line(line, reason)
+            }
+        }
+    }
+
+    /// Appends a later batch's results (the parallel reader's merge): its
+    /// strings and properties join this reader's tables.
+    fn absorb(&mut self, part: FileReader<'p>) {
+        let remap = self.strings.absorb(part.strings);
+        let shift = u32::try_from(self.props.len()).unwrap_or(u32::MAX);
+        self.props
+            .extend(part.props.iter().map(|p| p.remap(&remap)));
+        self.activities
+            .extend(part.activities.into_iter().map(|mut a| {
+                a.kind = a.kind.remap(&remap);
+                a.app = a.app.remap(&remap);
+                a.session = remap.get(a.session.index()).copied().unwrap_or(a.session);
+                a.props_start = a.props_start.saturating_add(shift);
+                a
+            }));
+        let (s, p) = (&mut self.summary, part.summary);
+        s.rows += p.rows;
+        s.records += p.records;
+        s.rejected += p.rejected;
+        s.repeated_headers += p.repeated_headers;
+        s.cp1252_fields += p.cp1252_fields;
+        s.salvaged_properties += p.salvaged_properties;
+        s.creation_time_fallbacks += p.creation_time_fallbacks;
+        s.implausible_times += p.implausible_times;
+        s.first = s.first.into_iter().chain(p.first).min();
+        s.last = s.last.into_iter().chain(p.last).max();
+        self.rejections.extend(part.rejections);
+        self.salvage_errors.extend(part.salvage_errors);
+        for (name, n) in part.user_names {
+            *self.user_names.entry(name).or_default() += n;
+        }
+        self.last_line = self.last_line.max(part.last_line);
     }
 
     /// A line that could not even be split into fields: a row, rejected.

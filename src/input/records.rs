@@ -69,6 +69,11 @@ impl<R: BufRead> Records<R> {
         &self.record
     }
 
+    /// The number of the next physical line.
+    pub fn next_line(&self) -> u64 {
+        self.next_line
+    }
+
     /// Bytes consumed from the stream so far.
     pub fn consumed(&self) -> u64 {
         self.consumed

@@ -1,0 +1,53 @@
+//! One pipeline stage over one export, for `scripts/bench.sh`:
+//! `floor` (iterate csv::ByteRecord only), `parse` (o365scan's reader),
+//! `timeline` (reader + timeline), `rules` (reader + timeline + every rule).
+//! Prints the stage's wall time in seconds on stdout.
+
+use o365scan::input::{self, ReadOptions};
+use o365scan::rules::{self, Settings};
+use o365scan::timeline::Timeline;
+use std::time::Instant;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let (Some(stage), Some(path)) = (args.next(), args.next()) else {
+        eprintln!("usage: stages floor|parse|timeline|rules FILE");
+        std::process::exit(2);
+    };
+    let start = Instant::now();
+    let rows = match stage.as_str() {
+        "floor" => floor(&path),
+        "parse" => parse(&path).summary.rows,
+        "timeline" => Timeline::build(vec![parse(&path)]).activities.len() as u64,
+        "rules" => {
+            let tl = Timeline::build(vec![parse(&path)]);
+            let findings = rules::run_all(&tl, &Settings::defaults());
+            std::hint::black_box(findings.len());
+            tl.activities.len() as u64
+        }
+        other => {
+            eprintln!("unknown stage {other}");
+            std::process::exit(2);
+        }
+    };
+    println!("{:.3} {rows}", start.elapsed().as_secs_f64());
+}
+
+/// The floor: a streaming pass with the csv crate, nothing else.
+fn floor(path: &str) -> u64 {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_path(path)
+        .expect("open");
+    let mut record = csv::ByteRecord::new();
+    let mut n = 0;
+    while reader.read_byte_record(&mut record).expect("read") {
+        n += 1;
+    }
+    n
+}
+
+fn parse(path: &str) -> input::Parsed {
+    input::read_path(path, 0, ReadOptions::default()).expect("parse")
+}

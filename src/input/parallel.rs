@@ -1,0 +1,144 @@
+//! Parsing one file on every core: the calling thread splits records into
+//! batches (cheap), workers parse batches into partial readers (the costly
+//! part: fields, times, Python literals, interning), and the caller merges
+//! the partial results back in file order as they arrive. The outcome is
+//! identical to a single pass.
+
+use super::records::{Fields, Next, Records, Splitter};
+use super::{FileReader, InputError};
+use std::collections::BTreeMap;
+use std::io::{self, BufRead};
+use std::sync::{Mutex, mpsc};
+
+/// Records per batch: large enough to amortise the hand-off, small enough
+/// to keep a few in flight.
+const BATCH_RECORDS: usize = 8192;
+
+pub enum Error {
+    /// Reading failed near this line.
+    Read(u64, io::Error),
+    Input(InputError),
+}
+
+/// A run of consecutive records: their bytes and what the splitter said.
+struct Batch {
+    index: usize,
+    bytes: Vec<u8>,
+    items: Vec<(Next, u64, usize, usize)>,
+}
+
+pub fn read<'p, R: BufRead>(
+    records: &mut Records<R>,
+    new_reader: impl Fn() -> FileReader<'p> + Sync,
+) -> Result<FileReader<'p>, Error> {
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 8);
+    let (batch_tx, batch_rx) = mpsc::sync_channel::<Batch>(workers * 2);
+    let (done_tx, done_rx) = mpsc::channel::<(usize, Result<FileReader<'p>, InputError>)>();
+    let batch_rx = Mutex::new(batch_rx);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let (batch_rx, done_tx, new_reader) = (&batch_rx, done_tx.clone(), &new_reader);
+            scope.spawn(move || {
+                let (mut splitter, mut fields) = (Splitter::default(), Fields::default());
+                loop {
+                    let next = batch_rx.lock().map(|rx| rx.recv());
+                    let Ok(Ok(batch)) = next else { break };
+                    let result = parse_batch(&batch, new_reader(), &mut splitter, &mut fields);
+                    if done_tx.send((batch.index, result)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        let mut merged: Option<FileReader<'p>> = None;
+        let mut waiting: BTreeMap<usize, Result<FileReader<'p>, InputError>> = BTreeMap::new();
+        let mut next_index = 0;
+        let mut failure = None;
+        let mut index = 0;
+        loop {
+            match next_batch(records, index) {
+                Ok(Some(batch)) => {
+                    if batch_tx.send(batch).is_err() {
+                        break;
+                    }
+                    index += 1;
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+            // Merge what is ready, in order, to keep few partial tables alive.
+            while let Ok((i, part)) = done_rx.try_recv() {
+                waiting.insert(i, part);
+            }
+            merge_ready(&mut merged, &mut waiting, &mut next_index).map_err(Error::Input)?;
+        }
+        drop(batch_tx);
+        for (i, part) in done_rx {
+            waiting.insert(i, part);
+        }
+        merge_ready(&mut merged, &mut waiting, &mut next_index).map_err(Error::Input)?;
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        Ok(merged.unwrap_or_else(&new_reader))
+    })
+}
+
+fn merge_ready<'p>(
+    merged: &mut Option<FileReader<'p>>,
+    waiting: &mut BTreeMap<usize, Result<FileReader<'p>, InputError>>,
+    next_index: &mut usize,
+) -> Result<(), InputError> {
+    while let Some(part) = waiting.remove(next_index) {
+        let part = part?;
+        match merged {
+            Some(m) => m.absorb(part),
+            None => *merged = Some(part),
+        }
+        *next_index += 1;
+    }
+    Ok(())
+}
+
+/// Up to [`BATCH_RECORDS`] records, copied out of the splitter.
+fn next_batch<R: BufRead>(records: &mut Records<R>, index: usize) -> Result<Option<Batch>, Error> {
+    let mut batch = Batch {
+        index,
+        bytes: Vec::with_capacity(BATCH_RECORDS * 400),
+        items: Vec::with_capacity(BATCH_RECORDS),
+    };
+    while batch.items.len() < BATCH_RECORDS {
+        let next = records
+            .next_record()
+            .map_err(|e| Error::Read(records.next_line(), e))?;
+        if next == Next::End {
+            break;
+        }
+        let start = batch.bytes.len();
+        if matches!(next, Next::Record { .. }) {
+            batch.bytes.extend_from_slice(records.record());
+        }
+        batch
+            .items
+            .push((next, records.record_offset(), start, batch.bytes.len()));
+    }
+    Ok((!batch.items.is_empty()).then_some(batch))
+}
+
+fn parse_batch<'p>(
+    batch: &Batch,
+    mut reader: FileReader<'p>,
+    splitter: &mut Splitter,
+    fields: &mut Fields,
+) -> Result<FileReader<'p>, InputError> {
+    for (next, offset, start, end) in &batch.items {
+        reader.item(next, &batch.bytes[*start..*end], *offset, splitter, fields)?;
+    }
+    Ok(reader)
+}
