@@ -490,7 +490,17 @@ fn pair_with_deliveries(
             dt >= Duration::zero() && dt <= within && !used.contains(&d)
         };
         let by_id = deliveries.linked(ctx, a).filter(|&d| near(d));
-        let by_time = || delivered.iter().rev().copied().find(|&d| near(d));
+        // Deliveries are in time order: scan back from the action only
+        // through the window.
+        let by_time = || {
+            let end = delivered.partition_point(|&d| ctx.activity(d).time <= t);
+            delivered[..end]
+                .iter()
+                .rev()
+                .copied()
+                .take_while(|&d| t - ctx.activity(d).time <= within)
+                .find(|&d| near(d))
+        };
         if let Some(d) = by_id.or_else(by_time) {
             used.insert(d);
             out.push(Paired {

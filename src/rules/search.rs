@@ -517,10 +517,11 @@ impl Rule for ThenRead {
                 ctx.activity(last).time,
             );
             let file = ctx.activity(last).source.file;
-            let reads: Vec<usize> = ctx.timeline.by_mailbox[file as usize]
+            let mailbox = &ctx.timeline.by_mailbox[file as usize];
+            let after = mailbox.partition_point(|&i| i <= last);
+            let reads: Vec<usize> = mailbox[after..]
                 .iter()
                 .copied()
-                .filter(|&i| i > last)
                 .take_while(|&i| ctx.activity(i).time - t0 <= within)
                 .filter(|&i| {
                     let a = ctx.activity(i);
