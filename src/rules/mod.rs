@@ -93,7 +93,7 @@ pub fn find(id: &str) -> Option<&'static dyn Rule> {
 /// Indexes several rules need, built once per run on first use.
 struct Shared {
     /// Per mailbox: its deliveries by item and message id.
-    deliveries: Vec<std::cell::OnceCell<links::Deliveries>>,
+    deliveries: Vec<std::sync::OnceLock<links::Deliveries>>,
 }
 
 /// What a rule sees.
@@ -195,37 +195,70 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// Runs every rule; findings come back in run order (reports sort them).
+/// When a rule runs. Access rules define suspect context, so they go
+/// first; the middle rules run in two lanes on two threads (each lane keeps
+/// its own order, and no rule reads a finding of the other lane);
+/// correlation and data quality run last and see everything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Access,
+    /// Searching, reading and sending.
+    LaneA,
+    /// Inbox rules and deletion.
+    LaneB,
+    Last,
+}
+
+fn stage_of(id: &str) -> Stage {
+    match id {
+        _ if id.starts_with("logon-") || id.starts_with("session-") => Stage::Access,
+        _ if id.starts_with("rule-") || id.starts_with("delete-") => Stage::LaneB,
+        _ if id == "bec-chain" || id.starts_with("data-") => Stage::Last,
+        _ => Stage::LaneA,
+    }
+}
+
+/// Runs every rule; findings come back in stage order (reports sort them).
 pub fn run_all(timeline: &Timeline, settings: &Settings) -> Vec<Finding> {
-    let mut findings: Vec<Finding> = Vec::new();
-    let mut suspect: Option<Suspect> = None;
-    let no_context = Suspect::default();
     let shared = Shared {
         deliveries: (0..timeline.inputs.len().max(1))
-            .map(|_| std::cell::OnceCell::new())
+            .map(|_| std::sync::OnceLock::new())
             .collect(),
     };
-    for rule in RULES {
-        // The access rules run first; context exists once they have.
-        if suspect.is_none()
-            && !rule.id().starts_with("logon-")
-            && !rule.id().starts_with("session-")
-        {
-            suspect = Some(Suspect::from_findings(timeline, &findings, SUSPECT_SOURCES));
+    let no_context = Suspect::default();
+    let run = |stage: Stage, prior: Vec<Finding>, suspect: &Suspect| -> Vec<Finding> {
+        let mut findings = prior;
+        for rule in RULES.iter().filter(|r| stage_of(r.id()) == stage) {
+            let mut out = Vec::new();
+            let ctx = Ctx {
+                timeline,
+                settings,
+                shared: &shared,
+                prior: &findings,
+                suspect,
+                rule: rule.id(),
+            };
+            rule.check(&ctx, &mut out);
+            findings.extend(out);
         }
-        let mut out = Vec::new();
-        let ctx = Ctx {
-            timeline,
-            settings,
-            shared: &shared,
-            prior: &findings,
-            suspect: suspect.as_ref().unwrap_or(&no_context),
-            rule: rule.id(),
-        };
-        rule.check(&ctx, &mut out);
-        findings.extend(out);
-    }
-    findings
+        findings
+    };
+    let access = run(Stage::Access, Vec::new(), &no_context);
+    let suspect = Suspect::from_findings(timeline, &access, SUSPECT_SOURCES);
+    let (lane_a, lane_b) = std::thread::scope(|scope| {
+        let b = scope.spawn(|| run(Stage::LaneB, access.clone(), &suspect));
+        let a = run(Stage::LaneA, access.clone(), &suspect);
+        (
+            a,
+            b.join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+        )
+    });
+    let mut all = access;
+    let skip = all.len();
+    all.extend(lane_a.into_iter().skip(skip));
+    all.extend(lane_b.into_iter().skip(skip));
+    run(Stage::Last, all, &suspect)
 }
 
 /// Short quoting of data inside a summary: `'wire transfer'`.
