@@ -186,8 +186,14 @@ fn finding<'a>(report: &'a Report<'a>, f: &'a Finding) -> JsonFinding<'a> {
 }
 
 pub fn write<W: Write>(out: &mut W, report: &Report<'_>, style: &Style) -> io::Result<()> {
-    let text = serde_json::to_string_pretty(&document(report)).map_err(io::Error::from)?;
-    write_text(out, &text, style)?;
+    let doc = document(report);
+    if style.terminal {
+        let text = serde_json::to_string_pretty(&doc).map_err(io::Error::from)?;
+        write_text(out, &text, style)?;
+    } else {
+        // Streamed: a big report is never held twice in memory.
+        serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::from)?;
+    }
     out.write_all(b"\n")
 }
 
