@@ -169,7 +169,11 @@ fn read_from<R: Read + Send + 'static>(
         }
         reader
     } else {
-        parallel::read(&mut records, new_reader).map_err(|e| match e {
+        let size = seekable
+            .as_ref()
+            .and_then(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len());
+        parallel::read(&mut records, new_reader, size).map_err(|e| match e {
             parallel::Error::Read(line, source) => read_err(line, source),
             parallel::Error::Input(e) => e,
         })?
@@ -359,6 +363,18 @@ impl<'p> FileReader<'p> {
                 self.unreadable_line(line, reason)
             }
         }
+    }
+
+    /// Makes room for about `rows.0` records, given `rows.1` records used
+    /// `props.len()` properties so far.
+    fn reserve(&mut self, (rows, seen): (usize, usize)) {
+        let props_per_row = self.props.len().div_ceil(seen.max(1)) + 1;
+        self.activities
+            .reserve(rows.saturating_sub(self.activities.len()));
+        self.props.reserve(
+            rows.saturating_mul(props_per_row)
+                .saturating_sub(self.props.len()),
+        );
     }
 
     /// Appends a later batch's results (the parallel reader's merge): its

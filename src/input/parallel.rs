@@ -27,9 +27,13 @@ struct Batch {
     items: Vec<(Next, u64, usize, usize)>,
 }
 
+/// `size` (the file's length) lets the merged tables be sized once from the
+/// first batch's row length, instead of doubling (which briefly holds the
+/// old and the new copy).
 pub fn read<'p, R: BufRead>(
     records: &mut Records<R>,
     new_reader: impl Fn() -> FileReader<'p> + Sync,
+    size: Option<u64>,
 ) -> Result<FileReader<'p>, Error> {
     let workers = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
@@ -58,9 +62,13 @@ pub fn read<'p, R: BufRead>(
         let mut next_index = 0;
         let mut failure = None;
         let mut index = 0;
+        let mut estimate = None;
         loop {
             match next_batch(records, index) {
                 Ok(Some(batch)) => {
+                    if index == 0 {
+                        estimate = estimate_rows(&batch, size);
+                    }
                     if batch_tx.send(batch).is_err() {
                         break;
                     }
@@ -77,6 +85,9 @@ pub fn read<'p, R: BufRead>(
                 waiting.insert(i, part);
             }
             merge_ready(&mut merged, &mut waiting, &mut next_index).map_err(Error::Input)?;
+            if let (Some(m), Some(rows)) = (merged.as_mut(), estimate.take()) {
+                m.reserve(rows);
+            }
         }
         drop(batch_tx);
         for (i, part) in done_rx {
@@ -88,6 +99,16 @@ pub fn read<'p, R: BufRead>(
         }
         Ok(merged.unwrap_or_else(&new_reader))
     })
+}
+
+/// Rows the whole file probably holds, from the first batch's bytes per row
+/// (plus a margin, so the estimate is rarely exceeded).
+fn estimate_rows(first: &Batch, size: Option<u64>) -> Option<(usize, usize)> {
+    let size = size?;
+    let rows = first.items.len().max(1);
+    let per_row = (first.bytes.len() / rows).max(1) as u64;
+    let estimate = usize::try_from(size / per_row).ok()?.saturating_mul(21) / 20;
+    Some((estimate, rows))
 }
 
 fn merge_ready<'p>(
