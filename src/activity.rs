@@ -277,6 +277,26 @@ impl Activity {
     }
 }
 
+/// Moves records, whose symbols and property slices refer to `their`
+/// strings and properties, into `our` tables: symbols are re-interned and
+/// property slices shifted. Used to merge parallel batches and inputs.
+pub fn append_records(
+    our: (&mut Strings, &mut Vec<Prop>, &mut Vec<Activity>),
+    their: (Strings, Vec<Prop>, Vec<Activity>),
+) {
+    let (strings, props, activities) = our;
+    let remap = strings.absorb(their.0);
+    let shift = u32::try_from(props.len()).unwrap_or(u32::MAX);
+    props.extend(their.1.iter().map(|p| p.remap(&remap)));
+    activities.extend(their.2.into_iter().map(|mut a| {
+        a.kind = a.kind.remap(&remap);
+        a.app = a.app.remap(&remap);
+        a.session = remap.get(a.session.index()).copied().unwrap_or(a.session);
+        a.props_start = a.props_start.saturating_add(shift);
+        a
+    }));
+}
+
 /// A record with the tables that give its symbols meaning: what rules and
 /// reports read. Derefs to [`Activity`] for the plain fields.
 #[derive(Clone, Copy)]

@@ -109,7 +109,22 @@ struct Row {
     props: Vec<(&'static str, String)>,
 }
 
-/// Python 3 `repr(str)`: the quoting `str(dict)` uses (spec §4.2).
+/// Characters Python's `str.isprintable()` rejects beyond the C0/C1
+/// controls: enough of them to exercise `\x`, `\u` and `\U` escapes.
+fn python_nonprintable(c: char) -> bool {
+    let u = c as u32;
+    c.is_control()
+        || u == 0xA0
+        || u == 0xAD
+        || (0x2000..=0x200F).contains(&u)
+        || (0x2028..=0x202F).contains(&u)
+        || (0x2060..=0x206F).contains(&u)
+        || u == 0xFEFF
+        || (0xE0000..=0xE007F).contains(&u)
+        || (0xF0000..=0x10FFFF).contains(&u)
+}
+
+/// A port of CPython 3's `repr(str)`: the quoting `str(dict)` uses (spec §4.2).
 pub fn py_repr(s: &str) -> String {
     let quote = if s.contains('\'') && !s.contains('"') {
         '"'
@@ -128,7 +143,14 @@ pub fn py_repr(s: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if python_nonprintable(c) => {
+                let u = c as u32;
+                out.push_str(&match u {
+                    0..=0xFF => format!("\\x{u:02x}"),
+                    0x100..=0xFFFF => format!("\\u{u:04x}"),
+                    _ => format!("\\U{u:08x}"),
+                });
+            }
             c => out.push(c),
         }
     }

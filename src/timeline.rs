@@ -1,7 +1,7 @@
 //! All records of all inputs in one stably sorted timeline, with per-record
 //! IP attribution. Built once; rules and reports only read it.
 
-use crate::activity::{Activity, App, Prop, Rec, Source};
+use crate::activity::{Activity, App, Prop, Rec, Source, append_records};
 use crate::input::{InputSummary, Parsed, RawRows, Rejection};
 use crate::intern::{Strings, Sym};
 use chrono::{DateTime, Duration, Utc};
@@ -115,16 +115,10 @@ impl Timeline {
                 rejections.extend(p.rejections);
                 continue;
             }
-            let remap = strings.absorb(p.strings);
-            let shift = u32::try_from(props.len()).unwrap_or(u32::MAX);
-            props.extend(p.props.iter().map(|prop| prop.remap(&remap)));
-            activities.extend(p.activities.into_iter().map(|mut a| {
-                a.kind = a.kind.remap(&remap);
-                a.app = a.app.remap(&remap);
-                a.session = remap.get(a.session.index()).copied().unwrap_or(a.session);
-                a.props_start = a.props_start.saturating_add(shift);
-                a
-            }));
+            append_records(
+                (&mut strings, &mut props, &mut activities),
+                (p.strings, p.props, p.activities),
+            );
             let file = u32::try_from(inputs.len()).unwrap_or(u32::MAX);
             salvage_errors.extend(
                 p.salvage_errors

@@ -1,16 +1,11 @@
 //! The binary as a user runs it: exit codes, streams, formats, golden JSON.
 
+mod common;
+
 use assert_cmd::cargo::cargo_bin_cmd;
+use common::o365scan;
 use predicates::prelude::*;
 use std::fs;
-
-fn o365scan() -> assert_cmd::Command {
-    let mut cmd = cargo_bin_cmd!("o365scan");
-    cmd.env_remove("NO_COLOR")
-        .env_remove("COLUMNS")
-        .arg("--color=never");
-    cmd
-}
 
 const SAMPLE: &str = "fixtures/sample/activities.csv";
 const GOLDEN: &str = "fixtures/sample/activities.expected.json";

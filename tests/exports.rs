@@ -1,21 +1,16 @@
 //! Exports and interop: timeline CSV/JSONL, the Timesketch profile, time
 //! filters, output files, and neutralising attacker-chosen text.
 
+mod common;
+
 use assert_cmd::cargo::cargo_bin_cmd;
+use common::o365scan;
 use predicates::prelude::*;
 use std::fs;
 use std::path::PathBuf;
 
 const SAMPLE: &str = "fixtures/sample/activities.csv";
 const HOSTILE: &str = "fixtures/hostile/injection.csv";
-
-fn o365scan() -> assert_cmd::Command {
-    let mut cmd = cargo_bin_cmd!("o365scan");
-    cmd.env_remove("NO_COLOR")
-        .env_remove("COLUMNS")
-        .arg("--color=never");
-    cmd
-}
 
 /// A fresh scratch directory per test.
 fn scratch(name: &str) -> PathBuf {

@@ -1,19 +1,13 @@
 //! The malformed-input corpus (`fixtures/malformed/`, written by
 //! `fixtures/make_malformed.py`): each file's exact outcome. Nothing panics,
 //! nothing is lost silently: rows = records + rejected + duplicates.
+mod common;
 
-use assert_cmd::cargo::cargo_bin_cmd;
+use common::o365scan;
+
 use predicates::prelude::*;
 use serde_json::Value;
 use std::fs;
-
-fn o365scan() -> assert_cmd::Command {
-    let mut cmd = cargo_bin_cmd!("o365scan");
-    cmd.env_remove("NO_COLOR")
-        .env_remove("COLUMNS")
-        .arg("--color=never");
-    cmd
-}
 
 fn report(file: &str) -> Value {
     let out = o365scan()

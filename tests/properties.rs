@@ -3,56 +3,9 @@
 use indexmap::IndexMap;
 use o365scan::input::pylit::{self, PyValue};
 use o365scan::input::{self, ReadOptions};
+use o365scan::synth::py_repr;
 use proptest::prelude::*;
 use std::io::Cursor;
-
-/// Characters Python's `str.isprintable()` rejects, beyond the C0/C1
-/// controls: enough of them to exercise `\x`, `\u` and `\U` escapes.
-fn python_nonprintable(c: char) -> bool {
-    let u = c as u32;
-    c.is_control()
-        || u == 0xA0
-        || u == 0xAD
-        || (0x2000..=0x200F).contains(&u)
-        || (0x2028..=0x202F).contains(&u)
-        || (0x2060..=0x206F).contains(&u)
-        || u == 0xFEFF
-        || (0xE0000..=0xE007F).contains(&u)
-        || (0xF0000..=0x10FFFF).contains(&u)
-}
-
-/// A port of CPython 3's `repr(str)`.
-fn py_repr(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = String::from(quote);
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if python_nonprintable(c) => {
-                let u = c as u32;
-                out.push_str(&match u {
-                    0..=0xFF => format!("\\x{u:02x}"),
-                    0x100..=0xFFFF => format!("\\u{u:04x}"),
-                    _ => format!("\\U{u:08x}"),
-                });
-            }
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
-    out
-}
 
 /// `str(dict)` for a dict of strings.
 fn py_dict_repr(map: &IndexMap<String, String>) -> String {

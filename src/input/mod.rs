@@ -15,7 +15,7 @@ mod row;
 pub use raw::{RawCursor, RawRow, RawRows, RawStore};
 pub mod time;
 
-use crate::activity::{Activity, Kind, Prop, Rec, TimeSource};
+use crate::activity::{Activity, Kind, Prop, Rec, TimeSource, append_records};
 use crate::error::InputError;
 use crate::intern::Strings;
 use chrono::{DateTime, Utc};
@@ -380,18 +380,10 @@ impl<'p> FileReader<'p> {
     /// Appends a later batch's results (the parallel reader's merge): its
     /// strings and properties join this reader's tables.
     fn absorb(&mut self, part: FileReader<'p>) {
-        let remap = self.strings.absorb(part.strings);
-        let shift = u32::try_from(self.props.len()).unwrap_or(u32::MAX);
-        self.props
-            .extend(part.props.iter().map(|p| p.remap(&remap)));
-        self.activities
-            .extend(part.activities.into_iter().map(|mut a| {
-                a.kind = a.kind.remap(&remap);
-                a.app = a.app.remap(&remap);
-                a.session = remap.get(a.session.index()).copied().unwrap_or(a.session);
-                a.props_start = a.props_start.saturating_add(shift);
-                a
-            }));
+        append_records(
+            (&mut self.strings, &mut self.props, &mut self.activities),
+            (part.strings, part.props, part.activities),
+        );
         let (s, p) = (&mut self.summary, part.summary);
         s.rows += p.rows;
         s.records += p.records;

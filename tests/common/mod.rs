@@ -4,6 +4,15 @@ use o365scan::activity::Rec;
 use o365scan::input::{self, Parsed, ReadOptions};
 use o365scan::timeline::Timeline;
 
+/// The binary, hermetic: no colour from the environment, fixed width.
+pub fn o365scan() -> assert_cmd::Command {
+    let mut cmd = assert_cmd::cargo::cargo_bin_cmd!("o365scan");
+    cmd.env_remove("NO_COLOR")
+        .env_remove("COLUMNS")
+        .arg("--color=never");
+    cmd
+}
+
 pub fn parse(path: &str) -> Parsed {
     input::read_path(path, 0, ReadOptions::default()).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
