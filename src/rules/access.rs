@@ -7,7 +7,7 @@
 //! is never "new".
 
 use super::window::{self, Event};
-use super::{Ctx, Param, Rule, list, plural, quoted};
+use super::{Ctx, Meta, Param, Rule, list, plural, quoted};
 use crate::activity::{App, Kind, Rec};
 use crate::finding::{Finding, Level};
 use chrono::{DateTime, Duration, Utc};
@@ -177,26 +177,18 @@ fn logon_detail(ctx: &Ctx<'_>, i: usize) -> String {
 pub struct NewIp;
 
 impl Rule for NewIp {
-    fn id(&self) -> &'static str {
-        "logon-new-ip"
-    }
-    fn title(&self) -> &'static str {
-        "First-seen client network"
-    }
-    fn level(&self) -> Level {
-        Level::Medium
-    }
-    fn attack(&self) -> &'static [&'static str] {
-        &["T1078.004"]
-    }
-    fn experimental(&self) -> bool {
-        false
-    }
-    fn description(&self) -> &'static str {
-        "Successful logon from an IPv4 /24 or IPv6 /48 not seen in the mailbox's baseline"
-    }
-    fn params(&self) -> &'static [Param] {
-        const { &[BASELINE_DAYS] }
+    fn meta(&self) -> &'static Meta {
+        const {
+            &Meta {
+                id: "logon-new-ip",
+                title: "First-seen client network",
+                level: Level::Medium,
+                attack: &["T1078.004"],
+                experimental: false,
+                description: "Successful logon from an IPv4 /24 or IPv6 /48 not seen in the mailbox's baseline",
+                params: &[BASELINE_DAYS],
+            }
+        }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         for (_, records) in ctx.mailboxes() {
@@ -247,26 +239,18 @@ pub struct NewAgent;
 const NEW_AGENT_WITH_IP: Param = Param::int("with_new_ip_minutes", 60);
 
 impl Rule for NewAgent {
-    fn id(&self) -> &'static str {
-        "logon-new-agent"
-    }
-    fn title(&self) -> &'static str {
-        "First-seen client software"
-    }
-    fn level(&self) -> Level {
-        Level::Low
-    }
-    fn attack(&self) -> &'static [&'static str] {
-        &["T1078.004"]
-    }
-    fn experimental(&self) -> bool {
-        false
-    }
-    fn description(&self) -> &'static str {
-        "Logon browser/OS family or client type (AppIdType) not in the baseline; medium next to a new-IP logon"
-    }
-    fn params(&self) -> &'static [Param] {
-        const { &[BASELINE_DAYS, NEW_AGENT_WITH_IP] }
+    fn meta(&self) -> &'static Meta {
+        const {
+            &Meta {
+                id: "logon-new-agent",
+                title: "First-seen client software",
+                level: Level::Low,
+                attack: &["T1078.004"],
+                experimental: false,
+                description: "Logon browser/OS family or client type (AppIdType) not in the baseline; medium next to a new-IP logon",
+                params: &[BASELINE_DAYS, NEW_AGENT_WITH_IP],
+            }
+        }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         let near = ctx.minutes("with_new_ip_minutes");
@@ -353,30 +337,20 @@ impl Rule for NewAgent {
 pub struct SuspiciousAgent;
 
 impl Rule for SuspiciousAgent {
-    fn id(&self) -> &'static str {
-        "logon-suspicious-agent"
-    }
-    fn title(&self) -> &'static str {
-        "Scripted or attack-tool client"
-    }
-    fn level(&self) -> Level {
-        Level::High
-    }
-    fn attack(&self) -> &'static [&'static str] {
-        &["T1078.004"]
-    }
-    fn experimental(&self) -> bool {
-        false
-    }
-    fn description(&self) -> &'static str {
-        "Logon user agent of an attack tool or HTTP library (high), a scripting runtime (medium), or empty"
-    }
-    fn params(&self) -> &'static [Param] {
+    fn meta(&self) -> &'static Meta {
         const {
-            &[
-                Param::words("agents_high", AGENTS_HIGH),
-                Param::words("agents_medium", AGENTS_MEDIUM),
-            ]
+            &Meta {
+                id: "logon-suspicious-agent",
+                title: "Scripted or attack-tool client",
+                level: Level::High,
+                attack: &["T1078.004"],
+                experimental: false,
+                description: "Logon user agent of an attack tool or HTTP library (high), a scripting runtime (medium), or empty",
+                params: &[
+                    Param::words("agents_high", AGENTS_HIGH),
+                    Param::words("agents_medium", AGENTS_MEDIUM),
+                ],
+            }
         }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
@@ -427,31 +401,21 @@ impl Rule for SuspiciousAgent {
 pub struct Failures;
 
 impl Rule for Failures {
-    fn id(&self) -> &'static str {
-        "logon-failures"
-    }
-    fn title(&self) -> &'static str {
-        "Failed-logon burst"
-    }
-    fn level(&self) -> Level {
-        Level::Medium
-    }
-    fn attack(&self) -> &'static [&'static str] {
-        &["T1110", "T1110.003"]
-    }
-    fn experimental(&self) -> bool {
-        true
-    }
-    fn description(&self) -> &'static str {
-        "Many failed ServerLogons in a window; high when a success from the same network follows"
-    }
-    fn params(&self) -> &'static [Param] {
+    fn meta(&self) -> &'static Meta {
         const {
-            &[
-                Param::int("threshold", 10),
-                Param::int("window_minutes", 60),
-                Param::int("success_within_minutes", 60),
-            ]
+            &Meta {
+                id: "logon-failures",
+                title: "Failed-logon burst",
+                level: Level::Medium,
+                attack: &["T1110", "T1110.003"],
+                experimental: true,
+                description: "Many failed ServerLogons in a window; high when a success from the same network follows",
+                params: &[
+                    Param::int("threshold", 10),
+                    Param::int("window_minutes", 60),
+                    Param::int("success_within_minutes", 60),
+                ],
+            }
         }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
@@ -503,26 +467,18 @@ impl Rule for Failures {
 pub struct LegacyClient;
 
 impl Rule for LegacyClient {
-    fn id(&self) -> &'static str {
-        "logon-legacy-client"
-    }
-    fn title(&self) -> &'static str {
-        "Legacy or unknown client"
-    }
-    fn level(&self) -> Level {
-        Level::Medium
-    }
-    fn attack(&self) -> &'static [&'static str] {
-        &["T1078.004", "T1114.002"]
-    }
-    fn experimental(&self) -> bool {
-        false
-    }
-    fn description(&self) -> &'static str {
-        "Rows from IMAP4, IMAP, POP3 or Other clients when that client type is not in the baseline"
-    }
-    fn params(&self) -> &'static [Param] {
-        const { &[BASELINE_DAYS] }
+    fn meta(&self) -> &'static Meta {
+        const {
+            &Meta {
+                id: "logon-legacy-client",
+                title: "Legacy or unknown client",
+                level: Level::Medium,
+                attack: &["T1078.004", "T1114.002"],
+                experimental: false,
+                description: "Rows from IMAP4, IMAP, POP3 or Other clients when that client type is not in the baseline",
+                params: &[BASELINE_DAYS],
+            }
+        }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         for (_, records) in ctx.mailboxes() {
@@ -562,31 +518,21 @@ impl Rule for LegacyClient {
 pub struct SessionMultiIp;
 
 impl Rule for SessionMultiIp {
-    fn id(&self) -> &'static str {
-        "session-multi-ip"
-    }
-    fn title(&self) -> &'static str {
-        "Concurrent access from separate networks"
-    }
-    fn level(&self) -> Level {
-        Level::High
-    }
-    fn attack(&self) -> &'static [&'static str] {
-        &["T1550.004", "T1078.004"]
-    }
-    fn experimental(&self) -> bool {
-        true
-    }
-    fn description(&self) -> &'static str {
-        "Logons from 2+ networks within minutes (one not in the baseline), or one session changing network within seconds"
-    }
-    fn params(&self) -> &'static [Param] {
+    fn meta(&self) -> &'static Meta {
         const {
-            &[
-                BASELINE_DAYS,
-                Param::int("window_minutes", 10),
-                Param::int("session_change_seconds", 30),
-            ]
+            &Meta {
+                id: "session-multi-ip",
+                title: "Concurrent access from separate networks",
+                level: Level::High,
+                attack: &["T1550.004", "T1078.004"],
+                experimental: true,
+                description: "Logons from 2+ networks within minutes (one not in the baseline), or one session changing network within seconds",
+                params: &[
+                    BASELINE_DAYS,
+                    Param::int("window_minutes", 10),
+                    Param::int("session_change_seconds", 30),
+                ],
+            }
         }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
@@ -671,26 +617,18 @@ impl SessionMultiIp {
 pub struct TimezoneMismatch;
 
 impl Rule for TimezoneMismatch {
-    fn id(&self) -> &'static str {
-        "logon-timezone-mismatch"
-    }
-    fn title(&self) -> &'static str {
-        "Browser time zone unlike the mailbox"
-    }
-    fn level(&self) -> Level {
-        Level::Medium
-    }
-    fn attack(&self) -> &'static [&'static str] {
-        &["T1078.004"]
-    }
-    fn experimental(&self) -> bool {
-        true
-    }
-    fn description(&self) -> &'static str {
-        "OWA Logon whose browser Timezone was never seen in the baseline"
-    }
-    fn params(&self) -> &'static [Param] {
-        const { &[BASELINE_DAYS] }
+    fn meta(&self) -> &'static Meta {
+        const {
+            &Meta {
+                id: "logon-timezone-mismatch",
+                title: "Browser time zone unlike the mailbox",
+                level: Level::Medium,
+                attack: &["T1078.004"],
+                experimental: true,
+                description: "OWA Logon whose browser Timezone was never seen in the baseline",
+                params: &[BASELINE_DAYS],
+            }
+        }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         for (_, records) in ctx.mailboxes() {

@@ -1,7 +1,7 @@
 //! Reading, collection and sending bursts (`detections.md` §2.4, §2.7).
 
 use super::window::{self, Event};
-use super::{Ctx, Param, Rule, plural};
+use super::{Ctx, Meta, Param, Rule, plural};
 use crate::activity::{App, Kind, Rec};
 use crate::finding::{Finding, Level};
 
@@ -108,30 +108,20 @@ fn burst_findings(
 pub struct ReadBurst;
 
 impl Rule for ReadBurst {
-    fn id(&self) -> &'static str {
-        "read-burst"
-    }
-    fn title(&self) -> &'static str {
-        "Reading burst"
-    }
-    fn level(&self) -> Level {
-        Level::Medium
-    }
-    fn attack(&self) -> &'static [&'static str] {
-        &["T1114.002"]
-    }
-    fn experimental(&self) -> bool {
-        false
-    }
-    fn description(&self) -> &'static str {
-        "Many distinct messages opened or marked read by a user client in minutes; high in suspect context"
-    }
-    fn params(&self) -> &'static [Param] {
+    fn meta(&self) -> &'static Meta {
         const {
-            &[
-                Param::int("threshold", 30),
-                Param::int("window_minutes", 10),
-            ]
+            &Meta {
+                id: "read-burst",
+                title: "Reading burst",
+                level: Level::Medium,
+                attack: &["T1114.002"],
+                experimental: false,
+                description: "Many distinct messages opened or marked read by a user client in minutes; high in suspect context",
+                params: &[
+                    Param::int("threshold", 30),
+                    Param::int("window_minutes", 10),
+                ],
+            }
         }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
@@ -159,26 +149,18 @@ impl Rule for ReadBurst {
 pub struct AttachmentBurst;
 
 impl Rule for AttachmentBurst {
-    fn id(&self) -> &'static str {
-        "attachment-burst"
-    }
-    fn title(&self) -> &'static str {
-        "Attachment harvesting"
-    }
-    fn level(&self) -> Level {
-        Level::Medium
-    }
-    fn attack(&self) -> &'static [&'static str] {
-        &["T1114.002"]
-    }
-    fn experimental(&self) -> bool {
-        false
-    }
-    fn description(&self) -> &'static str {
-        "Attachments of many distinct items opened in minutes; high when an item's subject is financial"
-    }
-    fn params(&self) -> &'static [Param] {
-        const { &[Param::int("threshold", 5), Param::int("window_minutes", 10)] }
+    fn meta(&self) -> &'static Meta {
+        const {
+            &Meta {
+                id: "attachment-burst",
+                title: "Attachment harvesting",
+                level: Level::Medium,
+                attack: &["T1114.002"],
+                experimental: false,
+                description: "Attachments of many distinct items opened in minutes; high when an item's subject is financial",
+                params: &[Param::int("threshold", 5), Param::int("window_minutes", 10)],
+            }
+        }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         let financial = ctx.settings.keywords("search-financial", "keywords");
@@ -218,31 +200,21 @@ const ACCESS_RULES: &[&str] = &[
 ];
 
 impl Rule for SendBurst {
-    fn id(&self) -> &'static str {
-        "send-burst"
-    }
-    fn title(&self) -> &'static str {
-        "Send burst"
-    }
-    fn level(&self) -> Level {
-        Level::Medium
-    }
-    fn attack(&self) -> &'static [&'static str] {
-        &["T1534"]
-    }
-    fn experimental(&self) -> bool {
-        false
-    }
-    fn description(&self) -> &'static str {
-        "Many messages sent by a user client in an hour; high within 2 h after an access finding"
-    }
-    fn params(&self) -> &'static [Param] {
+    fn meta(&self) -> &'static Meta {
         const {
-            &[
-                Param::int("threshold", 20),
-                Param::int("window_minutes", 60),
-                Param::int("after_access_minutes", 120),
-            ]
+            &Meta {
+                id: "send-burst",
+                title: "Send burst",
+                level: Level::Medium,
+                attack: &["T1534"],
+                experimental: false,
+                description: "Many messages sent by a user client in an hour; high within 2 h after an access finding",
+                params: &[
+                    Param::int("threshold", 20),
+                    Param::int("window_minutes", 60),
+                    Param::int("after_access_minutes", 120),
+                ],
+            }
         }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
@@ -291,30 +263,20 @@ impl Rule for SendBurst {
 pub struct ForwardBurst;
 
 impl Rule for ForwardBurst {
-    fn id(&self) -> &'static str {
-        "forward-burst"
-    }
-    fn title(&self) -> &'static str {
-        "Manual forwarding burst"
-    }
-    fn level(&self) -> Level {
-        Level::Medium
-    }
-    fn attack(&self) -> &'static [&'static str] {
-        &["T1114"]
-    }
-    fn experimental(&self) -> bool {
-        false
-    }
-    fn description(&self) -> &'static str {
-        "Many distinct items forwarded by a user client; high in suspect context or with a financial subject"
-    }
-    fn params(&self) -> &'static [Param] {
+    fn meta(&self) -> &'static Meta {
         const {
-            &[
-                Param::int("threshold", 10),
-                Param::int("window_minutes", 30),
-            ]
+            &Meta {
+                id: "forward-burst",
+                title: "Manual forwarding burst",
+                level: Level::Medium,
+                attack: &["T1114"],
+                experimental: false,
+                description: "Many distinct items forwarded by a user client; high in suspect context or with a financial subject",
+                params: &[
+                    Param::int("threshold", 10),
+                    Param::int("window_minutes", 30),
+                ],
+            }
         }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {

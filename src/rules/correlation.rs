@@ -1,6 +1,6 @@
 //! Correlation (`detections.md` §2.8): the BEC kill chain across findings.
 
-use super::{Ctx, Param, Rule, list};
+use super::{Ctx, Meta, Param, Rule, list};
 use crate::finding::{Finding, Level};
 use chrono::Duration;
 
@@ -33,26 +33,18 @@ fn stage(rule: &str) -> Option<Stage> {
 pub struct BecChain;
 
 impl Rule for BecChain {
-    fn id(&self) -> &'static str {
-        "bec-chain"
-    }
-    fn title(&self) -> &'static str {
-        "BEC kill chain"
-    }
-    fn level(&self) -> Level {
-        Level::Critical
-    }
-    fn attack(&self) -> &'static [&'static str] {
-        &["T1078.004", "T1114.002", "T1564.008", "T1070.008", "T1534"]
-    }
-    fn experimental(&self) -> bool {
-        false
-    }
-    fn description(&self) -> &'static str {
-        "An access anomaly followed, within 72 h, by at least two of: reconnaissance, concealment, action (after recon or concealment)"
-    }
-    fn params(&self) -> &'static [Param] {
-        const { &[Param::int("window_hours", 72), Param::int("min_stages", 3)] }
+    fn meta(&self) -> &'static Meta {
+        const {
+            &Meta {
+                id: "bec-chain",
+                title: "BEC kill chain",
+                level: Level::Critical,
+                attack: &["T1078.004", "T1114.002", "T1564.008", "T1070.008", "T1534"],
+                experimental: false,
+                description: "An access anomaly followed, within 72 h, by at least two of: reconnaissance, concealment, action (after recon or concealment)",
+                params: &[Param::int("window_hours", 72), Param::int("min_stages", 3)],
+            }
+        }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         let window = Duration::hours(ctx.int("window_hours"));

@@ -1,7 +1,7 @@
 //! Data quality (`detections.md` §2.9): always on, informational. A report
 //! must never read as "clean" when the export is cut short or damaged.
 
-use super::{Ctx, Param, Rule, list, plural};
+use super::{Ctx, Meta, Param, Rule, list, plural};
 use crate::activity::{Kind, TimeSource};
 use crate::finding::{Finding, Level};
 use crate::input::InputSummary;
@@ -20,30 +20,20 @@ fn input<'a>(ctx: &Ctx<'a>, records: &[usize]) -> Option<&'a InputSummary> {
 pub struct Gaps;
 
 impl Rule for Gaps {
-    fn id(&self) -> &'static str {
-        "data-gaps"
-    }
-    fn title(&self) -> &'static str {
-        "Coverage and gaps"
-    }
-    fn level(&self) -> Level {
-        Level::Informational
-    }
-    fn attack(&self) -> &'static [&'static str] {
-        &[]
-    }
-    fn experimental(&self) -> bool {
-        false
-    }
-    fn description(&self) -> &'static str {
-        "Cut-short exports (row count a multiple of 1000, no final newline), silent spans in a daily-active mailbox, missing MessageDelivered"
-    }
-    fn params(&self) -> &'static [Param] {
+    fn meta(&self) -> &'static Meta {
         const {
-            &[
-                Param::int("gap_hours", 24),
-                Param::int("daily_active_percent", 90),
-            ]
+            &Meta {
+                id: "data-gaps",
+                title: "Coverage and gaps",
+                level: Level::Informational,
+                attack: &[],
+                experimental: false,
+                description: "Cut-short exports (row count a multiple of 1000, no final newline), silent spans in a daily-active mailbox, missing MessageDelivered",
+                params: &[
+                    Param::int("gap_hours", 24),
+                    Param::int("daily_active_percent", 90),
+                ],
+            }
         }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
@@ -136,23 +126,18 @@ impl Gaps {
 pub struct Unparsed;
 
 impl Rule for Unparsed {
-    fn id(&self) -> &'static str {
-        "data-unparsed"
-    }
-    fn title(&self) -> &'static str {
-        "Damaged rows"
-    }
-    fn level(&self) -> Level {
-        Level::Informational
-    }
-    fn attack(&self) -> &'static [&'static str] {
-        &[]
-    }
-    fn experimental(&self) -> bool {
-        false
-    }
-    fn description(&self) -> &'static str {
-        "Rows kept with salvaged CustomProperties or a stand-in time, and rejected, duplicate, header and cp1252 rows"
+    fn meta(&self) -> &'static Meta {
+        const {
+            &Meta {
+                id: "data-unparsed",
+                title: "Damaged rows",
+                level: Level::Informational,
+                attack: &[],
+                experimental: false,
+                description: "Rows kept with salvaged CustomProperties or a stand-in time, and rejected, duplicate, header and cp1252 rows",
+                params: &[],
+            }
+        }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         for (_, records) in ctx.mailboxes() {
@@ -239,23 +224,18 @@ impl Rule for Unparsed {
 pub struct UnknownActivity;
 
 impl Rule for UnknownActivity {
-    fn id(&self) -> &'static str {
-        "data-unknown-activity"
-    }
-    fn title(&self) -> &'static str {
-        "Unknown activity or client type"
-    }
-    fn level(&self) -> Level {
-        Level::Informational
-    }
-    fn attack(&self) -> &'static [&'static str] {
-        &[]
-    }
-    fn experimental(&self) -> bool {
-        false
-    }
-    fn description(&self) -> &'static str {
-        "ActivityIdType or AppIdType values outside the catalogue, with count, first and last"
+    fn meta(&self) -> &'static Meta {
+        const {
+            &Meta {
+                id: "data-unknown-activity",
+                title: "Unknown activity or client type",
+                level: Level::Informational,
+                attack: &[],
+                experimental: false,
+                description: "ActivityIdType or AppIdType values outside the catalogue, with count, first and last",
+                params: &[],
+            }
+        }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         for (_, records) in ctx.mailboxes() {

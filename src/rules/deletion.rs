@@ -3,7 +3,7 @@
 
 use super::keywords::Keywords;
 use super::window::{self, Event};
-use super::{Ctx, Param, Rule, plural, quoted};
+use super::{Ctx, Meta, Param, Rule, plural, quoted};
 use crate::activity::{App, IdHash, Kind, Rec};
 use crate::finding::{Finding, Level};
 use chrono::Duration;
@@ -89,30 +89,20 @@ fn delete_detail(ctx: &Ctx<'_>, i: usize) -> String {
 pub struct Mass;
 
 impl Rule for Mass {
-    fn id(&self) -> &'static str {
-        "delete-mass"
-    }
-    fn title(&self) -> &'static str {
-        "Mass deletion"
-    }
-    fn level(&self) -> Level {
-        Level::Medium
-    }
-    fn attack(&self) -> &'static [&'static str] {
-        &["T1070.008"]
-    }
-    fn experimental(&self) -> bool {
-        false
-    }
-    fn description(&self) -> &'static str {
-        "Many distinct items deleted by a user client in a sliding window; high in suspect context"
-    }
-    fn params(&self) -> &'static [Param] {
+    fn meta(&self) -> &'static Meta {
         const {
-            &[
-                Param::int("threshold", 25),
-                Param::int("window_minutes", 10),
-            ]
+            &Meta {
+                id: "delete-mass",
+                title: "Mass deletion",
+                level: Level::Medium,
+                attack: &["T1070.008"],
+                experimental: false,
+                description: "Many distinct items deleted by a user client in a sliding window; high in suspect context",
+                params: &[
+                    Param::int("threshold", 25),
+                    Param::int("window_minutes", 10),
+                ],
+            }
         }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
@@ -163,30 +153,20 @@ impl Rule for Mass {
 pub struct EmptyDeletedItems;
 
 impl Rule for EmptyDeletedItems {
-    fn id(&self) -> &'static str {
-        "delete-empty-deleted-items"
-    }
-    fn title(&self) -> &'static str {
-        "Deleted Items emptied or purged"
-    }
-    fn level(&self) -> Level {
-        Level::Low
-    }
-    fn attack(&self) -> &'static [&'static str] {
-        &["T1070.008"]
-    }
-    fn experimental(&self) -> bool {
-        true
-    }
-    fn description(&self) -> &'static str {
-        "Deleted Items emptied or items hard-deleted; high after a mass delete, when it purges a just-deleted sent item, or in suspect context"
-    }
-    fn params(&self) -> &'static [Param] {
+    fn meta(&self) -> &'static Meta {
         const {
-            &[
-                Param::int("run_gap_seconds", 60),
-                Param::int("raise_within_minutes", 60),
-            ]
+            &Meta {
+                id: "delete-empty-deleted-items",
+                title: "Deleted Items emptied or purged",
+                level: Level::Low,
+                attack: &["T1070.008"],
+                experimental: true,
+                description: "Deleted Items emptied or items hard-deleted; high after a mass delete, when it purges a just-deleted sent item, or in suspect context",
+                params: &[
+                    Param::int("run_gap_seconds", 60),
+                    Param::int("raise_within_minutes", 60),
+                ],
+            }
         }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
@@ -294,26 +274,18 @@ const SEND_KINDS: &[Kind] = &[
 ];
 
 impl Rule for SentItems {
-    fn id(&self) -> &'static str {
-        "delete-sent-items"
-    }
-    fn title(&self) -> &'static str {
-        "Sent mail deleted"
-    }
-    fn level(&self) -> Level {
-        Level::High
-    }
-    fn attack(&self) -> &'static [&'static str] {
-        &["T1070.008"]
-    }
-    fn experimental(&self) -> bool {
-        true
-    }
-    fn description(&self) -> &'static str {
-        "A message sent, then the same item or conversation deleted from Sent Items within 30 minutes"
-    }
-    fn params(&self) -> &'static [Param] {
-        const { &[Param::int("within_minutes", 30)] }
+    fn meta(&self) -> &'static Meta {
+        const {
+            &Meta {
+                id: "delete-sent-items",
+                title: "Sent mail deleted",
+                level: Level::High,
+                attack: &["T1070.008"],
+                experimental: true,
+                description: "A message sent, then the same item or conversation deleted from Sent Items within 30 minutes",
+                params: &[Param::int("within_minutes", 30)],
+            }
+        }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         let within = ctx.minutes("within_minutes");
@@ -373,31 +345,21 @@ pub fn is_notice(a: Rec<'_>, subjects: &Keywords, senders: &Keywords) -> bool {
 }
 
 impl Rule for SecurityNotice {
-    fn id(&self) -> &'static str {
-        "delete-security-notice"
-    }
-    fn title(&self) -> &'static str {
-        "Security notice removed"
-    }
-    fn level(&self) -> Level {
-        Level::High
-    }
-    fn attack(&self) -> &'static [&'static str] {
-        &["T1070.008", "T1564.008"]
-    }
-    fn experimental(&self) -> bool {
-        true
-    }
-    fn description(&self) -> &'static str {
-        "A Microsoft alert, unusual sign-in or MFA notice deleted (or moved to Deleted Items/Junk) within 24 h of delivery"
-    }
-    fn params(&self) -> &'static [Param] {
+    fn meta(&self) -> &'static Meta {
         const {
-            &[
-                Param::words("subjects", NOTICE_SUBJECTS),
-                Param::words("senders", NOTICE_SENDERS),
-                Param::int("within_hours", 24),
-            ]
+            &Meta {
+                id: "delete-security-notice",
+                title: "Security notice removed",
+                level: Level::High,
+                attack: &["T1070.008", "T1564.008"],
+                experimental: true,
+                description: "A Microsoft alert, unusual sign-in or MFA notice deleted (or moved to Deleted Items/Junk) within 24 h of delivery",
+                params: &[
+                    Param::words("subjects", NOTICE_SUBJECTS),
+                    Param::words("senders", NOTICE_SENDERS),
+                    Param::int("within_hours", 24),
+                ],
+            }
         }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {

@@ -8,7 +8,7 @@
 use super::deletion::is_notice;
 use super::keywords::Keywords;
 use super::window::{self, Event};
-use super::{Ctx, Param, Rule, list, plural, quoted};
+use super::{Ctx, Meta, Param, Rule, list, plural, quoted};
 use crate::activity::{App, Kind, Rec, folder_type_name};
 use crate::finding::{Finding, Level};
 use chrono::Duration;
@@ -168,23 +168,18 @@ fn delivery_detail(ctx: &Ctx<'_>, i: usize) -> String {
 pub struct RuleActivity;
 
 impl Rule for RuleActivity {
-    fn id(&self) -> &'static str {
-        "rule-activity"
-    }
-    fn title(&self) -> &'static str {
-        "Rule operation logged directly"
-    }
-    fn level(&self) -> Level {
-        Level::High
-    }
-    fn attack(&self) -> &'static [&'static str] {
-        &["T1564.008", "T1114.003", "T1137.005"]
-    }
-    fn experimental(&self) -> bool {
-        true
-    }
-    fn description(&self) -> &'static str {
-        "Any activity type whose name mentions a rule (none is known: direct evidence when one appears)"
+    fn meta(&self) -> &'static Meta {
+        const {
+            &Meta {
+                id: "rule-activity",
+                title: "Rule operation logged directly",
+                level: Level::High,
+                attack: &["T1564.008", "T1114.003", "T1137.005"],
+                experimental: true,
+                description: "Any activity type whose name mentions a rule (none is known: direct evidence when one appears)",
+                params: &[],
+            }
+        }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         for (_, records) in ctx.mailboxes() {
@@ -262,23 +257,18 @@ pub struct AlertNotice;
 const ALERT_SENDER: &str = "office365alerts@microsoft.com";
 
 impl Rule for AlertNotice {
-    fn id(&self) -> &'static str {
-        "rule-alert-notice"
-    }
-    fn title(&self) -> &'static str {
-        "Microsoft alert about a rule delivered"
-    }
-    fn level(&self) -> Level {
-        Level::High
-    }
-    fn attack(&self) -> &'static [&'static str] {
-        &["T1114.003", "T1564.008"]
-    }
-    fn experimental(&self) -> bool {
-        true
-    }
-    fn description(&self) -> &'static str {
-        "A Microsoft 365 alert (\"<Severity>-severity alert: …\") about a rule, e.g. Creation of forwarding/redirect rule; cites the activity just before it"
+    fn meta(&self) -> &'static Meta {
+        const {
+            &Meta {
+                id: "rule-alert-notice",
+                title: "Microsoft alert about a rule delivered",
+                level: Level::High,
+                attack: &["T1114.003", "T1564.008"],
+                experimental: true,
+                description: "A Microsoft 365 alert (\"<Severity>-severity alert: …\") about a rule, e.g. Creation of forwarding/redirect rule; cites the activity just before it",
+                params: &[],
+            }
+        }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         for (_, records) in ctx.mailboxes() {
@@ -333,26 +323,18 @@ impl Rule for AlertNotice {
 pub struct HiddenDelivery;
 
 impl Rule for HiddenDelivery {
-    fn id(&self) -> &'static str {
-        "rule-hidden-delivery"
-    }
-    fn title(&self) -> &'static str {
-        "Delivered straight into a hiding folder"
-    }
-    fn level(&self) -> Level {
-        Level::High
-    }
-    fn attack(&self) -> &'static [&'static str] {
-        &["T1564.008"]
-    }
-    fn experimental(&self) -> bool {
-        true
-    }
-    fn description(&self) -> &'static str {
-        "Mail delivered past the Inbox into Deleted Items, RSS or Conversation History (high), a custom folder or Junk (medium)"
-    }
-    fn params(&self) -> &'static [Param] {
-        const { &[Param::int("junk_per_sender", 3)] }
+    fn meta(&self) -> &'static Meta {
+        const {
+            &Meta {
+                id: "rule-hidden-delivery",
+                title: "Delivered straight into a hiding folder",
+                level: Level::High,
+                attack: &["T1564.008"],
+                experimental: true,
+                description: "Mail delivered past the Inbox into Deleted Items, RSS or Conversation History (high), a custom folder or Junk (medium)",
+                params: &[Param::int("junk_per_sender", 3)],
+            }
+        }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         let financial = ctx.settings.keywords("search-financial", "keywords");
@@ -515,26 +497,18 @@ fn pair_with_deliveries(
 pub struct ServerMove;
 
 impl Rule for ServerMove {
-    fn id(&self) -> &'static str {
-        "rule-server-move"
-    }
-    fn title(&self) -> &'static str {
-        "Server moved/deleted new mail"
-    }
-    fn level(&self) -> Level {
-        Level::High
-    }
-    fn attack(&self) -> &'static [&'static str] {
-        &["T1564.008", "T1070.008"]
-    }
-    fn experimental(&self) -> bool {
-        true
-    }
-    fn description(&self) -> &'static str {
-        "Move or Delete by Exchange (server rule) seconds after delivery, out of the Inbox; high into hiding folders or for sensitive mail"
-    }
-    fn params(&self) -> &'static [Param] {
-        const { &[Param::int("within_seconds", 5)] }
+    fn meta(&self) -> &'static Meta {
+        const {
+            &Meta {
+                id: "rule-server-move",
+                title: "Server moved/deleted new mail",
+                level: Level::High,
+                attack: &["T1564.008", "T1070.008"],
+                experimental: true,
+                description: "Move or Delete by Exchange (server rule) seconds after delivery, out of the Inbox; high into hiding folders or for sensitive mail",
+                params: &[Param::int("within_seconds", 5)],
+            }
+        }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         let within = Duration::seconds(ctx.int("within_seconds"));
@@ -619,26 +593,18 @@ fn leaves_inbox(a: Rec<'_>) -> bool {
 pub struct ServerMarkRead;
 
 impl Rule for ServerMarkRead {
-    fn id(&self) -> &'static str {
-        "rule-server-mark-read"
-    }
-    fn title(&self) -> &'static str {
-        "Server marked new mail read"
-    }
-    fn level(&self) -> Level {
-        Level::Medium
-    }
-    fn attack(&self) -> &'static [&'static str] {
-        &["T1564.008"]
-    }
-    fn experimental(&self) -> bool {
-        true
-    }
-    fn description(&self) -> &'static str {
-        "MarkAsRead by Exchange on an item seconds after its delivery; high when the item was also moved by the server"
-    }
-    fn params(&self) -> &'static [Param] {
-        const { &[Param::int("within_seconds", 5)] }
+    fn meta(&self) -> &'static Meta {
+        const {
+            &Meta {
+                id: "rule-server-mark-read",
+                title: "Server marked new mail read",
+                level: Level::Medium,
+                attack: &["T1564.008"],
+                experimental: true,
+                description: "MarkAsRead by Exchange on an item seconds after its delivery; high when the item was also moved by the server",
+                params: &[Param::int("within_seconds", 5)],
+            }
+        }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         let within = Duration::seconds(ctx.int("within_seconds"));
@@ -695,31 +661,21 @@ pub struct InferredForward;
 const FORWARD_KINDS: &[Kind] = &[Kind::Forward, Kind::MessageSent, Kind::RemoteSend];
 
 impl Rule for InferredForward {
-    fn id(&self) -> &'static str {
-        "rule-inferred-forward"
-    }
-    fn title(&self) -> &'static str {
-        "Inferred auto-forward"
-    }
-    fn level(&self) -> Level {
-        Level::High
-    }
-    fn attack(&self) -> &'static [&'static str] {
-        &["T1114.003", "T1020"]
-    }
-    fn experimental(&self) -> bool {
-        true
-    }
-    fn description(&self) -> &'static str {
-        "Forward/MessageSent/RemoteSend by Exchange seconds after deliveries, repeatedly within a day"
-    }
-    fn params(&self) -> &'static [Param] {
+    fn meta(&self) -> &'static Meta {
         const {
-            &[
-                Param::int("within_seconds", 10),
-                Param::int("threshold", 2),
-                Param::int("window_hours", 24),
-            ]
+            &Meta {
+                id: "rule-inferred-forward",
+                title: "Inferred auto-forward",
+                level: Level::High,
+                attack: &["T1114.003", "T1020"],
+                experimental: true,
+                description: "Forward/MessageSent/RemoteSend by Exchange seconds after deliveries, repeatedly within a day",
+                params: &[
+                    Param::int("within_seconds", 10),
+                    Param::int("threshold", 2),
+                    Param::int("window_hours", 24),
+                ],
+            }
         }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {

@@ -26,24 +26,50 @@ use crate::timeline::Timeline;
 pub use settings::{Param, ParamDefault, Settings};
 use suspect::Suspect;
 
-/// A detection.
-pub trait Rule: Sync {
+/// What a rule is, as data: the catalogue entry `--list-rules` prints.
+#[derive(Debug)]
+pub struct Meta {
     /// Stable kebab-case id: users filter on it and CI diffs it.
-    fn id(&self) -> &'static str;
-    fn title(&self) -> &'static str;
+    pub id: &'static str,
+    pub title: &'static str,
     /// The base level; a finding may be raised (`medium↑high`).
-    fn level(&self) -> Level;
+    pub level: Level,
     /// ATT&CK technique ids (`T1114.002`).
-    fn attack(&self) -> &'static [&'static str];
+    pub attack: &'static [&'static str],
     /// Semantics inferred rather than read from real exports.
-    fn experimental(&self) -> bool;
+    pub experimental: bool,
     /// One line for `--list-rules` and the README.
-    fn description(&self) -> &'static str;
+    pub description: &'static str,
     /// Tunable thresholds, windows and keyword lists.
-    fn params(&self) -> &'static [Param] {
-        const { &[] }
-    }
+    pub params: &'static [Param],
+}
+
+/// A detection: its catalogue entry and its check.
+pub trait Rule: Sync {
+    fn meta(&self) -> &'static Meta;
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>);
+
+    fn id(&self) -> &'static str {
+        self.meta().id
+    }
+    fn title(&self) -> &'static str {
+        self.meta().title
+    }
+    fn level(&self) -> Level {
+        self.meta().level
+    }
+    fn attack(&self) -> &'static [&'static str] {
+        self.meta().attack
+    }
+    fn experimental(&self) -> bool {
+        self.meta().experimental
+    }
+    fn description(&self) -> &'static str {
+        self.meta().description
+    }
+    fn params(&self) -> &'static [Param] {
+        self.meta().params
+    }
 }
 
 /// Every rule, in `--list-rules` order, which is also run order: access

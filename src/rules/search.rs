@@ -6,7 +6,7 @@
 
 use super::keywords::Keywords;
 use super::window::{self, Event};
-use super::{Ctx, Param, Rule, list, plural, quoted};
+use super::{Ctx, Meta, Param, Rule, list, plural, quoted};
 use crate::activity::Kind;
 use crate::finding::{Finding, Level};
 use chrono::Duration;
@@ -233,26 +233,18 @@ fn related(a: &str, b: &str) -> bool {
 pub struct Keystrokes;
 
 impl Rule for Keystrokes {
-    fn id(&self) -> &'static str {
-        "search-keystrokes"
-    }
-    fn title(&self) -> &'static str {
-        "Search rebuilt from keystrokes"
-    }
-    fn level(&self) -> Level {
-        Level::Informational
-    }
-    fn attack(&self) -> &'static [&'static str] {
-        &[]
-    }
-    fn experimental(&self) -> bool {
-        true
-    }
-    fn description(&self) -> &'static str {
-        "Rebuilds typed search terms from SearchSuggestionsDisplay stimuli; the keyword rules see them"
-    }
-    fn params(&self) -> &'static [Param] {
-        const { &[KEYSTROKE_GAP_SECONDS] }
+    fn meta(&self) -> &'static Meta {
+        const {
+            &Meta {
+                id: "search-keystrokes",
+                title: "Search rebuilt from keystrokes",
+                level: Level::Informational,
+                attack: &[],
+                experimental: true,
+                description: "Rebuilds typed search terms from SearchSuggestionsDisplay stimuli; the keyword rules see them",
+                params: &[KEYSTROKE_GAP_SECONDS],
+            }
+        }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         let gap = Duration::seconds(ctx.int("keystroke_gap_seconds"));
@@ -359,26 +351,18 @@ fn level_if(keywords: &Keywords, hit: &SearchHit, base: Level, suspect: bool) ->
 pub struct Financial;
 
 impl Rule for Financial {
-    fn id(&self) -> &'static str {
-        "search-financial"
-    }
-    fn title(&self) -> &'static str {
-        "Mailbox searched for financial terms"
-    }
-    fn level(&self) -> Level {
-        Level::Medium
-    }
-    fn attack(&self) -> &'static [&'static str] {
-        &["T1114.002", "T1657"]
-    }
-    fn experimental(&self) -> bool {
-        false
-    }
-    fn description(&self) -> &'static str {
-        "Search for payment terms (wire transfer, invoice, bacs, sort code, …); high in suspect context"
-    }
-    fn params(&self) -> &'static [Param] {
-        const { &[Param::words("keywords", FINANCIAL), CLUSTER_MINUTES] }
+    fn meta(&self) -> &'static Meta {
+        const {
+            &Meta {
+                id: "search-financial",
+                title: "Mailbox searched for financial terms",
+                level: Level::Medium,
+                attack: &["T1114.002", "T1657"],
+                experimental: false,
+                description: "Search for payment terms (wire transfer, invoice, bacs, sort code, …); high in suspect context",
+                params: &[Param::words("keywords", FINANCIAL), CLUSTER_MINUTES],
+            }
+        }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         let kw = ctx.words("keywords");
@@ -395,31 +379,21 @@ impl Rule for Financial {
 pub struct Detection;
 
 impl Rule for Detection {
-    fn id(&self) -> &'static str {
-        "search-detection"
-    }
-    fn title(&self) -> &'static str {
-        "\"Am I detected?\" search"
-    }
-    fn level(&self) -> Level {
-        Level::High
-    }
-    fn attack(&self) -> &'static [&'static str] {
-        &["T1114.002"]
-    }
-    fn experimental(&self) -> bool {
-        false
-    }
-    fn description(&self) -> &'static str {
-        "Search for phishing, hacked, fraud, security alert, …; weak words (alert, reset) only in suspect context"
-    }
-    fn params(&self) -> &'static [Param] {
+    fn meta(&self) -> &'static Meta {
         const {
-            &[
-                Param::words("keywords", DETECTION_STRONG),
-                Param::words("weak_keywords", DETECTION_WEAK),
-                CLUSTER_MINUTES,
-            ]
+            &Meta {
+                id: "search-detection",
+                title: "\"Am I detected?\" search",
+                level: Level::High,
+                attack: &["T1114.002"],
+                experimental: false,
+                description: "Search for phishing, hacked, fraud, security alert, …; weak words (alert, reset) only in suspect context",
+                params: &[
+                    Param::words("keywords", DETECTION_STRONG),
+                    Param::words("weak_keywords", DETECTION_WEAK),
+                    CLUSTER_MINUTES,
+                ],
+            }
         }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
@@ -435,26 +409,18 @@ impl Rule for Detection {
 pub struct Credentials;
 
 impl Rule for Credentials {
-    fn id(&self) -> &'static str {
-        "search-credentials"
-    }
-    fn title(&self) -> &'static str {
-        "Credential search"
-    }
-    fn level(&self) -> Level {
-        Level::Medium
-    }
-    fn attack(&self) -> &'static [&'static str] {
-        &["T1552"]
-    }
-    fn experimental(&self) -> bool {
-        false
-    }
-    fn description(&self) -> &'static str {
-        "Search for passwords, VPN, MFA, tokens, …; high in suspect context"
-    }
-    fn params(&self) -> &'static [Param] {
-        const { &[Param::words("keywords", CREDENTIALS), CLUSTER_MINUTES] }
+    fn meta(&self) -> &'static Meta {
+        const {
+            &Meta {
+                id: "search-credentials",
+                title: "Credential search",
+                level: Level::Medium,
+                attack: &["T1552"],
+                experimental: false,
+                description: "Search for passwords, VPN, MFA, tokens, …; high in suspect context",
+                params: &[Param::words("keywords", CREDENTIALS), CLUSTER_MINUTES],
+            }
+        }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         let kw = ctx.words("keywords");
@@ -482,26 +448,18 @@ const READ_KINDS: &[Kind] = &[
 ];
 
 impl Rule for ThenRead {
-    fn id(&self) -> &'static str {
-        "search-then-read"
-    }
-    fn title(&self) -> &'static str {
-        "Search, then the hits read"
-    }
-    fn level(&self) -> Level {
-        Level::Medium
-    }
-    fn attack(&self) -> &'static [&'static str] {
-        &["T1114.002"]
-    }
-    fn experimental(&self) -> bool {
-        true
-    }
-    fn description(&self) -> &'static str {
-        "A financial, detection or credential search followed by opening, forwarding or replying from the same session or IP"
-    }
-    fn params(&self) -> &'static [Param] {
-        const { &[Param::int("within_minutes", 15)] }
+    fn meta(&self) -> &'static Meta {
+        const {
+            &Meta {
+                id: "search-then-read",
+                title: "Search, then the hits read",
+                level: Level::Medium,
+                attack: &["T1114.002"],
+                experimental: true,
+                description: "A financial, detection or credential search followed by opening, forwarding or replying from the same session or IP",
+                params: &[Param::int("within_minutes", 15)],
+            }
+        }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         let within = ctx.minutes("within_minutes");
