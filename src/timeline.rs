@@ -277,22 +277,35 @@ fn drop_duplicates(activities: &mut Vec<Activity>, inputs: &mut [InputSummary], 
                 .iter()
                 .take_while(|a| a.time == time)
                 .count();
+        // Within one instant, rows with the same input and digest are
+        // candidates (a map keeps this linear however many rows share it);
+        // the bytes decide.
+        let mut kept: HashMap<(u32, u64), Vec<usize>> = HashMap::new();
         for i in start..end {
-            for j in start..i {
-                let (a, b) = (&activities[j], &activities[i]);
-                if dropped[j] || a.source.file != b.source.file || a.digest != b.digest {
-                    continue;
-                }
-                let cursor = &mut cursors[a.source.file as usize];
-                let same = matches!((cursor.raw_row(a.raw), cursor.raw_row(b.raw)), (Ok(x), Ok(y)) if x == y);
-                if same {
+            let b = &activities[i];
+            let candidates = kept.entry((b.source.file, b.digest)).or_default();
+            let twin = if candidates.is_empty() {
+                None
+            } else {
+                // Only a digest match costs a read of the rows again.
+                let cursor = &mut cursors[b.source.file as usize];
+                let mine = cursor.raw_row(b.raw).ok();
+                candidates
+                    .iter()
+                    .copied()
+                    .find(|&j| mine.is_some() && cursor.raw_row(activities[j].raw).ok() == mine)
+            };
+            match twin {
+                Some(j) => {
                     dropped[i] = true;
                     let summary = &mut inputs[b.source.file as usize];
                     summary.records -= 1;
                     summary.duplicates += 1;
-                    summary.duplicate_lines.push((b.source.line, a.source.line));
-                    break;
+                    summary
+                        .duplicate_lines
+                        .push((b.source.line, activities[j].source.line));
                 }
+                None => candidates.push(i),
             }
         }
         start = end;
