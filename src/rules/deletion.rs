@@ -305,13 +305,15 @@ impl Rule for SentItems {
                     (!s.item.is_empty() && s.item == del.item)
                         || (!s.conversation.is_empty() && s.conversation == del.conversation)
                 };
-                let send = sends.iter().rev().copied().find(|&s| {
-                    let a = ctx.activity(s);
-                    a.time <= del.time
-                        && del.time - a.time <= within
-                        && same(a)
-                        && !used.contains(&s)
-                });
+                // Sends are in time order: scan back from the delete only
+                // through the window.
+                let end = sends.partition_point(|&s| ctx.activity(s).time <= del.time);
+                let send = sends[..end]
+                    .iter()
+                    .rev()
+                    .copied()
+                    .take_while(|&s| del.time - ctx.activity(s).time <= within)
+                    .find(|&s| same(ctx.activity(s)) && !used.contains(&s));
                 let Some(s) = send else { continue };
                 used.insert(s);
                 let minutes = (del.time - ctx.activity(s).time).num_minutes();

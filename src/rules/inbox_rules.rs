@@ -272,8 +272,13 @@ impl Rule for AlertNotice {
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         for (_, records) in ctx.mailboxes() {
-            for (pos, &i) in records.iter().enumerate() {
+            // The mailbox's last user (non-Exchange) activity so far.
+            let mut last_user: Option<usize> = None;
+            for &i in records {
                 let a = ctx.activity(i);
+                if a.app != App::Exchange {
+                    last_user = Some(i);
+                }
                 if a.kind != Kind::MessageDelivered {
                     continue;
                 }
@@ -288,11 +293,7 @@ impl Rule for AlertNotice {
                 }
                 // The alert names the policy, not the rule: cite the
                 // mailbox's last user activity before it as the likely moment.
-                let before = records[..pos]
-                    .iter()
-                    .rev()
-                    .copied()
-                    .find(|&j| ctx.activity(j).app != App::Exchange);
+                let before = last_user;
                 let mut recs: Vec<usize> = before.into_iter().collect();
                 recs.push(i);
                 let policy = subject

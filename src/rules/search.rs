@@ -160,15 +160,21 @@ pub fn search_hits(ctx: &Ctx<'_>, records: &[usize], gap: Duration) -> Vec<Searc
         .into_iter()
         .map(|((_, term), records)| SearchHit { records, term })
         .collect();
+    // Result hits are in time order (by their first row): a typed term only
+    // needs comparing with those within five minutes of it.
+    let results = hits.len();
+    let near = Duration::minutes(5);
     for typed in keystroke_terms(ctx, records, gap) {
-        let session = &ctx.activity(typed.records[0]).session;
-        let near = Duration::minutes(5);
+        let session = ctx.activity(typed.records[0]).session;
         let t = ctx.activity(typed.records[0]).time;
-        let covered = hits.iter().any(|h| {
-            let a = ctx.activity(h.records[0]);
-            // The typed text is often a prefix of what was finally searched.
-            h.term.starts_with(&typed.term) && &a.session == session && (a.time - t).abs() <= near
-        });
+        let from = hits[..results].partition_point(|h| ctx.activity(h.records[0]).time < t - near);
+        let covered = hits[from..results]
+            .iter()
+            .take_while(|h| ctx.activity(h.records[0]).time <= t + near)
+            .any(|h| {
+                // The typed text is often a prefix of what was finally searched.
+                h.term.starts_with(&typed.term) && ctx.activity(h.records[0]).session == session
+            });
         if !covered {
             hits.push(typed);
         }

@@ -3,51 +3,60 @@
 //! (`medium↑high`).
 
 use crate::finding::Finding;
+use crate::intern::Sym;
 use crate::timeline::Timeline;
 use chrono::{DateTime, Duration, Utc};
+use std::collections::HashMap;
 
 const WINDOW_HOURS: i64 = 24;
 
+/// Times of access anomalies, by (input, session) and by (input, IP), each
+/// sorted, so a lookup is a binary search however many there are.
 #[derive(Debug, Default)]
 pub struct Suspect {
-    marks: Vec<Mark>,
-}
-
-#[derive(Debug)]
-struct Mark {
-    file: u32,
-    session: crate::intern::Sym,
-    ip: Option<u32>,
-    time: DateTime<Utc>,
+    by_session: HashMap<(u32, Sym), Vec<DateTime<Utc>>>,
+    by_ip: HashMap<(u32, u32), Vec<DateTime<Utc>>>,
 }
 
 impl Suspect {
     /// Marks the session, IP and time of every evidence row of the findings
     /// of `sources`.
     pub fn from_findings(timeline: &Timeline, findings: &[Finding], sources: &[&str]) -> Suspect {
-        let mut marks = Vec::new();
+        let mut s = Suspect::default();
         for f in findings.iter().filter(|f| sources.contains(&f.rule)) {
             for e in &f.evidence {
                 let a = &timeline.activities[e.record];
-                marks.push(Mark {
-                    file: a.source.file,
-                    session: a.session,
-                    ip: timeline.attribution[e.record].ip,
-                    time: a.time,
-                });
+                if !a.session.is_empty() {
+                    s.by_session
+                        .entry((a.source.file, a.session))
+                        .or_default()
+                        .push(a.time);
+                }
+                if let Some(ip) = timeline.attribution[e.record].ip {
+                    s.by_ip.entry((a.source.file, ip)).or_default().push(a.time);
+                }
             }
         }
-        Suspect { marks }
+        for times in s.by_session.values_mut().chain(s.by_ip.values_mut()) {
+            times.sort_unstable();
+        }
+        s
     }
 
     pub fn contains(&self, timeline: &Timeline, i: usize) -> bool {
         let a = &timeline.activities[i];
-        let ip = timeline.attribution[i].ip;
-        self.marks.iter().any(|m| {
-            m.file == a.source.file
-                && ((!a.session.is_empty() && m.session == a.session)
-                    || (ip.is_some() && m.ip == ip))
-                && (a.time - m.time).abs() <= Duration::hours(WINDOW_HOURS)
-        })
+        let near = |times: Option<&Vec<DateTime<Utc>>>| {
+            times.is_some_and(|t| {
+                let window = Duration::hours(WINDOW_HOURS);
+                let from = t.partition_point(|&m| m < a.time - window);
+                t.get(from).is_some_and(|&m| m <= a.time + window)
+            })
+        };
+        let by_session =
+            !a.session.is_empty() && near(self.by_session.get(&(a.source.file, a.session)));
+        by_session
+            || timeline.attribution[i]
+                .ip
+                .is_some_and(|ip| near(self.by_ip.get(&(a.source.file, ip))))
     }
 }
