@@ -1,7 +1,7 @@
 //! All records of all inputs in one stably sorted timeline, with per-record
 //! IP attribution. Built once; rules and reports only read it.
 
-use crate::activity::{Activity, App, Prop, Rec, Source, append_records};
+use crate::activity::{Activity, App, Kind, Prop, Rec, Source, append_records};
 use crate::input::{InputSummary, Parsed, RawRows, Rejection};
 use crate::intern::{Strings, Sym};
 use chrono::{DateTime, Duration, Utc};
@@ -82,6 +82,8 @@ pub struct Timeline {
     pub ips: IndexSet<String>,
     /// Indices into `activities` per input (mailbox), in time order.
     pub by_mailbox: Vec<Vec<usize>>,
+    /// The same per activity type, so a rule touches only its types.
+    pub by_kind: Vec<HashMap<Kind, Vec<usize>>>,
     pub rejections: Vec<Rejection>,
 }
 
@@ -137,9 +139,13 @@ impl Timeline {
         let mut ips = IndexSet::new();
         let attribution = attribute_ips(&activities, &strings, &props, &mut ips);
         let mut by_mailbox = vec![Vec::new(); inputs.len()];
+        let mut by_kind: Vec<HashMap<Kind, Vec<usize>>> = vec![HashMap::new(); inputs.len()];
         for (i, a) in activities.iter().enumerate() {
             if let Some(list) = by_mailbox.get_mut(a.source.file as usize) {
                 list.push(i);
+            }
+            if let Some(kinds) = by_kind.get_mut(a.source.file as usize) {
+                kinds.entry(a.kind).or_default().push(i);
             }
         }
         Timeline {
@@ -151,6 +157,7 @@ impl Timeline {
             attribution,
             ips,
             by_mailbox,
+            by_kind,
             rejections,
             salvage_errors,
         }

@@ -67,13 +67,10 @@ struct Logon {
 }
 
 fn logons(ctx: &Ctx<'_>, records: &[usize]) -> Vec<Logon> {
-    records
-        .iter()
-        .filter_map(|&i| {
+    ctx.of_kinds(records, &[Kind::ServerLogon, Kind::Logon])
+        .into_iter()
+        .filter_map(|i| {
             let a = ctx.activity(i);
-            if !a.kind.is_logon() {
-                return None;
-            }
             let ip = a.client_ip()?.trim().to_string();
             Some(Logon {
                 record: i,

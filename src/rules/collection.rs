@@ -46,11 +46,11 @@ fn user_events(
     kinds: &[Kind],
     key: &dyn Fn(Rec<'_>, usize) -> Key,
 ) -> Vec<Event<Key>> {
-    records
-        .iter()
-        .filter_map(|&i| {
+    ctx.of_kinds(records, kinds)
+        .into_iter()
+        .filter_map(|i| {
             let a = ctx.activity(i);
-            (kinds.contains(&a.kind) && a.app != App::Exchange).then(|| Event {
+            (a.app != App::Exchange).then(|| Event {
                 record: i,
                 time: a.time,
                 key: key(a, i),

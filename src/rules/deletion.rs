@@ -109,9 +109,10 @@ impl Rule for Mass {
         let window = ctx.minutes("window_minutes");
         for (_, records) in ctx.mailboxes() {
             // Emptying Deleted Items is its own rule, not a mass delete.
-            let events: Vec<Event<IdHash>> = records
-                .iter()
-                .filter_map(|&i| {
+            let events: Vec<Event<IdHash>> = ctx
+                .of_kinds(records, &[Kind::Delete])
+                .into_iter()
+                .filter_map(|i| {
                     let a = ctx.activity(i);
                     let counted = is_delete(a)
                         && a.app != App::Exchange
@@ -173,10 +174,11 @@ impl Rule for EmptyDeletedItems {
         let gap = Duration::seconds(ctx.int("run_gap_seconds"));
         let within = ctx.minutes("raise_within_minutes");
         for (mailbox, records) in ctx.mailboxes() {
-            let events: Vec<Event<()>> = records
-                .iter()
-                .filter(|&&i| is_purge(ctx.activity(i)) && ctx.activity(i).app != App::Exchange)
-                .map(|&i| Event {
+            let events: Vec<Event<()>> = ctx
+                .of_kinds(records, &[Kind::Delete])
+                .into_iter()
+                .filter(|&i| is_purge(ctx.activity(i)) && ctx.activity(i).app != App::Exchange)
+                .map(|i| Event {
                     record: i,
                     time: ctx.activity(i).time,
                     key: (),
@@ -290,13 +292,9 @@ impl Rule for SentItems {
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         let within = ctx.minutes("within_minutes");
         for (_, records) in ctx.mailboxes() {
-            let sends: Vec<usize> = records
-                .iter()
-                .copied()
-                .filter(|&i| SEND_KINDS.contains(&ctx.activity(i).kind))
-                .collect();
+            let sends = ctx.of_kinds(records, SEND_KINDS);
             let mut used = HashSet::new();
-            for &d in records {
+            for d in ctx.of_kinds(records, &[Kind::Delete]) {
                 let del = ctx.activity(d);
                 if !(is_delete(del) && folder_is(del, "SourceDefaultFolderType", "SentItems")) {
                     continue;
@@ -370,7 +368,7 @@ impl Rule for SecurityNotice {
         let within = Duration::hours(ctx.int("within_hours"));
         for (_, records) in ctx.mailboxes() {
             let deliveries = ctx.deliveries(records);
-            for &i in records {
+            for i in ctx.of_kinds(records, &[Kind::Delete, Kind::Move]) {
                 let a = ctx.activity(i);
                 let removal = is_delete(a)
                     || (a.kind == Kind::Move

@@ -343,11 +343,8 @@ impl Rule for HiddenDelivery {
         for (_, records) in ctx.mailboxes() {
             let mut inbox_senders: HashSet<String> = HashSet::new();
             let mut clusters: IndexMap<(String, String), Vec<(usize, Level)>> = IndexMap::new();
-            for &i in records {
+            for i in ctx.of_kinds(records, &[Kind::MessageDelivered]) {
                 let a = ctx.activity(i);
-                if a.kind != Kind::MessageDelivered {
-                    continue;
-                }
                 let sender = a.sender().map(|s| s.to_lowercase()).unwrap_or_default();
                 let Some((folder, base)) = hidden_folder(a) else {
                     if a.prop("DeliveredFolderType").as_deref() == Some("5")
@@ -459,11 +456,7 @@ fn pair_with_deliveries(
     within: Duration,
 ) -> Vec<Paired> {
     let deliveries = ctx.deliveries(records);
-    let delivered: Vec<usize> = records
-        .iter()
-        .copied()
-        .filter(|&i| ctx.activity(i).kind == Kind::MessageDelivered)
-        .collect();
+    let delivered = ctx.of_kinds(records, &[Kind::MessageDelivered]);
     let mut used = HashSet::new();
     let mut out = Vec::new();
     for &a in actions {
@@ -516,14 +509,12 @@ impl Rule for ServerMove {
         let financial = ctx.settings.keywords("search-financial", "keywords");
         let (subjects, senders) = notice_lists(ctx);
         for (_, records) in ctx.mailboxes() {
-            let actions: Vec<usize> = records
-                .iter()
-                .copied()
+            let actions: Vec<usize> = ctx
+                .of_kinds(records, &[Kind::Move, Kind::Delete])
+                .into_iter()
                 .filter(|&i| {
                     let a = ctx.activity(i);
-                    matches!(a.kind, Kind::Move | Kind::Delete)
-                        && matches!(a.app, App::Exchange | App::Outlook)
-                        && leaves_inbox(a)
+                    matches!(a.app, App::Exchange | App::Outlook) && leaves_inbox(a)
                 })
                 .collect();
             let mut clusters: IndexMap<(String, String), Vec<(Paired, Level)>> = IndexMap::new();
@@ -618,9 +609,9 @@ impl Rule for ServerMarkRead {
         for (_, records) in ctx.mailboxes() {
             let deliveries = ctx.deliveries(records);
             let mut hits: IndexMap<String, Vec<(usize, usize)>> = IndexMap::new();
-            for &i in records {
+            for i in ctx.of_kinds(records, &[Kind::MarkAsRead]) {
                 let a = ctx.activity(i);
-                if a.kind != Kind::MarkAsRead || a.app != App::Exchange {
+                if a.app != App::Exchange {
                     continue;
                 }
                 let Some(d) = deliveries.linked(ctx, i) else {
@@ -683,13 +674,10 @@ impl Rule for InferredForward {
         let within = Duration::seconds(ctx.int("within_seconds"));
         let window = Duration::hours(ctx.int("window_hours"));
         for (_, records) in ctx.mailboxes() {
-            let actions: Vec<usize> = records
-                .iter()
-                .copied()
-                .filter(|&i| {
-                    let a = ctx.activity(i);
-                    FORWARD_KINDS.contains(&a.kind) && a.app == App::Exchange
-                })
+            let actions: Vec<usize> = ctx
+                .of_kinds(records, FORWARD_KINDS)
+                .into_iter()
+                .filter(|&i| ctx.activity(i).app == App::Exchange)
                 .collect();
             let pairs = pair_with_deliveries(ctx, records, &actions, within);
             let events: Vec<Event<usize>> = pairs

@@ -16,11 +16,15 @@ impl Deliveries {
     pub fn of(timeline: &Timeline, records: &[usize]) -> Deliveries {
         let mut by_item = HashMap::new();
         let mut by_message_id = HashMap::new();
-        for &i in records {
+        let file = records
+            .first()
+            .map_or(0, |&i| timeline.activities[i].source.file as usize);
+        let delivered = timeline
+            .by_kind
+            .get(file)
+            .and_then(|k| k.get(&Kind::MessageDelivered));
+        for &i in delivered.into_iter().flatten() {
             let a = &timeline.activities[i];
-            if a.kind != Kind::MessageDelivered {
-                continue;
-            }
             if !a.item.is_empty() {
                 by_item.entry(a.item).or_insert(i);
             }

@@ -20,7 +20,7 @@ pub mod settings;
 mod suspect;
 mod window;
 
-use crate::activity::Rec;
+use crate::activity::{Kind, Rec};
 use crate::finding::{Evidence, Finding, Level};
 use crate::timeline::Timeline;
 pub use settings::{Param, ParamDefault, Settings};
@@ -145,6 +145,31 @@ impl<'a> Ctx<'a> {
             .iter()
             .enumerate()
             .map(move |(f, recs)| (tl.inputs[f].mailbox.as_str(), recs.as_slice()))
+    }
+
+    /// The records of the mailbox `records` belong to whose activity type is
+    /// one of `kinds`, in time order.
+    pub fn of_kinds(&self, records: &[usize], kinds: &[Kind]) -> Vec<usize> {
+        let Some(&first) = records.first() else {
+            return Vec::new();
+        };
+        let Some(index) = self
+            .timeline
+            .by_kind
+            .get(self.timeline.activities[first].source.file as usize)
+        else {
+            return Vec::new();
+        };
+        let mut out: Vec<usize> = kinds
+            .iter()
+            .filter_map(|k| index.get(k))
+            .flatten()
+            .copied()
+            .collect();
+        if kinds.len() > 1 {
+            out.sort_unstable();
+        }
+        out
     }
 
     /// The deliveries of the mailbox `records` belong to.

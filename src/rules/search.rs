@@ -144,11 +144,8 @@ pub struct SearchHit {
 /// session, terms rebuilt from keystrokes.
 pub fn search_hits(ctx: &Ctx<'_>, records: &[usize], gap: Duration) -> Vec<SearchHit> {
     let mut by_sid: IndexMap<(String, String), Vec<usize>> = IndexMap::new();
-    for &i in records {
+    for i in ctx.of_kinds(records, &[Kind::SearchResult]) {
         let a = ctx.activity(i);
-        if a.kind != Kind::SearchResult {
-            continue;
-        }
         if let Some(term) = a.search_term() {
             let sid = a
                 .prop("Sid")
@@ -187,11 +184,15 @@ pub fn search_hits(ctx: &Ctx<'_>, records: &[usize], gap: Duration) -> Vec<Searc
 /// whose stimuli extend or edit each other form one term, the longest typed.
 pub fn keystroke_terms(ctx: &Ctx<'_>, records: &[usize], gap: Duration) -> Vec<SearchHit> {
     let mut by_session: IndexMap<crate::intern::Sym, Vec<(usize, String)>> = IndexMap::new();
-    for &i in records {
+    for i in ctx.of_kinds(
+        records,
+        &[
+            Kind::SearchSuggestionsDisplay,
+            Kind::SearchSuggestionDisplay,
+        ],
+    ) {
         let a = ctx.activity(i);
-        if a.kind.is_search_suggestion()
-            && let Some(stimulus) = a.prop("SuggestionStimulus")
-        {
+        if let Some(stimulus) = a.prop("SuggestionStimulus") {
             by_session
                 .entry(a.session)
                 .or_default()
