@@ -172,7 +172,12 @@ impl Config {
             format: cli.format,
             style: style(cli, stdout_is_report)?,
             quiet: cli.quiet,
-            read: ReadOptions { strict: cli.strict },
+            // One bar per run: several files are read at once and their bars
+            // would overwrite each other.
+            read: ReadOptions {
+                strict: cli.strict,
+                progress: !cli.quiet && cli.files.len() == 1 && std::io::stderr().is_terminal(),
+            },
             list_rules: cli.list_rules,
             min_level: cli.min_level,
             fail_on: cli.fail_on,

@@ -90,6 +90,29 @@ impl Parsed {
 pub struct ReadOptions {
     /// The first rejected row ends the run.
     pub strict: bool,
+    /// Draw a progress bar on stderr for a large file (decided by the
+    /// caller: stderr is a terminal and `-q` is off).
+    pub progress: bool,
+}
+
+/// Files smaller than this are read too fast for a progress bar.
+const PROGRESS_MIN_BYTES: u64 = 32 << 20;
+
+/// A byte-count progress bar on stderr, or a hidden one.
+fn progress_bar(opts: ReadOptions, path: &str, size: Option<u64>) -> indicatif::ProgressBar {
+    match size.filter(|&s| opts.progress && s >= PROGRESS_MIN_BYTES) {
+        Some(size) => {
+            let bar = indicatif::ProgressBar::new(size);
+            let style = indicatif::ProgressStyle::with_template(
+                "{msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+            bar.set_style(style);
+            bar.set_message(crate::escape::for_terminal_short(path, 40));
+            bar
+        }
+        None => indicatif::ProgressBar::hidden(),
+    }
 }
 
 /// Opens `path` (`-` = stdin) and reads it as input number `file`.
@@ -147,6 +170,11 @@ fn read_from<R: Read + Send + 'static>(
     // plain file in a byte-compatible encoding, else from memory.
     let in_memory = seekable.is_none() || matches!(encoding, Encoding::Utf16Le | Encoding::Utf16Be);
     let new_reader = || FileReader::new(path, file, encoding, columns.clone(), opts, in_memory);
+    let size = seekable
+        .as_ref()
+        .and_then(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len());
+    let bar = progress_bar(opts, path, size);
     // In-memory raw rows and --strict need one reader in file order; a
     // plain file is parsed in parallel batches.
     let reader = if in_memory || opts.strict {
@@ -166,18 +194,18 @@ fn read_from<R: Read + Send + 'static>(
                 &mut splitter,
                 &mut fields,
             )?;
+            if reader.summary.rows % 8192 == 0 {
+                bar.set_position(records.consumed());
+            }
         }
         reader
     } else {
-        let size = seekable
-            .as_ref()
-            .and_then(|p| std::fs::metadata(p).ok())
-            .map(|m| m.len());
-        parallel::read(&mut records, new_reader, size).map_err(|e| match e {
+        parallel::read(&mut records, new_reader, size, &bar).map_err(|e| match e {
             parallel::Error::Read(line, source) => read_err(line, source),
             parallel::Error::Input(e) => e,
         })?
     };
+    bar.finish_and_clear();
     let mut reader = reader;
     if reader.summary.rows == 0 {
         return Err(InputError::NoRows { path: path.into() });

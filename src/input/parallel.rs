@@ -34,6 +34,7 @@ pub fn read<'p, R: BufRead>(
     records: &mut Records<R>,
     new_reader: impl Fn() -> FileReader<'p> + Sync,
     size: Option<u64>,
+    bar: &indicatif::ProgressBar,
 ) -> Result<FileReader<'p>, Error> {
     let workers = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
@@ -72,6 +73,7 @@ pub fn read<'p, R: BufRead>(
                     if batch_tx.send(batch).is_err() {
                         break;
                     }
+                    bar.set_position(records.consumed());
                     index += 1;
                 }
                 Ok(None) => break,
