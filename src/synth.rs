@@ -73,6 +73,16 @@ const ORDINARY_SEARCHES: &[&str] = &[
     "training",
 ];
 
+/// Properties of one `Delete` row written by emptying Deleted Items.
+fn purge_props() -> Vec<(&'static str, String)> {
+    vec![
+        ("DeleteType", "SoftDelete".into()),
+        ("DeletedByEmptyFolder", "True".into()),
+        ("DeletedByDeleteAllClutter", "False".into()),
+        ("SourceDefaultFolderType", "DeletedItems".into()),
+    ]
+}
+
 /// splitmix64: small, fast and deterministic.
 struct Rng(u64);
 
@@ -570,12 +580,7 @@ impl Generator {
     /// Friday afternoon: Deleted Items emptied (one `Delete` per item).
     fn empty_deleted_items(&mut self, day: i64, srv: &str, out: &mut Vec<Row>) {
         let t = self.at(day, 17, 18);
-        let props = vec![
-            ("DeleteType", "SoftDelete".into()),
-            ("DeletedByEmptyFolder", "True".into()),
-            ("DeletedByDeleteAllClutter", "False".into()),
-            ("SourceDefaultFolderType", "DeletedItems".into()),
-        ];
+        let props = purge_props();
         for _ in 0..10 {
             let item = self.item();
             out.push(self.row(t, "Web", "Delete", item, srv, props.clone()));
@@ -642,12 +647,7 @@ impl Generator {
             let item = self.item();
             moved.push(self.delete(t + Duration::seconds(10 * k), &item, s, &mut out));
         }
-        let props = vec![
-            ("DeleteType", "SoftDelete".into()),
-            ("DeletedByEmptyFolder", "True".into()),
-            ("DeletedByDeleteAllClutter", "False".into()),
-            ("SourceDefaultFolderType", "DeletedItems".into()),
-        ];
+        let props = purge_props();
         for item in moved {
             out.push(self.row(
                 base + Duration::minutes(27),
