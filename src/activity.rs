@@ -126,7 +126,9 @@ pub enum TimeSource {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Source {
     pub file: u32,
-    pub line: u64,
+    /// Lines past `u32::MAX` are refused at read time (a file of more than
+    /// four billion lines is not an Activities export).
+    pub line: u32,
 }
 
 /// A 64-bit identity of an id string (item, message, conversation): rules
@@ -246,12 +248,9 @@ impl Prop {
 #[derive(Debug, Clone)]
 pub struct Activity {
     pub time: DateTime<Utc>,
-    pub created: Option<DateTime<Utc>>,
     pub source: Source,
     /// Where the raw row starts in its input's raw store (for exports).
     pub raw: u64,
-    /// Digest of the raw row, for exact-duplicate detection.
-    pub digest: u64,
     pub item: IdHash,
     /// `InternetMessageId`, hashed.
     pub message_id: IdHash,
@@ -503,10 +502,8 @@ mod tests {
         ];
         let a = Activity {
             time: DateTime::default(),
-            created: None,
             source: Source { file: 0, line: 2 },
             raw: 0,
-            digest: 0,
             item: IdHash::of("AAMk"),
             message_id: IdHash::default(),
             conversation: IdHash::default(),

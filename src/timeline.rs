@@ -271,59 +271,78 @@ fn count_by<'a>(
 /// Gives every record the best IP available inside its own mailbox: its own
 /// (logons), its session's, or the latest same-app logon within 30 minutes.
 /// Never "the last IP anywhere in the file" (Magic Unicorn's heuristic).
-/// Drops exact duplicate rows (paging overlaps): same input, same time and
-/// digest, and, read again, the same bytes. The first in file order stays.
+/// Drops exact duplicate rows (paging overlaps): same input, same time and,
+/// read again, the same bytes. The first in file order stays. Only rows
+/// that share their instant are read again, so a normal export costs
+/// nothing here and records need not carry a digest.
 fn drop_duplicates(activities: &mut Vec<Activity>, inputs: &mut [InputSummary], raw: &[RawRows]) {
     let mut cursors: Vec<_> = raw.iter().map(RawRows::cursor).collect();
-    let mut dropped = vec![false; activities.len()];
+    let mut dropped = Vec::new();
     let mut start = 0;
     while start < activities.len() {
         let time = activities[start].time;
         let end = start
-            + activities[start..]
+            + 1
+            + activities[start + 1..]
                 .iter()
                 .take_while(|a| a.time == time)
                 .count();
-        // Within one instant, rows with the same input and digest are
-        // candidates (a map keeps this linear however many rows share it);
-        // the bytes decide.
-        let mut kept: HashMap<(u32, u64), Vec<usize>> = HashMap::new();
-        for i in start..end {
-            let b = &activities[i];
-            let candidates = kept.entry((b.source.file, b.digest)).or_default();
-            let twin = if candidates.is_empty() {
-                None
-            } else {
-                // Only a digest match costs a read of the rows again.
-                let cursor = &mut cursors[b.source.file as usize];
-                let mine = cursor.raw_row(b.raw).ok();
-                candidates
-                    .iter()
-                    .copied()
-                    .find(|&j| mine.is_some() && cursor.raw_row(activities[j].raw).ok() == mine)
-            };
-            match twin {
-                Some(j) => {
-                    dropped[i] = true;
-                    let summary = &mut inputs[b.source.file as usize];
-                    summary.records -= 1;
-                    summary.duplicates += 1;
-                    summary
-                        .duplicate_lines
-                        .push((b.source.line, activities[j].source.line));
-                }
-                None => candidates.push(i),
-            }
+        if end - start > 1 {
+            find_twins(activities, start..end, &mut cursors, &mut dropped, inputs);
         }
         start = end;
     }
-    let mut k = 0;
-    activities.retain(|_| {
-        k += 1;
-        !dropped[k - 1]
-    });
+    if !dropped.is_empty() {
+        dropped.sort_unstable();
+        let mut k = 0;
+        let mut next = dropped.iter().peekable();
+        activities.retain(|_| {
+            k += 1;
+            next.next_if_eq(&&(k - 1)).is_none()
+        });
+    }
     for s in inputs {
         s.duplicate_lines.sort_unstable();
+    }
+}
+
+/// Within one instant, rows of the same input whose bytes hash alike are
+/// candidates (a map keeps this linear however many rows share it); the
+/// bytes decide. Pushes the indices of later twins to `dropped`.
+fn find_twins(
+    activities: &[Activity],
+    group: std::ops::Range<usize>,
+    cursors: &mut [crate::input::RawCursor<'_>],
+    dropped: &mut Vec<usize>,
+    inputs: &mut [InputSummary],
+) {
+    let mut kept: HashMap<(u32, u64), Vec<usize>> = HashMap::new();
+    for i in group {
+        let b = &activities[i];
+        let cursor = &mut cursors[b.source.file as usize];
+        let Ok(mine) = cursor.raw_row(b.raw) else {
+            continue;
+        };
+        let candidates = kept
+            .entry((b.source.file, crate::input::digest(&mine)))
+            .or_default();
+        let twin = candidates
+            .iter()
+            .copied()
+            .find(|&j| cursor.raw_row(activities[j].raw).ok().as_ref() == Some(&mine));
+        match twin {
+            Some(j) => {
+                dropped.push(i);
+                let summary = &mut inputs[b.source.file as usize];
+                summary.records -= 1;
+                summary.duplicates += 1;
+                summary.duplicate_lines.push((
+                    u64::from(b.source.line),
+                    u64::from(activities[j].source.line),
+                ));
+            }
+            None => candidates.push(i),
+        }
     }
 }
 

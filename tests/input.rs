@@ -168,7 +168,7 @@ fn ip_attribution_of_specific_rows() {
     let find = |line: u64| {
         tl.activities
             .iter()
-            .position(|a| a.source.line == line)
+            .position(|a| u64::from(a.source.line) == line)
             .unwrap()
     };
     let via = |i: usize| (tl.ip(i), tl.attribution[i].via);

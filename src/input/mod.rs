@@ -12,7 +12,7 @@ mod raw;
 pub mod records;
 mod row;
 
-pub use raw::{RawCursor, RawRow, RawRows, RawStore};
+pub use raw::{RawCursor, RawRow, RawRows, RawStore, digest};
 pub mod time;
 
 use crate::activity::{Activity, Kind, Prop, Rec, TimeSource, append_records};
@@ -76,7 +76,7 @@ pub struct Parsed {
     pub raw: RawRows,
     pub rejections: Vec<Rejection>,
     /// Line → why its `CustomProperties` had to be salvaged.
-    pub salvage_errors: Vec<(u64, String)>,
+    pub salvage_errors: Vec<(u32, String)>,
 }
 
 impl Parsed {
@@ -265,7 +265,7 @@ struct FileReader<'p> {
     /// Added to stream offsets to give file offsets (a UTF-8 BOM).
     base: u64,
     rejections: Vec<Rejection>,
-    salvage_errors: Vec<(u64, String)>,
+    salvage_errors: Vec<(u32, String)>,
     user_names: IndexMap<String, u64>,
     last_line: u64,
 }
@@ -331,9 +331,15 @@ impl<'p> FileReader<'p> {
             return Ok(());
         }
         self.summary.rows += 1;
+        let Ok(short_line) = u32::try_from(line) else {
+            return self.reject(
+                line,
+                format!("line number past {}: split the file", u32::MAX),
+            );
+        };
         let source = crate::activity::Source {
             file: self.file,
-            line,
+            line: short_line,
         };
         let sink = row::Sink {
             strings: &mut self.strings,
@@ -343,7 +349,6 @@ impl<'p> FileReader<'p> {
             Ok(built) => {
                 self.summary.cp1252_fields += u64::from(built.cp1252_fields);
                 let mut activity = built.activity;
-                activity.digest = row::digest(raw);
                 activity.raw = match &mut self.memory {
                     Some(memory) => {
                         let at = memory.len() as u64;
@@ -354,7 +359,7 @@ impl<'p> FileReader<'p> {
                     None => offset,
                 };
                 if let Some(error) = built.salvage_error {
-                    self.salvage_errors.push((line, error));
+                    self.salvage_errors.push((short_line, error));
                 }
                 self.accept(activity);
                 Ok(())

@@ -6,7 +6,7 @@
 use super::decode::decode_field;
 use super::header::Columns;
 use super::records::{Fields, Next, Records, Splitter};
-use super::{pylit, row};
+use super::{header, pylit, row, time};
 use std::fs::File;
 use std::io::{self, BufReader, Seek, SeekFrom};
 use std::path::PathBuf;
@@ -53,22 +53,34 @@ pub struct RawCursor<'a> {
 #[derive(Debug, Default)]
 pub struct RawRow {
     pub item_id: String,
+    /// `ActivityCreationTime`, when readable.
+    pub created: Option<chrono::DateTime<chrono::Utc>>,
     pub properties: pylit::Props,
 }
 
 impl RawCursor<'_> {
-    /// The item id and full property map of the row at `offset`.
+    /// The item id, creation time and full property map of the row at
+    /// `offset`.
     pub fn row(&mut self, offset: u64) -> io::Result<RawRow> {
         let raw = self.raw_row(offset)?;
         self.splitter.split(&raw, &mut self.fields);
-        let item_id = self.rows.columns.index[super::header::ITEM_ID]
-            .and_then(|p| self.fields.get(p))
-            .map(|b| decode_field(b).0.trim().to_string())
-            .unwrap_or_default();
+        let item_id = self.column(header::ITEM_ID).trim().to_string();
+        let created = match time::parse(&self.column(header::CREATION_TIME)) {
+            time::Parsed::At(t) => Some(t),
+            _ => None,
+        };
         Ok(RawRow {
             item_id,
+            created,
             properties: self.properties_of_fields(),
         })
+    }
+
+    /// Column `which` of the row just split, decoded; empty when missing.
+    fn column(&self, which: usize) -> std::borrow::Cow<'_, str> {
+        self.rows.columns.index[which]
+            .and_then(|p| self.fields.get(p))
+            .map_or(std::borrow::Cow::Borrowed(""), |b| decode_field(b).0)
     }
 
     fn properties_of_fields(&self) -> pylit::Props {
@@ -120,6 +132,15 @@ impl RawCursor<'_> {
             }
         }
     }
+}
+
+/// A digest of a raw row for exact-duplicate detection; the timeline
+/// confirms a match byte for byte before it drops anything.
+pub fn digest(raw: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = rustc_hash::FxHasher::default();
+    raw.hash(&mut h);
+    h.finish()
 }
 
 fn first_record(bytes: &[u8]) -> io::Result<Vec<u8>> {

@@ -9,7 +9,6 @@ use crate::escape;
 use crate::intern::Strings;
 use chrono::{DateTime, Utc};
 use std::borrow::Cow;
-use std::hash::{Hash, Hasher};
 
 pub struct Built {
     pub activity: Activity,
@@ -22,14 +21,6 @@ pub struct Built {
 pub struct Sink<'a> {
     pub strings: &'a mut Strings,
     pub props: &'a mut Vec<Prop>,
-}
-
-/// A digest of the raw row for exact-duplicate detection; the timeline
-/// confirms a match byte for byte before it drops anything.
-pub fn digest(raw: &[u8]) -> u64 {
-    let mut h = rustc_hash::FxHasher::default();
-    raw.hash(&mut h);
-    h.finish()
 }
 
 /// Field `pos`, empty when the row is short of it.
@@ -54,8 +45,7 @@ pub fn build(
     };
     let (props_cell, rejoined) = properties_cell(record, columns)?;
     let stamp = field(header::TIME_STAMP);
-    let creation = field(header::CREATION_TIME);
-    let (time, created, time_source) = resolve_time(&stamp, &creation)?;
+    let (time, time_source) = resolve_time(&stamp, || field(header::CREATION_TIME))?;
     let app = App::parse(field(header::APP).trim(), sink.strings);
     let kind = Kind::parse(
         field(header::ACTIVITY)
@@ -73,10 +63,8 @@ pub fn build(
     let props_len = u16::try_from(sink.props.len() - props_start as usize).unwrap_or(u16::MAX);
     let activity = Activity {
         time,
-        created,
         source,
         raw: 0,
-        digest: 0,
         item,
         message_id: ids.0,
         conversation: ids.1,
@@ -186,21 +174,28 @@ pub(super) fn properties_cell<'r>(
     Err(format!("expected {} fields, found {found}", columns.width))
 }
 
-type Times = (DateTime<Utc>, Option<DateTime<Utc>>, TimeSource);
-
 /// `TimeStamp`, or `ActivityCreationTime` when it is the sentinel or
-/// unreadable (spec §8); a row with neither is rejected.
-fn resolve_time(stamp: &str, creation: &str) -> Result<Times, String> {
-    let created = match time::parse(creation) {
+/// unreadable (spec §8); a row with neither is rejected. The creation time
+/// is only read when it is needed (exports read it again from the row).
+fn resolve_time<'f>(
+    stamp: &str,
+    creation: impl FnOnce() -> Cow<'f, str>,
+) -> Result<(DateTime<Utc>, TimeSource), String> {
+    let stamp_time = time::parse(stamp);
+    if let time::Parsed::At(t) = stamp_time {
+        return Ok((t, TimeSource::TimeStamp));
+    }
+    let creation = creation();
+    let created = match time::parse(&creation) {
         time::Parsed::At(t) => Some(t),
         _ => None,
     };
-    match (time::parse(stamp), created) {
-        (time::Parsed::At(t), _) => Ok((t, created, TimeSource::TimeStamp)),
-        (_, Some(c)) => Ok((c, created, TimeSource::CreationTime)),
+    match (stamp_time, created) {
+        (time::Parsed::At(t), _) => Ok((t, TimeSource::TimeStamp)),
+        (_, Some(c)) => Ok((c, TimeSource::CreationTime)),
         (time::Parsed::Sentinel, None) => Err(format!(
             "TimeStamp: unknown (0001-01-01) and ActivityCreationTime: expected an RFC 3339 time, found \"{}\"",
-            quote(creation)
+            quote(&creation)
         )),
         (time::Parsed::Invalid, None) => Err(format!(
             "TimeStamp: expected an RFC 3339 time, found \"{}\"",

@@ -163,7 +163,7 @@ fn finding<'a>(report: &'a Report<'a>, f: &'a Finding) -> JsonFinding<'a> {
             let a = (e.record < tl.activities.len()).then(|| tl.rec(e.record))?;
             Some(JsonEvidence {
                 path: tl.path(&a),
-                line: a.source.line,
+                line: u64::from(a.source.line),
                 time: time::format(a.time),
                 activity: a.kind_name(),
                 detail: &e.detail,

@@ -159,7 +159,7 @@ fn row<'a>(
             tag: findings.clone(),
         }),
         time: time::format(a.time),
-        created: a.created.map(time::format),
+        created: raw.created.map(time::format),
         mailbox: tl.mailbox(&a),
         app: a.app_name(),
         activity: a.kind_name(),
@@ -176,7 +176,7 @@ fn row<'a>(
         conversation_id: text("ConversationId"),
         findings,
         path: tl.path(&a),
-        line: a.source.line,
+        line: u64::from(a.source.line),
         properties: &raw.properties,
     }
 }

@@ -31,7 +31,7 @@ pub fn at_line(parsed: &Parsed, line: u64) -> Rec<'_> {
     let i = parsed
         .activities
         .iter()
-        .position(|a| a.source.line == line)
+        .position(|a| u64::from(a.source.line) == line)
         .unwrap_or_else(|| panic!("no record at line {line}"));
     parsed.rec(i)
 }
