@@ -67,8 +67,14 @@ impl Level {
     }
 }
 
+/// How many evidence rows of a finding get a `detail` text: no report
+/// shows more (JSON lists this many, HTML and the table fewer), while a
+/// busy mailbox's burst finding can cite tens of thousands of rows.
+pub const DETAILED_EVIDENCE: usize = 100;
+
 /// A row a finding cites: an index into the timeline plus what about it
-/// mattered ("query 'wire transfer'").
+/// mattered ("query 'wire transfer'"); the detail is empty past the first
+/// [`DETAILED_EVIDENCE`] rows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Evidence {
     pub record: usize,

@@ -14,8 +14,9 @@ use std::io::{self, Write};
 
 /// Timeline rows in the page; the rest is left out and said so.
 pub const MAX_TIMELINE_ROWS: usize = 5_000;
-/// Evidence rows shown per finding.
+/// Evidence rows shown per finding (at most the rows that carry a detail).
 const MAX_EVIDENCE_ROWS: usize = 50;
+const _: () = assert!(MAX_EVIDENCE_ROWS <= crate::finding::DETAILED_EVIDENCE);
 
 const STYLE: &str = r#"
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;color:#1d2733;margin:0;background:#f4f6f8}

@@ -14,7 +14,7 @@ pub const SCHEMA: &str = "o365scan.report/1";
 
 /// Evidence rows written per finding; `count` still says how many matched
 /// and the timeline export tags every cited row.
-pub const MAX_EVIDENCE: usize = 100;
+pub const MAX_EVIDENCE: usize = crate::finding::DETAILED_EVIDENCE;
 
 #[derive(Serialize)]
 struct Document<'a> {

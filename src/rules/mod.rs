@@ -21,7 +21,7 @@ mod suspect;
 mod window;
 
 use crate::activity::{Kind, Rec};
-use crate::finding::{Evidence, Finding, Level};
+use crate::finding::{DETAILED_EVIDENCE, Evidence, Finding, Level};
 use crate::timeline::Timeline;
 pub use settings::{Param, ParamDefault, Settings};
 use suspect::Suspect;
@@ -236,9 +236,14 @@ impl<'a> Ctx<'a> {
             summary,
             evidence: records
                 .iter()
-                .map(|&i| Evidence {
+                .enumerate()
+                .map(|(n, &i)| Evidence {
                     record: i,
-                    detail: detail(i),
+                    detail: if n < DETAILED_EVIDENCE {
+                        detail(i)
+                    } else {
+                        String::new()
+                    },
                 })
                 .collect(),
             experimental: rule.experimental(),
