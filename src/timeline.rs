@@ -57,11 +57,37 @@ impl Via {
     }
 }
 
+/// A record's IP (an index into [`Timeline::ips`]) and how it was found,
+/// in four bytes: the IP in the low 30 bits, [`Via`] in the top two.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Attribution {
-    /// Index into [`Timeline::ips`].
-    pub ip: Option<u32>,
-    pub via: Via,
+pub struct Attribution(u32);
+
+impl Attribution {
+    const IP_BITS: u32 = 30;
+
+    const NONE: Attribution = Attribution((Via::None as u32) << Self::IP_BITS);
+
+    /// An IP past the 2^30th distinct one of a run (no export holds that
+    /// many) is not attributed rather than confused with another.
+    fn found(ip: u32, via: Via) -> Attribution {
+        if ip >= 1 << Self::IP_BITS {
+            return Attribution::NONE;
+        }
+        Attribution((via as u32) << Self::IP_BITS | ip)
+    }
+
+    pub fn ip(self) -> Option<u32> {
+        (self.via() != Via::None).then_some(self.0 & ((1 << Self::IP_BITS) - 1))
+    }
+
+    pub fn via(self) -> Via {
+        match self.0 >> Self::IP_BITS {
+            0 => Via::Logon,
+            1 => Via::SameSession,
+            2 => Via::PriorLogonSameApp,
+            _ => Via::None,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -170,7 +196,7 @@ impl Timeline {
 
     /// The attributed IP of record `i`.
     pub fn ip(&self, i: usize) -> Option<&str> {
-        let id = self.attribution.get(i)?.ip?;
+        let id = self.attribution.get(i)?.ip()?;
         self.ips.get_index(id as usize).map(String::as_str)
     }
 
@@ -232,7 +258,7 @@ impl Timeline {
     pub fn logon_ips(&self) -> Vec<IpSeen<'_>> {
         let mut seen: indexmap::IndexMap<&str, IpSeen<'_>> = indexmap::IndexMap::new();
         for (i, a) in self.activities.iter().enumerate() {
-            if self.attribution[i].via != Via::Logon {
+            if self.attribution[i].via() != Via::Logon {
                 continue;
             }
             let Some(ip) = self.ip(i) else { continue };
@@ -380,10 +406,7 @@ fn attribute_ips(
             let id = intern(&ip);
             session_last.insert(session, id);
             app_last.insert((a.source.file, a.app), (id, a.time));
-            out.push(Attribution {
-                ip: Some(id),
-                via: Via::Logon,
-            });
+            out.push(Attribution::found(id, Via::Logon));
             continue;
         }
         let by_session = (!a.session.is_empty())
@@ -399,18 +422,9 @@ fn attribute_ips(
             .filter(|(_, t)| a.time - *t <= window)
             .map(|(id, _)| *id);
         out.push(match (by_session, by_app) {
-            (Some(id), _) => Attribution {
-                ip: Some(id),
-                via: Via::SameSession,
-            },
-            (None, Some(id)) => Attribution {
-                ip: Some(id),
-                via: Via::PriorLogonSameApp,
-            },
-            (None, None) => Attribution {
-                ip: None,
-                via: Via::None,
-            },
+            (Some(id), _) => Attribution::found(id, Via::SameSession),
+            (None, Some(id)) => Attribution::found(id, Via::PriorLogonSameApp),
+            (None, None) => Attribution::NONE,
         });
     }
     out

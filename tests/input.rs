@@ -171,7 +171,7 @@ fn ip_attribution_of_specific_rows() {
             .position(|a| u64::from(a.source.line) == line)
             .unwrap()
     };
-    let via = |i: usize| (tl.ip(i), tl.attribution[i].via);
+    let via = |i: usize| (tl.ip(i), tl.attribution[i].via());
     let search = tl
         .activities
         .iter()

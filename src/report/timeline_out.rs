@@ -166,7 +166,7 @@ fn row<'a>(
         item_id: &raw.item_id,
         session: a.session_id(),
         ip: tl.ip(i),
-        ip_via: tl.attribution[i].via.as_str(),
+        ip_via: tl.attribution[i].via().as_str(),
         user_agent: owned(a.user_agent()),
         sender: owned(a.sender()),
         subject: owned(a.subject()),

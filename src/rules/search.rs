@@ -478,7 +478,7 @@ impl Rule for ThenRead {
             };
             let (session, ip, t0) = (
                 &ctx.activity(last).session,
-                ctx.timeline.attribution[last].ip,
+                ctx.timeline.attribution[last].ip(),
                 ctx.activity(last).time,
             );
             let file = ctx.activity(last).source.file;
@@ -492,7 +492,7 @@ impl Rule for ThenRead {
                     let a = ctx.activity(i);
                     READ_KINDS.contains(&a.kind)
                         && ((!session.is_empty() && &a.session == session)
-                            || (ip.is_some() && ctx.timeline.attribution[i].ip == ip))
+                            || (ip.is_some() && ctx.timeline.attribution[i].ip() == ip))
                 })
                 .collect();
             if reads.is_empty() {

@@ -32,7 +32,7 @@ impl Suspect {
                         .or_default()
                         .push(a.time);
                 }
-                if let Some(ip) = timeline.attribution[e.record].ip {
+                if let Some(ip) = timeline.attribution[e.record].ip() {
                     s.by_ip.entry((a.source.file, ip)).or_default().push(a.time);
                 }
             }
@@ -56,7 +56,7 @@ impl Suspect {
             !a.session.is_empty() && near(self.by_session.get(&(a.source.file, a.session)));
         by_session
             || timeline.attribution[i]
-                .ip
+                .ip()
                 .is_some_and(|ip| near(self.by_ip.get(&(a.source.file, ip))))
     }
 }
