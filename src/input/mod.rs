@@ -399,15 +399,14 @@ impl<'p> FileReader<'p> {
     }
 
     /// Makes room for about `rows.0` records, given `rows.1` records used
-    /// `props.len()` properties so far.
+    /// `props.len()` properties so far: the same properties per row, plus a
+    /// twentieth (a growing Vec would briefly hold two copies).
     fn reserve(&mut self, (rows, seen): (usize, usize)) {
-        let props_per_row = self.props.len().div_ceil(seen.max(1)) + 1;
+        let props = rows.saturating_mul(self.props.len()) / seen.max(1);
+        let props = props.saturating_add(props / 20);
         self.activities
             .reserve(rows.saturating_sub(self.activities.len()));
-        self.props.reserve(
-            rows.saturating_mul(props_per_row)
-                .saturating_sub(self.props.len()),
-        );
+        self.props.reserve(props.saturating_sub(self.props.len()));
     }
 
     /// Appends a later batch's results (the parallel reader's merge): its

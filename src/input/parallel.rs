@@ -87,8 +87,11 @@ pub fn read<'p, R: BufRead>(
                 waiting.insert(i, part);
             }
             merge_ready(&mut merged, &mut waiting, &mut next_index).map_err(Error::Input)?;
-            if let (Some(m), Some(rows)) = (merged.as_mut(), estimate.take()) {
+            // Once, as soon as the first batch is merged (not before: the
+            // estimate must survive until there is a table to size).
+            if let (Some(m), Some(rows)) = (merged.as_mut(), estimate) {
                 m.reserve(rows);
+                estimate = None;
             }
         }
         drop(batch_tx);
