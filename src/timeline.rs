@@ -6,7 +6,9 @@ use crate::input::{InputSummary, Parsed, RawRows, Rejection};
 use crate::intern::{Strings, Sym};
 use chrono::{DateTime, Duration, Utc};
 use indexmap::IndexSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::{BTreeMap, HashMap};
+use std::hash::Hash;
 
 /// How long a logon's IP is lent to later rows of the same client type that
 /// share no session with it (`detections.md` §2.9 `data-attribution`).
@@ -109,7 +111,7 @@ pub struct Timeline {
     /// Indices into `activities` per input (mailbox), in time order.
     pub by_mailbox: Vec<Vec<usize>>,
     /// The same per activity type, so a rule touches only its types.
-    pub by_kind: Vec<HashMap<Kind, Vec<usize>>>,
+    pub by_kind: Vec<FxHashMap<Kind, Vec<u32>>>,
     pub rejections: Vec<Rejection>,
 }
 
@@ -165,13 +167,14 @@ impl Timeline {
         let mut ips = IndexSet::new();
         let attribution = attribute_ips(&activities, &strings, &props, &mut ips);
         let mut by_mailbox = vec![Vec::new(); inputs.len()];
-        let mut by_kind: Vec<HashMap<Kind, Vec<usize>>> = vec![HashMap::new(); inputs.len()];
+        let mut by_kind: Vec<FxHashMap<Kind, Vec<u32>>> = vec![FxHashMap::default(); inputs.len()];
         for (i, a) in activities.iter().enumerate() {
             if let Some(list) = by_mailbox.get_mut(a.source.file as usize) {
                 list.push(i);
             }
             if let Some(kinds) = by_kind.get_mut(a.source.file as usize) {
-                kinds.entry(a.kind).or_default().push(i);
+                // Fits: 2^32 records would take hundreds of GB.
+                kinds.entry(a.kind).or_default().push(i as u32);
             }
         }
         Timeline {
@@ -230,21 +233,21 @@ impl Timeline {
 
     /// Records per `ActivityIdType` inside `window`, sorted by name.
     pub fn activity_counts(&self, window: &Window) -> BTreeMap<&str, u64> {
-        count_by(self.within(*window).map(|(_, a)| a), |a| {
-            a.kind.name(&self.strings)
+        count_by(self.within(*window).map(|(_, a)| a.kind), |k| {
+            k.name(&self.strings)
         })
     }
 
     /// Records per `AppIdType` inside `window`, sorted by name.
     pub fn app_counts(&self, window: &Window) -> BTreeMap<&str, u64> {
-        count_by(self.within(*window).map(|(_, a)| a), |a| {
-            a.app.name(&self.strings)
+        count_by(self.within(*window).map(|(_, a)| a.app), |app| {
+            app.name(&self.strings)
         })
     }
 
     /// Distinct non-empty `ClientSessionId`s, per mailbox.
     pub fn session_count(&self) -> usize {
-        let sessions: std::collections::HashSet<(u32, Sym)> = self
+        let sessions: FxHashSet<(u32, Sym)> = self
             .activities
             .iter()
             .filter(|a| !a.session.is_empty())
@@ -283,20 +286,22 @@ pub struct IpSeen<'a> {
     pub last: DateTime<Utc>,
 }
 
-fn count_by<'a>(
-    activities: impl Iterator<Item = &'a Activity>,
-    key: impl Fn(&'a Activity) -> &'a str,
+/// Counts `keys` by value (cheap to hash), then by name (sorted).
+fn count_by<'a, K: Hash + Eq>(
+    keys: impl Iterator<Item = K>,
+    name: impl Fn(K) -> &'a str,
 ) -> BTreeMap<&'a str, u64> {
+    let mut by_key: FxHashMap<K, u64> = FxHashMap::default();
+    for k in keys {
+        *by_key.entry(k).or_insert(0) += 1;
+    }
     let mut counts = BTreeMap::new();
-    for a in activities {
-        *counts.entry(key(a)).or_insert(0) += 1;
+    for (k, n) in by_key {
+        *counts.entry(name(k)).or_insert(0) += n;
     }
     counts
 }
 
-/// Gives every record the best IP available inside its own mailbox: its own
-/// (logons), its session's, or the latest same-app logon within 30 minutes.
-/// Never "the last IP anywhere in the file" (Magic Unicorn's heuristic).
 /// Drops exact duplicate rows (paging overlaps): same input, same time and,
 /// read again, the same bytes. The first in file order stays. Only rows
 /// that share their instant are read again, so a normal export costs
@@ -342,7 +347,7 @@ fn find_twins(
     dropped: &mut Vec<usize>,
     inputs: &mut [InputSummary],
 ) {
-    let mut kept: HashMap<(u32, u64), Vec<usize>> = HashMap::new();
+    let mut kept: FxHashMap<(u32, u64), Vec<usize>> = FxHashMap::default();
     for i in group {
         let b = &activities[i];
         let cursor = &mut cursors[b.source.file as usize];
@@ -372,6 +377,9 @@ fn find_twins(
     }
 }
 
+/// Gives every record the best IP available inside its own mailbox: its own
+/// (logons), its session's, or the latest same-app logon within 30 minutes.
+/// Never "the last IP anywhere in the file" (Magic Unicorn's heuristic).
 fn attribute_ips(
     activities: &[Activity],
     strings: &Strings,
@@ -382,7 +390,7 @@ fn attribute_ips(
     // A session's first logon IP, for rows that precede the logon in time
     // (OWA uploads client events in batches with browser timestamps).
     let rec = |a| Rec::new(a, strings, props);
-    let mut session_first: HashMap<(u32, Sym), u32> = HashMap::new();
+    let mut session_first: FxHashMap<(u32, Sym), u32> = FxHashMap::default();
     for a in activities
         .iter()
         .filter(|a| a.kind.is_logon() && !a.session.is_empty())
@@ -394,8 +402,8 @@ fn attribute_ips(
                 .or_insert(id);
         }
     }
-    let mut session_last: HashMap<(u32, Sym), u32> = HashMap::new();
-    let mut app_last: HashMap<(u32, App), (u32, DateTime<Utc>)> = HashMap::new();
+    let mut session_last: FxHashMap<(u32, Sym), u32> = FxHashMap::default();
+    let mut app_last: FxHashMap<(u32, App), (u32, DateTime<Utc>)> = FxHashMap::default();
     let window = Duration::minutes(SAME_APP_WINDOW_MINUTES);
     let mut out = Vec::with_capacity(activities.len());
     for a in activities {

@@ -4,18 +4,18 @@
 use super::Ctx;
 use crate::activity::{IdHash, Kind};
 use crate::timeline::Timeline;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// The deliveries of one mailbox, by item id and Internet message id.
 pub struct Deliveries {
-    by_item: HashMap<IdHash, usize>,
-    by_message_id: HashMap<IdHash, usize>,
+    by_item: FxHashMap<IdHash, usize>,
+    by_message_id: FxHashMap<IdHash, usize>,
 }
 
 impl Deliveries {
     pub fn of(timeline: &Timeline, records: &[usize]) -> Deliveries {
-        let mut by_item = HashMap::new();
-        let mut by_message_id = HashMap::new();
+        let mut by_item = FxHashMap::default();
+        let mut by_message_id = FxHashMap::default();
         let file = records
             .first()
             .map_or(0, |&i| timeline.activities[i].source.file as usize);
@@ -23,7 +23,7 @@ impl Deliveries {
             .by_kind
             .get(file)
             .and_then(|k| k.get(&Kind::MessageDelivered));
-        for &i in delivered.into_iter().flatten() {
+        for i in delivered.into_iter().flatten().map(|&i| i as usize) {
             let a = &timeline.activities[i];
             if !a.item.is_empty() {
                 by_item.entry(a.item).or_insert(i);

@@ -164,7 +164,7 @@ impl<'a> Ctx<'a> {
             .iter()
             .filter_map(|k| index.get(k))
             .flatten()
-            .copied()
+            .map(|&i| i as usize)
             .collect();
         if kinds.len() > 1 {
             out.sort_unstable();
