@@ -14,16 +14,18 @@ pub struct Deliveries {
 
 impl Deliveries {
     pub fn of(timeline: &Timeline, records: &[usize]) -> Deliveries {
-        let mut by_item = FxHashMap::default();
-        let mut by_message_id = FxHashMap::default();
         let file = records
             .first()
             .map_or(0, |&i| timeline.activities[i].source.file as usize);
-        let delivered = timeline
+        let delivered: &[u32] = timeline
             .by_kind
             .get(file)
-            .and_then(|k| k.get(&Kind::MessageDelivered));
-        for i in delivered.into_iter().flatten().map(|&i| i as usize) {
+            .and_then(|k| k.get(&Kind::MessageDelivered))
+            .map_or(&[], Vec::as_slice);
+        // Sized once: growing by rehashing cost more than filling.
+        let with_room = || FxHashMap::with_capacity_and_hasher(delivered.len(), Default::default());
+        let (mut by_item, mut by_message_id) = (with_room(), with_room());
+        for i in delivered.iter().map(|&i| i as usize) {
             let a = &timeline.activities[i];
             if !a.item.is_empty() {
                 by_item.entry(a.item).or_insert(i);
