@@ -184,7 +184,7 @@ impl<R: BufRead> Records<R> {
 /// An odd number of `"` means a quoted field is still open: in CSV every
 /// quote is a field delimiter or half of a doubled `""`.
 fn open_quote(bytes: &[u8]) -> bool {
-    bytes.iter().filter(|&&b| b == b'"').count() % 2 == 1
+    memchr::memchr_iter(b'"', bytes).count() % 2 == 1
 }
 
 /// Fields of one record, split by `csv_core` (quotes and `""` undone).
@@ -237,6 +237,9 @@ impl Default for Splitter {
 impl Splitter {
     pub fn split(&mut self, record: &[u8], out: &mut Fields) {
         use csv_core::ReadRecordResult as R;
+        if split_plain(record, out) {
+            return;
+        }
         self.core.reset();
         out.buf.clear();
         out.buf.resize(record.len() + 1, 0);
@@ -269,6 +272,41 @@ impl Splitter {
         }
         out.ends.truncate(nend);
         out.buf.truncate(nout);
+    }
+}
+
+/// The shape retriever writes, split without the CSV state machine: bare
+/// fields with no quote, and at most a last field quoted whole with no
+/// quote inside (the `CustomProperties` dict). Returns false, with `out` in
+/// any state, for everything else (doubled quotes, quotes mid-field, line
+/// breaks), which `csv_core` then splits.
+fn split_plain(record: &[u8], out: &mut Fields) -> bool {
+    if memchr::memchr(b'\n', record).is_some() {
+        return false;
+    }
+    out.buf.clear();
+    out.ends.clear();
+    let mut rest = record;
+    loop {
+        if let Some(quoted) = rest.strip_prefix(b"\"") {
+            return match quoted.strip_suffix(b"\"") {
+                Some(inner) if memchr::memchr(b'"', inner).is_none() => {
+                    out.buf.extend_from_slice(inner);
+                    out.ends.push(out.buf.len());
+                    true
+                }
+                _ => false,
+            };
+        }
+        let end = memchr::memchr2(b',', b'"', rest);
+        let field = &rest[..end.unwrap_or(rest.len())];
+        out.buf.extend_from_slice(field);
+        out.ends.push(out.buf.len());
+        match end {
+            None => return true,
+            Some(i) if rest[i] == b'"' => return false,
+            Some(i) => rest = &rest[i + 1..],
+        }
     }
 }
 
@@ -335,6 +373,39 @@ mod tests {
             }
         );
         assert_eq!(got[2], (Next::Record { line: 3 }, b"b".to_vec()));
+    }
+
+    proptest::proptest! {
+        /// Where the plain splitter accepts a record, it splits it exactly as
+        /// the CSV state machine (the `csv` crate, a separate reader) does.
+        #[test]
+        fn plain_split_agrees_with_csv(record in "[a,\"\r\n ']{1,24}") {
+            let mut plain = Fields::default();
+            if split_plain(record.as_bytes(), &mut plain) {
+                let mut reader = csv::ReaderBuilder::new()
+                    .has_headers(false)
+                    .flexible(true)
+                    .terminator(csv::Terminator::Any(b'\n'))
+                    .from_reader(record.as_bytes());
+                let mut expected = csv::ByteRecord::new();
+                proptest::prop_assert!(reader.read_byte_record(&mut expected).unwrap());
+                let expected: Vec<&[u8]> = expected.iter().collect();
+                let got: Vec<&[u8]> = plain.iter().collect();
+                proptest::prop_assert_eq!(got, expected);
+            }
+        }
+    }
+
+    #[test]
+    fn plain_split_takes_retriever_rows_only() {
+        let mut f = Fields::default();
+        assert!(split_plain(br#"t,Web,Logon,,c,s,"{'a': 'b, c'}""#, &mut f));
+        assert_eq!(f.get(6), Some(&b"{'a': 'b, c'}"[..]));
+        assert!(split_plain(b"t,Web,Logon,,c,s,{}", &mut f));
+        assert!(!split_plain(br#"a,"b",c"#, &mut f));
+        assert!(!split_plain(br#"a,"b""c""#, &mut f));
+        assert!(!split_plain(b"a,b\"c", &mut f));
+        assert!(!split_plain(b"a,\"b\nc\"", &mut f));
     }
 
     #[test]
