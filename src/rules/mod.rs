@@ -299,7 +299,18 @@ pub fn run_all(timeline: &Timeline, settings: &Settings) -> Vec<Finding> {
         }
         findings
     };
-    let access = run(Stage::Access, Vec::new(), &no_context);
+    let access = std::thread::scope(|scope| {
+        // The delivery indexes depend on the timeline only: built beside
+        // the access stage, which does not read them.
+        scope.spawn(|| {
+            for (cell, records) in shared.deliveries.iter().zip(&timeline.by_mailbox) {
+                if !records.is_empty() {
+                    cell.get_or_init(|| links::Deliveries::of(timeline, records));
+                }
+            }
+        });
+        run(Stage::Access, Vec::new(), &no_context)
+    });
     let suspect = Suspect::from_findings(timeline, &access, SUSPECT_SOURCES);
     let (lane_a, lane_b) = std::thread::scope(|scope| {
         let b = scope.spawn(|| run(Stage::LaneB, access.clone(), &suspect));
