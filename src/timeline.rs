@@ -8,7 +8,6 @@ use chrono::{DateTime, Duration, Utc};
 use indexmap::IndexSet;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::{BTreeMap, HashMap};
-use std::hash::Hash;
 
 /// How long a logon's IP is lent to later rows of the same client type that
 /// share no session with it (`detections.md` §2.9 `data-attribution`).
@@ -162,8 +161,6 @@ impl Timeline {
         sort_by_time(&mut activities);
         rejections.sort_by_key(|r| (r.file, r.line));
         drop_duplicates(&mut activities, &mut inputs, &raw);
-        let mut ips = IndexSet::new();
-        let attribution = attribute_ips(&activities, &strings, &props, &mut ips);
         let mut by_mailbox = vec![Vec::new(); inputs.len()];
         let mut by_kind: Vec<FxHashMap<Kind, Vec<u32>>> = vec![FxHashMap::default(); inputs.len()];
         for (i, a) in activities.iter().enumerate() {
@@ -175,6 +172,8 @@ impl Timeline {
                 kinds.entry(a.kind).or_default().push(i as u32);
             }
         }
+        let mut ips = IndexSet::new();
+        let attribution = attribute_ips(&activities, (&strings, &props), &by_kind, &mut ips);
         Timeline {
             inputs,
             activities,
@@ -229,18 +228,19 @@ impl Timeline {
             .filter(move |(_, a)| window.contains(a.time))
     }
 
-    /// Records per `ActivityIdType` inside `window`, sorted by name.
-    pub fn activity_counts(&self, window: &Window) -> BTreeMap<&str, u64> {
-        count_by(self.within(*window).map(|(_, a)| a.kind), |k| {
-            k.name(&self.strings)
-        })
-    }
-
-    /// Records per `AppIdType` inside `window`, sorted by name.
-    pub fn app_counts(&self, window: &Window) -> BTreeMap<&str, u64> {
-        count_by(self.within(*window).map(|(_, a)| a.app), |app| {
-            app.name(&self.strings)
-        })
+    /// Records per `ActivityIdType` and per `AppIdType` inside `window`,
+    /// each sorted by name (one pass over the records).
+    pub fn counts(&self, window: &Window) -> Counts<'_> {
+        let mut kinds: FxHashMap<Kind, u64> = FxHashMap::default();
+        let mut apps: FxHashMap<App, u64> = FxHashMap::default();
+        for (_, a) in self.within(*window) {
+            *kinds.entry(a.kind).or_insert(0) += 1;
+            *apps.entry(a.app).or_insert(0) += 1;
+        }
+        Counts {
+            activity: by_name(kinds, |k| k.name(&self.strings)),
+            app: by_name(apps, |app| app.name(&self.strings)),
+        }
     }
 
     /// Distinct non-empty `ClientSessionId`s, per mailbox.
@@ -284,20 +284,23 @@ pub struct IpSeen<'a> {
     pub last: DateTime<Utc>,
 }
 
-/// Counts `keys` by value (cheap to hash), then by name (sorted).
-fn count_by<'a, K: Hash + Eq>(
-    keys: impl Iterator<Item = K>,
+/// Records per activity type and per client type, sorted by name.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Counts<'a> {
+    pub activity: BTreeMap<&'a str, u64>,
+    pub app: BTreeMap<&'a str, u64>,
+}
+
+/// Counts kept by value (cheap to hash while counting), re-keyed by name.
+fn by_name<'a, K>(
+    counts: FxHashMap<K, u64>,
     name: impl Fn(K) -> &'a str,
 ) -> BTreeMap<&'a str, u64> {
-    let mut by_key: FxHashMap<K, u64> = FxHashMap::default();
-    for k in keys {
-        *by_key.entry(k).or_insert(0) += 1;
+    let mut out = BTreeMap::new();
+    for (k, n) in counts {
+        *out.entry(name(k)).or_insert(0) += n;
     }
-    let mut counts = BTreeMap::new();
-    for (k, n) in by_key {
-        *counts.entry(name(k)).or_insert(0) += n;
-    }
-    counts
+    out
 }
 
 /// Sorts records by (time, file, line), which is unique, so either sort
@@ -403,18 +406,27 @@ fn find_twins(
 /// Never "the last IP anywhere in the file" (Magic Unicorn's heuristic).
 fn attribute_ips(
     activities: &[Activity],
-    strings: &Strings,
-    props: &[Prop],
+    (strings, props): (&Strings, &[Prop]),
+    by_kind: &[FxHashMap<Kind, Vec<u32>>],
     ips: &mut IndexSet<String>,
 ) -> Vec<Attribution> {
     let mut intern = |ip: &str| ips.insert_full(ip.to_string()).0 as u32;
     // A session's first logon IP, for rows that precede the logon in time
     // (OWA uploads client events in batches with browser timestamps).
     let rec = |a| Rec::new(a, strings, props);
-    let mut session_first: FxHashMap<(u32, Sym), u32> = FxHashMap::default();
-    for a in activities
+    let mut logons: Vec<u32> = by_kind
         .iter()
-        .filter(|a| a.kind.is_logon() && !a.session.is_empty())
+        .flat_map(|kinds| [Kind::ServerLogon, Kind::Logon].map(|k| kinds.get(&k)))
+        .flatten()
+        .flatten()
+        .copied()
+        .collect();
+    logons.sort_unstable();
+    let mut session_first: FxHashMap<(u32, Sym), u32> = FxHashMap::default();
+    for a in logons
+        .iter()
+        .map(|&i| &activities[i as usize])
+        .filter(|a| !a.session.is_empty())
     {
         if let Some(ip) = rec(a).client_ip() {
             let id = intern(&ip);

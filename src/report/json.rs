@@ -144,9 +144,12 @@ fn document<'a>(report: &'a Report<'a>) -> Document<'a> {
             excluded_records: report.excluded_records(),
             excluded_findings: report.excluded_findings,
         }),
-        counts: Counts {
-            activity: tl.activity_counts(&report.window),
-            app: tl.app_counts(&report.window),
+        counts: {
+            let c = tl.counts(&report.window);
+            Counts {
+                activity: c.activity,
+                app: c.app,
+            }
         },
         findings: report.findings.iter().map(|f| finding(report, f)).collect(),
         rejections,

@@ -196,8 +196,9 @@ fn counts_table(report: &Report<'_>, style: &Style) -> Table {
     let tl = report.timeline;
     let mut table = condensed_table(style);
     table.set_header(vec!["Activity", "Records", "App", "Records"]);
-    let activities: Vec<_> = tl.activity_counts(&report.window).into_iter().collect();
-    let apps: Vec<_> = tl.app_counts(&report.window).into_iter().collect();
+    let counts = tl.counts(&report.window);
+    let activities: Vec<_> = counts.activity.into_iter().collect();
+    let apps: Vec<_> = counts.app.into_iter().collect();
     for i in 0..activities.len().max(apps.len()) {
         let (a, an) = activities
             .get(i)
