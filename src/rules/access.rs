@@ -92,6 +92,12 @@ fn baseline_end(ctx: &Ctx<'_>, records: &[usize]) -> DateTime<Utc> {
     start + Duration::days(ctx.int("baseline_days"))
 }
 
+/// The records of the baseline period: a prefix, as records are in time
+/// order.
+fn baseline<'r>(ctx: &Ctx<'_>, records: &'r [usize], end: DateTime<Utc>) -> &'r [usize] {
+    &records[..records.partition_point(|&i| ctx.activity(i).time < end)]
+}
+
 /// IPv4 /24, IPv6 /48; anything else (anonymised, garbage) as written.
 pub fn network(ip: &str) -> String {
     match ip.parse::<IpAddr>() {
@@ -281,17 +287,16 @@ impl Rule for NewAgent {
             }
             // Client types of any row (the service itself excluded).
             // By value, not by name: one cheap hash per row.
-            let apps = |pred: &dyn Fn(Rec<'_>) -> bool| -> IndexSet<App> {
+            let apps = |records: &[usize]| -> IndexSet<App> {
                 records
                     .iter()
-                    .map(|&i| ctx.activity(i))
-                    .filter(|a| a.app != App::Exchange && pred(*a))
-                    .map(|a| a.app)
+                    .map(|&i| ctx.activity(i).app)
+                    .filter(|&app| app != App::Exchange)
                     .collect()
             };
-            let mut known_apps = apps(&|a| a.time < end);
+            let mut known_apps = apps(baseline(ctx, records, end));
             if known_apps.is_empty()
-                && let Some(&first) = apps(&|_| true).first()
+                && let Some(&first) = apps(records).first()
             {
                 known_apps.insert(first);
             }
@@ -481,11 +486,9 @@ impl Rule for LegacyClient {
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         for (_, records) in ctx.mailboxes() {
             let end = baseline_end(ctx, records);
-            let in_baseline: IndexSet<App> = records
+            let in_baseline: IndexSet<App> = baseline(ctx, records, end)
                 .iter()
-                .map(|&i| ctx.activity(i))
-                .filter(|a| a.time < end)
-                .map(|a| a.app)
+                .map(|&i| ctx.activity(i).app)
                 .collect();
             let mut hits: IndexMap<&str, Vec<usize>> = IndexMap::new();
             for &i in records {

@@ -7,7 +7,6 @@ use crate::finding::{Finding, Level};
 use crate::input::InputSummary;
 use chrono::{Duration, NaiveDate};
 use indexmap::IndexMap;
-use std::collections::BTreeSet;
 
 fn input<'a>(ctx: &Ctx<'a>, records: &[usize]) -> Option<&'a InputSummary> {
     records.first().and_then(|&i| {
@@ -101,16 +100,21 @@ impl Gaps {
         let (Some(&first), Some(&last)) = (records.first(), records.last()) else {
             return Vec::new();
         };
-        let days: BTreeSet<NaiveDate> = records
-            .iter()
-            .map(|&i| ctx.activity(i).time.date_naive())
-            .collect();
+        // Records are in time order, so a new day is a change of date.
+        let mut days = 0i64;
+        let mut day: Option<NaiveDate> = None;
+        for &i in records {
+            let d = ctx.activity(i).time.date_naive();
+            if day != Some(d) {
+                days += 1;
+                day = Some(d);
+            }
+        }
         let span_days = (ctx.activity(last).time.date_naive()
             - ctx.activity(first).time.date_naive())
         .num_days()
             + 1;
-        let daily = span_days >= 3
-            && (days.len() as i64) * 100 >= span_days * ctx.int("daily_active_percent");
+        let daily = span_days >= 3 && days * 100 >= span_days * ctx.int("daily_active_percent");
         if !daily {
             return Vec::new();
         }
@@ -144,14 +148,23 @@ impl Rule for Unparsed {
             let Some(s) = input(ctx, records) else {
                 continue;
             };
-            let damaged: Vec<usize> = records
-                .iter()
-                .copied()
-                .filter(|&i| {
-                    let a = ctx.activity(i);
-                    a.salvaged || a.time_source == TimeSource::CreationTime || a.implausible_time()
-                })
-                .collect();
+            // The reader counted every such record: none, no need to look.
+            let any_damaged =
+                s.salvaged_properties + s.creation_time_fallbacks + s.implausible_times > 0;
+            let damaged: Vec<usize> = if any_damaged {
+                records
+                    .iter()
+                    .copied()
+                    .filter(|&i| {
+                        let a = ctx.activity(i);
+                        a.salvaged
+                            || a.time_source == TimeSource::CreationTime
+                            || a.implausible_time()
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
             let mut parts = Vec::new();
             let mut add = |n: u64, one: &str, many: &str| {
                 if n > 0 {

@@ -183,12 +183,19 @@ impl Rule for RuleActivity {
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         for (_, records) in ctx.mailboxes() {
+            // Decided per type, then only those types' rows are read.
+            let strings = &ctx.timeline.strings;
+            let kinds: Vec<Kind> = ctx
+                .kinds_present(records)
+                .into_iter()
+                .filter(|k| k.name(strings).to_ascii_lowercase().contains("rule"))
+                .collect();
             let mut by_type: IndexMap<&str, Vec<usize>> = IndexMap::new();
-            for &i in records {
-                let kind = ctx.activity(i).kind_name();
-                if kind.to_ascii_lowercase().contains("rule") {
-                    by_type.entry(kind).or_default().push(i);
-                }
+            for i in ctx.of_kinds(records, &kinds) {
+                by_type
+                    .entry(ctx.activity(i).kind_name())
+                    .or_default()
+                    .push(i);
             }
             for (kind, recs) in by_type {
                 let names: Vec<String> = recs
@@ -282,13 +289,20 @@ impl Rule for AlertNotice {
                 if a.kind != Kind::MessageDelivered {
                     continue;
                 }
+                // ASCII case folding, without a lowercase copy per delivery:
+                // no other character lowercases into these needles' letters.
                 let subject = a.subject().unwrap_or_default();
-                let lower = subject.to_lowercase();
+                let has = |needle: &str| {
+                    subject
+                        .as_bytes()
+                        .windows(needle.len())
+                        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+                };
                 let from_alerts = a
                     .sender()
                     .is_some_and(|s| s.eq_ignore_ascii_case(ALERT_SENDER))
-                    || lower.contains("-severity alert:");
-                if !from_alerts || !lower.contains("rule") {
+                    || has("-severity alert:");
+                if !from_alerts || !has("rule") {
                     continue;
                 }
                 // The alert names the policy, not the rule: cite the

@@ -172,6 +172,19 @@ impl<'a> Ctx<'a> {
         out
     }
 
+    /// The activity types present in the mailbox `records` belong to, in no
+    /// particular order.
+    pub fn kinds_present(&self, records: &[usize]) -> Vec<Kind> {
+        records
+            .first()
+            .and_then(|&i| {
+                let file = self.timeline.activities[i].source.file as usize;
+                self.timeline.by_kind.get(file)
+            })
+            .map(|index| index.keys().copied().collect())
+            .unwrap_or_default()
+    }
+
     /// The deliveries of the mailbox `records` belong to.
     pub fn deliveries(&self, records: &[usize]) -> &'a links::Deliveries {
         let file = records
