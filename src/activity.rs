@@ -8,46 +8,91 @@ use chrono::{DateTime, Utc};
 use std::borrow::Cow;
 use std::hash::{Hash, Hasher};
 
-/// Declares an open enum of known names plus `Unknown(Sym)`, so unknown
-/// values pass through verbatim (spec §5, §6: both sets are open).
+/// Declares an open enumeration: the catalogue's names as constants, plus
+/// any other value kept verbatim (interned), since both sets are open (spec
+/// §5, §6). Packed in 4 bytes: a catalogue index, or the top bit set over
+/// the symbol of a name outside the catalogue. Constants match in patterns
+/// like enum variants.
 macro_rules! open_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name {
-            $($variant,)+
-            /// A value outside the catalogue, kept as written (interned).
-            Unknown(Sym),
-        }
+        #[derive(Clone, Copy, PartialEq, Eq, Hash)]
+        pub struct $name(u32);
 
+        #[allow(non_upper_case_globals)]
         impl $name {
+            const NAMES: &'static [&'static str] = &[$($text),+];
+            $(pub const $variant: $name = $name(catalogue_index(Self::NAMES, $text));)+
+
             pub fn parse(text: &str, strings: &mut Strings) -> Self {
                 match text {
                     $($text => $name::$variant,)+
-                    other => $name::Unknown(strings.intern(other)),
+                    other => Self::unknown(strings.intern(other)),
                 }
+            }
+
+            /// A name outside the catalogue (symbols past 2^31, which no
+            /// run can hold, share the last slot).
+            fn unknown(sym: Sym) -> Self {
+                $name(UNKNOWN | (sym.index() as u32).min(!UNKNOWN))
+            }
+
+            fn unknown_sym(self) -> Option<Sym> {
+                (self.0 & UNKNOWN != 0).then(|| Sym::from_index(self.0 & !UNKNOWN))
             }
 
             /// The name as written in the export.
             pub fn name<'s>(&self, strings: &'s Strings) -> &'s str {
-                match self {
-                    $($name::$variant => $text,)+
-                    $name::Unknown(sym) => strings.get(*sym),
+                match self.unknown_sym() {
+                    Some(sym) => strings.get(sym),
+                    None => Self::NAMES.get(self.0 as usize).copied().unwrap_or(""),
                 }
             }
 
             pub fn is_known(&self) -> bool {
-                !matches!(self, $name::Unknown(_))
+                self.unknown_sym().is_none()
             }
 
             pub(crate) fn remap(self, map: &[Sym]) -> Self {
-                match self {
-                    $name::Unknown(sym) => $name::Unknown(map.get(sym.index()).copied().unwrap_or(sym)),
-                    known => known,
+                match self.unknown_sym() {
+                    Some(sym) => Self::unknown(map.get(sym.index()).copied().unwrap_or(sym)),
+                    None => self,
+                }
+            }
+        }
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                match self.unknown_sym() {
+                    Some(sym) => write!(f, "{}::Unknown({sym:?})", stringify!($name)),
+                    None => f.write_str(Self::NAMES.get(self.0 as usize).copied().unwrap_or("?")),
                 }
             }
         }
     };
+}
+
+/// The flag of an open enumeration's value outside the catalogue.
+const UNKNOWN: u32 = 1 << 31;
+
+/// Position of `name` in `names`, at compile time (a constant that is not
+/// in its own catalogue fails the build).
+const fn catalogue_index(names: &[&str], name: &str) -> u32 {
+    let mut i = 0;
+    while i < names.len() {
+        let (a, b) = (names[i].as_bytes(), name.as_bytes());
+        if a.len() == b.len() {
+            let mut j = 0;
+            while j < a.len() && a[j] == b[j] {
+                j += 1;
+            }
+            if j == a.len() {
+                return i as u32;
+            }
+        }
+        i += 1;
+    }
+    panic!("name not in the catalogue")
 }
 
 open_enum! {
@@ -102,13 +147,13 @@ impl Kind {
     /// Both spellings of the search-keystroke type (spec §6 B).
     pub fn is_search_suggestion(&self) -> bool {
         matches!(
-            self,
+            *self,
             Kind::SearchSuggestionsDisplay | Kind::SearchSuggestionDisplay
         )
     }
 
     pub fn is_logon(&self) -> bool {
-        matches!(self, Kind::ServerLogon | Kind::Logon)
+        matches!(*self, Kind::ServerLogon | Kind::Logon)
     }
 }
 
@@ -266,6 +311,9 @@ pub struct Activity {
     /// `CustomProperties` was not a valid literal: pairs were salvaged.
     pub salvaged: bool,
 }
+
+// A million-row mailbox holds a million of these: keep growth deliberate.
+const _: () = assert!(std::mem::size_of::<Activity>() == 72);
 
 impl Activity {
     /// A time no export can hold (before 2000 or after 2099): kept, but

@@ -29,29 +29,38 @@ pub const CATEGORIES: &[(&str, &str)] = &[
 ];
 
 pub fn category(a: &Activity) -> usize {
-    use Kind::*;
     match a.kind {
-        ServerLogon | Logon => 0,
-        MessageDelivered => 1,
-        ReadingPaneDisplayStart
-        | ReadingPaneDisplayEnd
-        | MarkAsRead
-        | MarkAsUnread
-        | MessageSelected
-        | InspectorDisplayStart
-        | InspectorDisplayEnd
-        | OpenedAnAttachment
-        | PreviewOfAttachmentStarted
-        | LinkClicked => 2,
-        SearchResult
-        | SearchSuggestionsDisplay
-        | SearchSuggestionDisplay
-        | SearchQueryExecute
-        | SearchSessionStart
-        | SearchRefinersDisplay
-        | SearchRequestEnd => 3,
-        MessageSent | Reply | ReplyAll | Forward | NewMessage | DraftCreated | RemoteSend => 4,
-        Delete | DeleteFromInbox | Move | MoveFromInbox | DeleteFolder => 5,
+        Kind::ServerLogon | Kind::Logon => 0,
+        Kind::MessageDelivered => 1,
+        Kind::ReadingPaneDisplayStart
+        | Kind::ReadingPaneDisplayEnd
+        | Kind::MarkAsRead
+        | Kind::MarkAsUnread
+        | Kind::MessageSelected
+        | Kind::InspectorDisplayStart
+        | Kind::InspectorDisplayEnd
+        | Kind::OpenedAnAttachment
+        | Kind::PreviewOfAttachmentStarted
+        | Kind::LinkClicked => 2,
+        Kind::SearchResult
+        | Kind::SearchSuggestionsDisplay
+        | Kind::SearchSuggestionDisplay
+        | Kind::SearchQueryExecute
+        | Kind::SearchSessionStart
+        | Kind::SearchRefinersDisplay
+        | Kind::SearchRequestEnd => 3,
+        Kind::MessageSent
+        | Kind::Reply
+        | Kind::ReplyAll
+        | Kind::Forward
+        | Kind::NewMessage
+        | Kind::DraftCreated
+        | Kind::RemoteSend => 4,
+        Kind::Delete
+        | Kind::DeleteFromInbox
+        | Kind::Move
+        | Kind::MoveFromInbox
+        | Kind::DeleteFolder => 5,
         _ => 6,
     }
 }
