@@ -289,7 +289,35 @@ impl Prop {
     }
 }
 
-/// One normalised record, compact: about 100 bytes plus its kept properties.
+/// The hashed `InternetMessageId` and `ConversationId` of a row that has
+/// either (deliveries, sends: about four rows in ten), kept beside the
+/// records so that the others carry no empty ids.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MessageIds {
+    pub message_id: IdHash,
+    pub conversation: IdHash,
+}
+
+impl MessageIds {
+    pub fn is_empty(&self) -> bool {
+        self.message_id.is_empty() && self.conversation.is_empty()
+    }
+}
+
+/// What records point into: interned strings, kept properties and message
+/// ids. One set per run; parallel batches and inputs are merged into it.
+#[derive(Debug, Default)]
+pub struct Arenas {
+    pub strings: Strings,
+    pub props: Vec<Prop>,
+    pub ids: Vec<MessageIds>,
+}
+
+/// [`Activity::ids`] of a row without message ids.
+pub const NO_IDS: u32 = u32::MAX;
+
+/// One normalised record, compact: 64 bytes plus its kept properties (and
+/// message ids, where it has them).
 #[derive(Debug, Clone)]
 pub struct Activity {
     pub time: DateTime<Utc>,
@@ -297,10 +325,8 @@ pub struct Activity {
     /// Where the raw row starts in its input's raw store (for exports).
     pub raw: u64,
     pub item: IdHash,
-    /// `InternetMessageId`, hashed.
-    pub message_id: IdHash,
-    /// `ConversationId`, hashed.
-    pub conversation: IdHash,
+    /// Index of its [`MessageIds`] in the arenas, or [`NO_IDS`].
+    pub ids: u32,
     pub session: Sym,
     pub app: App,
     pub kind: Kind,
@@ -313,7 +339,7 @@ pub struct Activity {
 }
 
 // A million-row mailbox holds a million of these: keep growth deliberate.
-const _: () = assert!(std::mem::size_of::<Activity>() == 72);
+const _: () = assert!(std::mem::size_of::<Activity>() == 64);
 
 impl Activity {
     /// A time no export can hold (before 2000 or after 2099): kept, but
@@ -324,22 +350,26 @@ impl Activity {
     }
 }
 
-/// Moves records, whose symbols and property slices refer to `their`
-/// strings and properties, into `our` tables: symbols are re-interned and
-/// property slices shifted. Used to merge parallel batches and inputs.
-pub fn append_records(
-    our: (&mut Strings, &mut Vec<Prop>, &mut Vec<Activity>),
-    their: (Strings, Vec<Prop>, Vec<Activity>),
-) {
-    let (strings, props, activities) = our;
-    let remap = strings.absorb(their.0);
-    let shift = u32::try_from(props.len()).unwrap_or(u32::MAX);
-    props.extend(their.1.iter().map(|p| p.remap(&remap)));
-    activities.extend(their.2.into_iter().map(|mut a| {
+/// Moves records, whose symbols and arena indices refer to `their` arenas,
+/// into `our` arenas and records: symbols are re-interned and indices
+/// shifted. Used to merge parallel batches and inputs.
+pub fn append_records(our: (&mut Arenas, &mut Vec<Activity>), their: (Arenas, Vec<Activity>)) {
+    let ((arenas, activities), (theirs, their_activities)) = (our, their);
+    let remap = arenas.strings.absorb(theirs.strings);
+    let props_shift = u32::try_from(arenas.props.len()).unwrap_or(u32::MAX);
+    let ids_shift = u32::try_from(arenas.ids.len()).unwrap_or(u32::MAX);
+    arenas
+        .props
+        .extend(theirs.props.iter().map(|p| p.remap(&remap)));
+    arenas.ids.extend_from_slice(&theirs.ids);
+    activities.extend(their_activities.into_iter().map(|mut a| {
         a.kind = a.kind.remap(&remap);
         a.app = a.app.remap(&remap);
         a.session = remap.get(a.session.index()).copied().unwrap_or(a.session);
-        a.props_start = a.props_start.saturating_add(shift);
+        a.props_start = a.props_start.saturating_add(props_shift);
+        if a.ids != NO_IDS {
+            a.ids = a.ids.saturating_add(ids_shift);
+        }
         a
     }));
 }
@@ -351,6 +381,7 @@ pub struct Rec<'a> {
     activity: &'a Activity,
     strings: &'a Strings,
     props: &'a [Prop],
+    ids: MessageIds,
 }
 
 impl std::ops::Deref for Rec<'_> {
@@ -361,16 +392,32 @@ impl std::ops::Deref for Rec<'_> {
 }
 
 impl<'a> Rec<'a> {
-    pub fn new(activity: &'a Activity, strings: &'a Strings, arena: &'a [Prop]) -> Rec<'a> {
+    pub fn new(activity: &'a Activity, arenas: &'a Arenas) -> Rec<'a> {
         let start = activity.props_start as usize;
-        let props = arena
+        let props = arenas
+            .props
             .get(start..start + usize::from(activity.props_len))
             .unwrap_or(&[]);
         Rec {
             activity,
-            strings,
+            strings: &arenas.strings,
             props,
+            ids: arenas
+                .ids
+                .get(activity.ids as usize)
+                .copied()
+                .unwrap_or_default(),
         }
+    }
+
+    /// `InternetMessageId`, hashed (empty when the row has none).
+    pub fn message_id(&self) -> IdHash {
+        self.ids.message_id
+    }
+
+    /// `ConversationId`, hashed (empty when the row has none).
+    pub fn conversation(&self) -> IdHash {
+        self.ids.conversation
     }
 
     pub fn kind_name(&self) -> &'a str {
@@ -542,19 +589,24 @@ mod tests {
 
     #[test]
     fn props_by_key_and_ids_by_hash() {
-        let mut strings = Strings::default();
-        let arena = vec![
+        let mut arenas = Arenas::default();
+        let strings = &mut arenas.strings;
+        let props = vec![
             Prop::known(PropKey::Subject, strings.intern("Invoice")),
             Prop::other(strings.intern("Odd"), strings.intern("x")),
             Prop::known(PropKey::DeliveredToInbox, strings.intern("False")),
         ];
+        arenas.props = props;
+        arenas.ids.push(MessageIds {
+            message_id: IdHash::of("<1@x>"),
+            conversation: IdHash::default(),
+        });
         let a = Activity {
             time: DateTime::default(),
             source: Source { file: 0, line: 2 },
             raw: 0,
             item: IdHash::of("AAMk"),
-            message_id: IdHash::default(),
-            conversation: IdHash::default(),
+            ids: 0,
             session: Sym::EMPTY,
             app: App::Web,
             kind: Kind::MessageDelivered,
@@ -563,7 +615,9 @@ mod tests {
             time_source: TimeSource::TimeStamp,
             salvaged: false,
         };
-        let r = Rec::new(&a, &strings, &arena);
+        let r = Rec::new(&a, &arenas);
+        assert_eq!(r.message_id(), IdHash::of("<1@x>"));
+        assert!(r.conversation().is_empty());
         assert_eq!(r.subject().unwrap(), "Invoice");
         assert_eq!(r.prop("Odd").unwrap(), "x");
         assert_eq!(r.flag("DeliveredToInbox"), Some(false));

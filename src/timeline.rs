@@ -1,9 +1,9 @@
 //! All records of all inputs in one stably sorted timeline, with per-record
 //! IP attribution. Built once; rules and reports only read it.
 
-use crate::activity::{Activity, App, Kind, Prop, Rec, Source, append_records};
+use crate::activity::{Activity, App, Arenas, Kind, Rec, Source, append_records};
 use crate::input::{InputSummary, Parsed, RawRows, Rejection};
-use crate::intern::{Strings, Sym};
+use crate::intern::Sym;
 use chrono::{DateTime, Duration, Utc};
 use indexmap::IndexSet;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -98,9 +98,8 @@ pub struct Timeline {
     pub activities: Vec<Activity>,
     /// Parallel to `activities`.
     pub attribution: Vec<Attribution>,
-    /// One symbol table and property arena for all inputs.
-    pub strings: Strings,
-    pub props: Vec<Prop>,
+    /// One set of strings, properties and message ids for all inputs.
+    pub arenas: Arenas,
     /// Per input: where to read rows again (exports).
     pub raw: Vec<RawRows>,
     /// Why a record's `CustomProperties` had to be salvaged.
@@ -121,14 +120,12 @@ impl Timeline {
         let mut activities = Vec::new();
         let mut rejections = Vec::new();
         let mut salvage_errors = HashMap::new();
-        let mut strings = Strings::default();
-        let mut props = Vec::new();
+        let mut arenas: Option<Arenas> = None;
         for p in parsed {
-            // One symbol table and property arena for the whole run; the
-            // first input's are taken over as they are (no copy).
-            if activities.is_empty() && props.is_empty() && strings.is_empty() {
-                strings = p.strings;
-                props = p.props;
+            // One set of arenas for the whole run; the first input's are
+            // taken over as they are (no copy).
+            let Some(arenas) = arenas.as_mut() else {
+                arenas = Some(p.arenas);
                 activities = p.activities;
                 salvage_errors.extend(p.salvage_errors.into_iter().map(|(line, e)| {
                     (
@@ -143,11 +140,8 @@ impl Timeline {
                 raw.push(p.raw);
                 rejections.extend(p.rejections);
                 continue;
-            }
-            append_records(
-                (&mut strings, &mut props, &mut activities),
-                (p.strings, p.props, p.activities),
-            );
+            };
+            append_records((arenas, &mut activities), (p.arenas, p.activities));
             let file = u32::try_from(inputs.len()).unwrap_or(u32::MAX);
             salvage_errors.extend(
                 p.salvage_errors
@@ -172,13 +166,13 @@ impl Timeline {
                 kinds.entry(a.kind).or_default().push(i as u32);
             }
         }
+        let arenas = arenas.unwrap_or_default();
         let mut ips = IndexSet::new();
-        let attribution = attribute_ips(&activities, (&strings, &props), &by_kind, &mut ips);
+        let attribution = attribute_ips(&activities, &arenas, &by_kind, &mut ips);
         Timeline {
             inputs,
             activities,
-            strings,
-            props,
+            arenas,
             raw,
             attribution,
             ips,
@@ -191,7 +185,7 @@ impl Timeline {
 
     /// Record `i` with its strings and properties.
     pub fn rec(&self, i: usize) -> Rec<'_> {
-        Rec::new(&self.activities[i], &self.strings, &self.props)
+        Rec::new(&self.activities[i], &self.arenas)
     }
 
     /// The attributed IP of record `i`.
@@ -238,8 +232,8 @@ impl Timeline {
             *apps.entry(a.app).or_insert(0) += 1;
         }
         Counts {
-            activity: by_name(kinds, |k| k.name(&self.strings)),
-            app: by_name(apps, |app| app.name(&self.strings)),
+            activity: by_name(kinds, |k| k.name(&self.arenas.strings)),
+            app: by_name(apps, |app| app.name(&self.arenas.strings)),
         }
     }
 
@@ -406,14 +400,14 @@ fn find_twins(
 /// Never "the last IP anywhere in the file" (Magic Unicorn's heuristic).
 fn attribute_ips(
     activities: &[Activity],
-    (strings, props): (&Strings, &[Prop]),
+    arenas: &Arenas,
     by_kind: &[FxHashMap<Kind, Vec<u32>>],
     ips: &mut IndexSet<String>,
 ) -> Vec<Attribution> {
     let mut intern = |ip: &str| ips.insert_full(ip.to_string()).0 as u32;
     // A session's first logon IP, for rows that precede the logon in time
     // (OWA uploads client events in batches with browser timestamps).
-    let rec = |a| Rec::new(a, strings, props);
+    let rec = |a| Rec::new(a, arenas);
     let mut logons: Vec<u32> = by_kind
         .iter()
         .flat_map(|kinds| [Kind::ServerLogon, Kind::Logon].map(|k| kinds.get(&k)))

@@ -15,9 +15,8 @@ mod row;
 pub use raw::{RawCursor, RawRow, RawRows, RawStore, digest};
 pub mod time;
 
-use crate::activity::{Activity, Kind, Prop, Rec, TimeSource, append_records};
+use crate::activity::{Activity, Arenas, Kind, Rec, TimeSource, append_records};
 use crate::error::InputError;
-use crate::intern::Strings;
 use chrono::{DateTime, Utc};
 use decode::Encoding;
 use header::Columns;
@@ -71,8 +70,7 @@ pub struct InputSummary {
 pub struct Parsed {
     pub summary: InputSummary,
     pub activities: Vec<Activity>,
-    pub strings: Strings,
-    pub props: Vec<Prop>,
+    pub arenas: Arenas,
     pub raw: RawRows,
     pub rejections: Vec<Rejection>,
     /// Line → why its `CustomProperties` had to be salvaged.
@@ -82,7 +80,7 @@ pub struct Parsed {
 impl Parsed {
     /// Record `i` with its strings and properties.
     pub fn rec(&self, i: usize) -> Rec<'_> {
-        Rec::new(&self.activities[i], &self.strings, &self.props)
+        Rec::new(&self.activities[i], &self.arenas)
     }
 }
 
@@ -258,8 +256,7 @@ struct FileReader<'p> {
     opts: ReadOptions,
     summary: InputSummary,
     activities: Vec<Activity>,
-    strings: Strings,
-    props: Vec<Prop>,
+    arenas: Arenas,
     /// Raw rows kept in memory when the source cannot be read again.
     memory: Option<Vec<u8>>,
     /// Added to stream offsets to give file offsets (a UTF-8 BOM).
@@ -304,8 +301,7 @@ impl<'p> FileReader<'p> {
             opts,
             summary,
             activities: Vec::new(),
-            strings: Strings::default(),
-            props: Vec::new(),
+            arenas: Arenas::default(),
             memory: in_memory.then(Vec::new),
             base: if encoding == Encoding::Utf8Bom { 3 } else { 0 },
             rejections: Vec::new(),
@@ -341,11 +337,7 @@ impl<'p> FileReader<'p> {
             file: self.file,
             line: short_line,
         };
-        let sink = row::Sink {
-            strings: &mut self.strings,
-            props: &mut self.props,
-        };
-        match row::build(fields, &self.columns, source, sink) {
+        match row::build(fields, &self.columns, source, &mut self.arenas) {
             Ok(built) => {
                 self.summary.cp1252_fields += u64::from(built.cp1252_fields);
                 let mut activity = built.activity;
@@ -398,23 +390,28 @@ impl<'p> FileReader<'p> {
         }
     }
 
-    /// Makes room for about `rows.0` records, given `rows.1` records used
-    /// `props.len()` properties so far: the same properties per row, plus a
-    /// twentieth (a growing Vec would briefly hold two copies).
-    fn reserve(&mut self, (rows, seen): (usize, usize)) {
-        let props = rows.saturating_mul(self.props.len()) / seen.max(1);
-        let props = props.saturating_add(props / 20);
+    /// Makes room for about `rows` records, and arenas filled at the rate
+    /// of the records read so far, plus a twentieth (a growing Vec would
+    /// briefly hold two copies).
+    fn reserve(&mut self, rows: usize) {
+        let seen = self.activities.len().max(1);
+        let room = |have: usize| {
+            let total = rows.saturating_mul(have) / seen;
+            total.saturating_add(total / 20).saturating_sub(have)
+        };
         self.activities
             .reserve(rows.saturating_sub(self.activities.len()));
-        self.props.reserve(props.saturating_sub(self.props.len()));
+        let arenas = &mut self.arenas;
+        arenas.props.reserve(room(arenas.props.len()));
+        arenas.ids.reserve(room(arenas.ids.len()));
     }
 
     /// Appends a later batch's results (the parallel reader's merge): its
     /// strings and properties join this reader's tables.
     fn absorb(&mut self, part: FileReader<'p>) {
         append_records(
-            (&mut self.strings, &mut self.props, &mut self.activities),
-            (part.strings, part.props, part.activities),
+            (&mut self.arenas, &mut self.activities),
+            (part.arenas, part.activities),
         );
         let (s, p) = (&mut self.summary, part.summary);
         s.rows += p.rows;
@@ -451,7 +448,7 @@ impl<'p> FileReader<'p> {
         s.first = Some(s.first.map_or(activity.time, |f| f.min(activity.time)));
         s.last = Some(s.last.map_or(activity.time, |l| l.max(activity.time)));
         if activity.kind == Kind::ServerLogon
-            && let Some(user) = Rec::new(&activity, &self.strings, &self.props).user_name()
+            && let Some(user) = Rec::new(&activity, &self.arenas).user_name()
         {
             if let Some(n) = self.user_names.get_mut(user.as_ref()) {
                 *n += 1;
@@ -495,8 +492,7 @@ impl<'p> FileReader<'p> {
         Parsed {
             summary: self.summary,
             activities: self.activities,
-            strings: self.strings,
-            props: self.props,
+            arenas: self.arenas,
             raw: RawRows {
                 store,
                 columns: self.columns,

@@ -114,12 +114,11 @@ pub fn read<'p, R: BufRead>(
 
 /// Rows the whole file probably holds, from the first batch's bytes per row
 /// (plus a margin, so the estimate is rarely exceeded).
-fn estimate_rows(first: &Batch, size: Option<u64>) -> Option<(usize, usize)> {
+fn estimate_rows(first: &Batch, size: Option<u64>) -> Option<usize> {
     let size = size?;
     let rows = first.items.len().max(1);
     let per_row = (first.bytes.len() / rows).max(1) as u64;
-    let estimate = usize::try_from(size / per_row).ok()?.saturating_mul(21) / 20;
-    Some((estimate, rows))
+    Some(usize::try_from(size / per_row).ok()?.saturating_mul(21) / 20)
 }
 
 fn merge_ready<'p>(

@@ -4,9 +4,10 @@ use super::decode::decode_field;
 use super::header::{self, Columns};
 use super::records::Fields;
 use super::{pylit, time};
-use crate::activity::{Activity, App, IdHash, Kind, Prop, PropKey, Source, TimeSource};
+use crate::activity::{
+    Activity, App, Arenas, IdHash, Kind, MessageIds, NO_IDS, Prop, PropKey, Source, TimeSource,
+};
 use crate::escape;
-use crate::intern::Strings;
 use chrono::{DateTime, Utc};
 use std::borrow::Cow;
 
@@ -15,12 +16,6 @@ pub struct Built {
     pub cp1252_fields: u32,
     /// Why `CustomProperties` had to be salvaged, if it was.
     pub salvage_error: Option<String>,
-}
-
-/// Where a built record's interned strings and properties go.
-pub struct Sink<'a> {
-    pub strings: &'a mut Strings,
-    pub props: &'a mut Vec<Prop>,
 }
 
 /// Field `pos`, empty when the row is short of it.
@@ -32,7 +27,7 @@ pub fn build(
     record: &Fields,
     columns: &Columns,
     source: Source,
-    mut sink: Sink<'_>,
+    sink: &mut Arenas,
 ) -> Result<Built, String> {
     let mut cp1252_fields = 0;
     let mut field = |i: usize| -> Cow<'_, str> {
@@ -46,12 +41,12 @@ pub fn build(
     let (props_cell, rejoined) = properties_cell(record, columns)?;
     let stamp = field(header::TIME_STAMP);
     let (time, time_source) = resolve_time(&stamp, || field(header::CREATION_TIME))?;
-    let app = App::parse(field(header::APP).trim(), sink.strings);
+    let app = App::parse(field(header::APP).trim(), &mut sink.strings);
     let kind = Kind::parse(
         field(header::ACTIVITY)
             .trim()
             .trim_start_matches('\u{feff}'),
-        sink.strings,
+        &mut sink.strings,
     );
     let item = IdHash::of(&field(header::ITEM_ID));
     let session = sink.strings.intern(field(header::SESSION).trim());
@@ -59,15 +54,24 @@ pub fn build(
     cp1252_fields += u32::from(fallback);
     let props_start = u32::try_from(sink.props.len())
         .map_err(|_| "too many properties in one run".to_string())?;
-    let (ids, salvage_error) = read_properties(&props_text, rejoined, !kind.is_known(), &mut sink);
+    let (ids, salvage_error) = read_properties(&props_text, rejoined, !kind.is_known(), sink);
     let props_len = u16::try_from(sink.props.len() - props_start as usize).unwrap_or(u16::MAX);
+    let ids = if ids.is_empty() {
+        NO_IDS
+    } else {
+        let at = u32::try_from(sink.ids.len())
+            .ok()
+            .filter(|&at| at != NO_IDS)
+            .ok_or_else(|| "too many message ids in one run".to_string())?;
+        sink.ids.push(ids);
+        at
+    };
     let activity = Activity {
         time,
         source,
         raw: 0,
         item,
-        message_id: ids.0,
-        conversation: ids.1,
+        ids,
         session,
         app,
         kind,
@@ -92,9 +96,9 @@ fn read_properties(
     text: &str,
     rejoined: Option<usize>,
     keep_all: bool,
-    sink: &mut Sink<'_>,
-) -> ((IdHash, IdHash), Option<String>) {
-    let mut ids = (IdHash::default(), IdHash::default());
+    sink: &mut Arenas,
+) -> (MessageIds, Option<String>) {
+    let mut ids = MessageIds::default();
     let trimmed = text.trim();
     if trimmed.is_empty() {
         return (ids, None);
@@ -113,7 +117,7 @@ fn read_properties(
         ),
         (Err(e), _) => {
             sink.props.truncate(start);
-            ids = (IdHash::default(), IdHash::default());
+            ids = MessageIds::default();
             for (key, value) in pylit::salvage_pairs(trimmed) {
                 keep(&key, value.as_text(), keep_all, start, sink, &mut ids);
             }
@@ -129,13 +133,13 @@ fn keep(
     value: Option<Cow<'_, str>>,
     keep_all: bool,
     start: usize,
-    sink: &mut Sink<'_>,
-    ids: &mut (IdHash, IdHash),
+    sink: &mut Arenas,
+    ids: &mut MessageIds,
 ) {
     let Some(text) = value else { return };
     match key {
-        "InternetMessageId" => ids.0 = IdHash::of(&text),
-        "ConversationId" => ids.1 = IdHash::of(&text),
+        "InternetMessageId" => ids.message_id = IdHash::of(&text),
+        "ConversationId" => ids.conversation = IdHash::of(&text),
         _ => {}
     }
     let prop = match PropKey::from_name(key) {

@@ -25,8 +25,8 @@ enum Key {
 /// A read: the conversation when the client showed conversations, else
 /// the item.
 fn read_key(a: Rec<'_>, i: usize) -> Key {
-    if a.flag("IsConversation") == Some(true) && !a.conversation.is_empty() {
-        return Key::Conversation(a.conversation.0);
+    if a.flag("IsConversation") == Some(true) && !a.conversation().is_empty() {
+        return Key::Conversation(a.conversation().0);
     }
     item_key(a, i)
 }
@@ -46,17 +46,19 @@ fn user_events(
     kinds: &[Kind],
     key: &dyn Fn(Rec<'_>, usize) -> Key,
 ) -> Vec<Event<Key>> {
-    ctx.of_kinds(records, kinds)
-        .into_iter()
-        .filter_map(|i| {
-            let a = ctx.activity(i);
-            (a.app != App::Exchange).then(|| Event {
-                record: i,
-                time: a.time,
-                key: key(a, i),
-            })
+    let rows = ctx.of_kinds(records, kinds);
+    // Sized up front: a busy mailbox has hundreds of thousands of reads,
+    // and a Vec grown by doubling would hold two copies while it grows.
+    let mut events = Vec::with_capacity(rows.len());
+    events.extend(rows.into_iter().filter_map(|i| {
+        let a = ctx.activity(i);
+        (a.app != App::Exchange).then(|| Event {
+            record: i,
+            time: a.time,
+            key: key(a, i),
         })
-        .collect()
+    }));
+    events
 }
 
 /// "from 1.2.3.4" for the first attributed IP of a burst.

@@ -301,7 +301,7 @@ impl Rule for SentItems {
                 }
                 let same = |s: Rec<'_>| {
                     (!s.item.is_empty() && s.item == del.item)
-                        || (!s.conversation.is_empty() && s.conversation == del.conversation)
+                        || (!s.conversation().is_empty() && s.conversation() == del.conversation())
                 };
                 // Sends are in time order: scan back from the delete only
                 // through the window.

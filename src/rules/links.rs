@@ -26,12 +26,12 @@ impl Deliveries {
         let with_room = || FxHashMap::with_capacity_and_hasher(delivered.len(), Default::default());
         let (mut by_item, mut by_message_id) = (with_room(), with_room());
         for i in delivered.iter().map(|&i| i as usize) {
-            let a = &timeline.activities[i];
+            let a = timeline.rec(i);
             if !a.item.is_empty() {
                 by_item.entry(a.item).or_insert(i);
             }
-            if !a.message_id.is_empty() {
-                by_message_id.entry(a.message_id).or_insert(i);
+            if !a.message_id().is_empty() {
+                by_message_id.entry(a.message_id()).or_insert(i);
             }
         }
         Deliveries {
@@ -51,8 +51,8 @@ impl Deliveries {
             .then(|| self.by_item.get(&a.item).copied())
             .flatten();
         by_item.or_else(|| {
-            (!a.message_id.is_empty())
-                .then(|| self.by_message_id.get(&a.message_id).copied())
+            (!a.message_id().is_empty())
+                .then(|| self.by_message_id.get(&a.message_id()).copied())
                 .flatten()
         })
     }
