@@ -6,7 +6,7 @@ use crate::config::Style;
 use crate::escape;
 use crate::finding::Finding;
 use crate::input::time;
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
@@ -79,8 +79,38 @@ struct JsonFinding<'a> {
     last: String,
     count: u64,
     summary: &'a str,
-    evidence: Vec<JsonEvidence<'a>>,
+    evidence: EvidenceRows<'a>,
     experimental: bool,
+}
+
+/// A finding's evidence, made row by row as it is written: a busy
+/// mailbox's report cites a hundred thousand rows, which need not all be
+/// held at once.
+struct EvidenceRows<'a> {
+    report: &'a Report<'a>,
+    finding: &'a Finding,
+}
+
+impl Serialize for EvidenceRows<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let tl = self.report.timeline;
+        serializer.collect_seq(
+            self.finding
+                .evidence
+                .iter()
+                .take(MAX_EVIDENCE)
+                .filter_map(|e| {
+                    let a = (e.record < tl.activities.len()).then(|| tl.rec(e.record))?;
+                    Some(JsonEvidence {
+                        path: tl.path(&a),
+                        line: u64::from(a.source.line),
+                        time: time::format(a.time),
+                        activity: a.kind_name(),
+                        detail: &e.detail,
+                    })
+                }),
+        )
+    }
 }
 
 #[derive(Serialize)]
@@ -157,22 +187,7 @@ fn document<'a>(report: &'a Report<'a>) -> Document<'a> {
 }
 
 fn finding<'a>(report: &'a Report<'a>, f: &'a Finding) -> JsonFinding<'a> {
-    let tl = report.timeline;
-    let evidence = f
-        .evidence
-        .iter()
-        .take(MAX_EVIDENCE)
-        .filter_map(|e| {
-            let a = (e.record < tl.activities.len()).then(|| tl.rec(e.record))?;
-            Some(JsonEvidence {
-                path: tl.path(&a),
-                line: u64::from(a.source.line),
-                time: time::format(a.time),
-                activity: a.kind_name(),
-                detail: &e.detail,
-            })
-        })
-        .collect();
+    let evidence = EvidenceRows { report, finding: f };
     JsonFinding {
         rule: f.rule,
         title: f.title,
