@@ -3,7 +3,8 @@
 //! thousand distinct IPs, agents, folders, senders and subjects, so this is
 //! what keeps memory well below the input size.
 
-use rustc_hash::FxHashMap;
+use indexmap::IndexSet;
+use rustc_hash::FxBuildHasher;
 
 /// An interned string; `Sym::EMPTY` is "".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -25,17 +26,16 @@ impl Sym {
     }
 }
 
+/// The strings, each stored once: a symbol is its position in the set.
 #[derive(Debug)]
 pub struct Strings {
-    map: FxHashMap<Box<str>, Sym>,
-    list: Vec<Box<str>>,
+    set: IndexSet<Box<str>, FxBuildHasher>,
 }
 
 impl Default for Strings {
     fn default() -> Self {
         let mut s = Strings {
-            map: FxHashMap::default(),
-            list: Vec::new(),
+            set: IndexSet::default(),
         };
         s.intern("");
         s
@@ -44,34 +44,42 @@ impl Default for Strings {
 
 impl Strings {
     pub fn intern(&mut self, text: &str) -> Sym {
-        if let Some(&sym) = self.map.get(text) {
-            return sym;
+        match self.set.get_index_of(text) {
+            Some(index) => sym(index),
+            None => sym(self.set.insert_full(text.into()).0),
         }
-        // More than 2^32 distinct strings cannot come from one run's inputs
-        // within the row limits; saturate rather than wrap.
-        let sym = Sym(u32::try_from(self.list.len()).unwrap_or(u32::MAX));
-        self.list.push(text.into());
-        self.map.insert(text.into(), sym);
-        sym
     }
 
     pub fn get(&self, sym: Sym) -> &str {
-        self.list.get(sym.index()).map_or("", |s| s)
+        self.set.get_index(sym.index()).map_or("", |s| s)
     }
 
     pub fn len(&self) -> usize {
-        self.list.len()
+        self.set.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.list.len() <= 1
+        self.set.len() <= 1
     }
 
     /// Moves `other`'s strings into `self`; returns the map from `other`'s
     /// symbols (by index) to `self`'s.
     pub fn absorb(&mut self, other: Strings) -> Vec<Sym> {
-        other.list.iter().map(|s| self.intern(s)).collect()
+        other
+            .set
+            .into_iter()
+            .map(|text| match self.set.get_index_of(&text) {
+                Some(index) => sym(index),
+                None => sym(self.set.insert_full(text).0),
+            })
+            .collect()
     }
+}
+
+/// More than 2^32 distinct strings cannot come from one run's inputs within
+/// the row limits; saturate rather than wrap.
+fn sym(index: usize) -> Sym {
+    Sym(u32::try_from(index).unwrap_or(u32::MAX))
 }
 
 #[cfg(test)]
