@@ -381,7 +381,9 @@ pub struct Rec<'a> {
     activity: &'a Activity,
     strings: &'a Strings,
     props: &'a [Prop],
-    ids: MessageIds,
+    /// The whole ids arena: looked up only when asked (most callers want
+    /// a time or a property).
+    ids: &'a [MessageIds],
 }
 
 impl std::ops::Deref for Rec<'_> {
@@ -402,22 +404,25 @@ impl<'a> Rec<'a> {
             activity,
             strings: &arenas.strings,
             props,
-            ids: arenas
-                .ids
-                .get(activity.ids as usize)
-                .copied()
-                .unwrap_or_default(),
+            ids: &arenas.ids,
         }
+    }
+
+    fn message_ids(&self) -> MessageIds {
+        self.ids
+            .get(self.activity.ids as usize)
+            .copied()
+            .unwrap_or_default()
     }
 
     /// `InternetMessageId`, hashed (empty when the row has none).
     pub fn message_id(&self) -> IdHash {
-        self.ids.message_id
+        self.message_ids().message_id
     }
 
     /// `ConversationId`, hashed (empty when the row has none).
     pub fn conversation(&self) -> IdHash {
-        self.ids.conversation
+        self.message_ids().conversation
     }
 
     pub fn kind_name(&self) -> &'a str {

@@ -430,6 +430,7 @@ fn attribute_ips(
         }
     }
     let mut session_last: FxHashMap<(u32, Sym), u32> = FxHashMap::default();
+    // Per (input, client type): the last logon's IP and until when it holds.
     let mut app_last: FxHashMap<(u32, App), (u32, DateTime<Utc>)> = FxHashMap::default();
     let window = Duration::minutes(SAME_APP_WINDOW_MINUTES);
     let mut out = Vec::with_capacity(activities.len());
@@ -440,7 +441,11 @@ fn attribute_ips(
         {
             let id = intern(&ip);
             session_last.insert(session, id);
-            app_last.insert((a.source.file, a.app), (id, a.time));
+            let until = a.time.checked_add_signed(window);
+            app_last.insert(
+                (a.source.file, a.app),
+                (id, until.unwrap_or(DateTime::<Utc>::MAX_UTC)),
+            );
             out.push(Attribution::found(id, Via::Logon));
             continue;
         }
@@ -452,14 +457,19 @@ fn attribute_ips(
                     .copied()
             })
             .flatten();
-        let by_app = app_last
-            .get(&(a.source.file, a.app))
-            .filter(|(_, t)| a.time - *t <= window)
-            .map(|(id, _)| *id);
-        out.push(match (by_session, by_app) {
-            (Some(id), _) => Attribution::found(id, Via::SameSession),
-            (None, Some(id)) => Attribution::found(id, Via::PriorLogonSameApp),
-            (None, None) => Attribution::NONE,
+        // Only looked up when the session gives nothing (comparing with a
+        // precomputed deadline: chrono's subtraction is costly per row).
+        let by_app = || {
+            app_last
+                .get(&(a.source.file, a.app))
+                .filter(|(_, until)| a.time <= *until)
+                .map(|(id, _)| *id)
+        };
+        out.push(match by_session {
+            Some(id) => Attribution::found(id, Via::SameSession),
+            None => by_app().map_or(Attribution::NONE, |id| {
+                Attribution::found(id, Via::PriorLogonSameApp)
+            }),
         });
     }
     out

@@ -100,30 +100,34 @@ impl Gaps {
         let (Some(&first), Some(&last)) = (records.first(), records.last()) else {
             return Vec::new();
         };
-        // Records are in time order, so a new day is a change of date.
+        let time = |i: usize| ctx.timeline.activities[i].time;
+        let gap = Duration::hours(ctx.int("gap_hours"));
+        // One pass: records are in time order, so a new day is a change of
+        // date, and a silence is a long step between neighbours.
+        // A silence of a day or more crosses midnight, so with such a gap
+        // only steps onto a new date need the (costly) time arithmetic.
+        let every_step = gap < Duration::days(1);
         let mut days = 0i64;
         let mut day: Option<NaiveDate> = None;
-        for &i in records {
-            let d = ctx.activity(i).time.date_naive();
-            if day != Some(d) {
+        let mut silences = Vec::new();
+        for (n, &i) in records.iter().enumerate() {
+            // The UTC date as stored (`date_naive` redoes offset arithmetic).
+            let d = time(i).naive_utc().date();
+            let new_day = day != Some(d);
+            if new_day {
                 days += 1;
                 day = Some(d);
             }
+            if (new_day || every_step)
+                && let Some(&before) = n.checked_sub(1).and_then(|p| records.get(p))
+                && time(i) - time(before) > gap
+            {
+                silences.push((before, i));
+            }
         }
-        let span_days = (ctx.activity(last).time.date_naive()
-            - ctx.activity(first).time.date_naive())
-        .num_days()
-            + 1;
+        let span_days = (time(last).date_naive() - time(first).date_naive()).num_days() + 1;
         let daily = span_days >= 3 && days * 100 >= span_days * ctx.int("daily_active_percent");
-        if !daily {
-            return Vec::new();
-        }
-        let gap = Duration::hours(ctx.int("gap_hours"));
-        records
-            .windows(2)
-            .filter(|w| ctx.activity(w[1]).time - ctx.activity(w[0]).time > gap)
-            .map(|w| (w[0], w[1]))
-            .collect()
+        if daily { silences } else { Vec::new() }
     }
 }
 
