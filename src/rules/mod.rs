@@ -167,7 +167,8 @@ impl<'a> Ctx<'a> {
             .map(|&i| i as usize)
             .collect();
         if kinds.len() > 1 {
-            out.sort_unstable();
+            // Sorted runs, one per kind: the run-adaptive sort merges them.
+            out.sort();
         }
         out
     }

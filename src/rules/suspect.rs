@@ -6,7 +6,7 @@ use crate::finding::Finding;
 use crate::intern::Sym;
 use crate::timeline::Timeline;
 use chrono::{DateTime, Duration, Utc};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 const WINDOW_HOURS: i64 = 24;
 
@@ -14,8 +14,8 @@ const WINDOW_HOURS: i64 = 24;
 /// sorted, so a lookup is a binary search however many there are.
 #[derive(Debug, Default)]
 pub struct Suspect {
-    by_session: HashMap<(u32, Sym), Vec<DateTime<Utc>>>,
-    by_ip: HashMap<(u32, u32), Vec<DateTime<Utc>>>,
+    by_session: FxHashMap<(u32, Sym), Vec<DateTime<Utc>>>,
+    by_ip: FxHashMap<(u32, u32), Vec<DateTime<Utc>>>,
 }
 
 impl Suspect {

@@ -1,7 +1,7 @@
 //! Sliding-window bursts: the building block of every "≥N in M minutes" rule.
 
 use chrono::{DateTime, Duration, Utc};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
 use std::ops::Range;
 
@@ -23,11 +23,20 @@ pub fn bursts<K: Hash + Eq + Clone>(
     min: usize,
 ) -> Vec<Range<usize>> {
     let mut out: Vec<Range<usize>> = Vec::new();
+    // SipHash: some keys are text from the export.
     let mut counts: HashMap<&K, usize> = HashMap::new();
     let mut left = 0;
+    // When the leftmost event leaves the window (a deadline per left event
+    // instead of a chrono subtraction per step).
+    let until = |e: &Event<K>| {
+        e.time
+            .checked_add_signed(window)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
+    };
+    let mut left_until = events.first().map(until);
     for (right, e) in events.iter().enumerate() {
         *counts.entry(&e.key).or_insert(0) += 1;
-        while e.time - events[left].time > window {
+        while left_until.is_some_and(|t| e.time > t) {
             let k = &events[left].key;
             if let Some(n) = counts.get_mut(k) {
                 *n -= 1;
@@ -36,6 +45,7 @@ pub fn bursts<K: Hash + Eq + Clone>(
                 }
             }
             left += 1;
+            left_until = events.get(left).map(until);
         }
         if counts.len() >= min.max(1) {
             match out.last_mut() {
@@ -62,11 +72,7 @@ pub fn clusters<K>(events: &[Event<K>], gap: Duration) -> Vec<Range<usize>> {
 
 /// Distinct keys in a slice of events.
 pub fn distinct<K: Hash + Eq>(events: &[Event<K>]) -> usize {
-    events
-        .iter()
-        .map(|e| &e.key)
-        .collect::<std::collections::HashSet<_>>()
-        .len()
+    events.iter().map(|e| &e.key).collect::<HashSet<_>>().len()
 }
 
 #[cfg(test)]
