@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark: o365scan against the floor (a csv::ByteRecord loop over the same
-# file) on a generated retriever export. Median of RUNS runs per stage; peak
-# resident memory from GNU time.
+# file) on a generated retriever export. Median of RUNS interleaved runs per
+# stage; peak resident memory from GNU time.
 #
 #   scripts/bench.sh [ROWS] [RUNS]      (defaults: 1000000 rows, 5 runs)
 #
@@ -20,29 +20,35 @@ BYTES=$(stat -c %s "$FILE")
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-# One command: median wall seconds and the largest peak RSS (KiB) over RUNS.
-measure() {
-    local times=() rss=0 t r
-    for _ in $(seq "$RUNS"); do
-        /usr/bin/time -f "%e %M" -o "$DIR/time" "$@" > /dev/null 2>&1
-        read -r t r < "$DIR/time"
-        times+=("$t")
-        (( r > rss )) && rss=$r
-    done
-    echo "$(printf '%s\n' "${times[@]}" | median) $rss"
+STAGES=(floor parse timeline rules full)
+command_of() {
+    if [[ $1 == full ]]; then
+        echo ./target/release/o365scan -q --format json "$FILE"
+    else
+        echo ./target/release/examples/stages "$1" "$FILE"
+    fi
 }
 
-printf 'file: %s (%d rows, %.1f MB), %d runs, median\n' "$FILE" "$ROWS" "$(echo "$BYTES/1000000" | bc -l)" "$RUNS"
+# Stages take turns within each round, so a machine that slows down or
+# speeds up during the benchmark moves the floor and o365scan alike.
+./target/release/examples/stages floor "$FILE" > /dev/null # warm the page cache
+: > "$DIR/times"
+for _ in $(seq "$RUNS"); do
+    for stage in "${STAGES[@]}"; do
+        read -ra cmd <<< "$(command_of "$stage")"
+        /usr/bin/time -f "$stage %e %M" -a -o "$DIR/times" "${cmd[@]}" > /dev/null 2>&1
+    done
+done
+
+printf 'file: %s (%d rows, %.1f MB), %d interleaved runs, median seconds, largest peak RSS\n' \
+    "$FILE" "$ROWS" "$(echo "$BYTES/1000000" | bc -l)" "$RUNS"
 printf '%-34s %9s %12s %9s %8s %10s\n' stage seconds rows/s MB/s x-floor peak-MiB
 floor_t=
-for stage in floor parse timeline rules full; do
-    if [[ $stage == full ]]; then
-        read -r t rss < <(measure ./target/release/o365scan -q --format json "$FILE")
-        label="full default run (--format json)"
-    else
-        read -r t rss < <(measure ./target/release/examples/stages "$stage" "$FILE")
-        label=$stage
-    fi
+for stage in "${STAGES[@]}"; do
+    t=$(awk -v s="$stage" '$1 == s {print $2}' "$DIR/times" | median)
+    rss=$(awk -v s="$stage" '$1 == s && $3 > m {m = $3} END {print m}' "$DIR/times")
+    label=$stage
+    [[ $stage == full ]] && label="full default run (--format json)"
     [[ -z $floor_t ]] && floor_t=$t
     printf '%-34s %9.2f %12.0f %9.1f %8.2f %10.1f\n' "$label" "$t" "$(echo "$ROWS/$t" | bc -l)" \
         "$(echo "$BYTES/1000000/$t" | bc -l)" "$(echo "$t/$floor_t" | bc -l)" "$(echo "$rss/1024" | bc -l)"
