@@ -137,8 +137,8 @@ fn merge_ready<'p>(
     Ok(())
 }
 
-/// Up to [`BATCH_RECORDS`] records, copied out of the splitter into a
-/// spare batch's buffers if there is one.
+/// Up to [`BATCH_RECORDS`] records, read straight into a spare batch's
+/// buffers if there is one.
 fn next_batch<R: BufRead>(
     records: &mut Records<R>,
     index: usize,
@@ -158,15 +158,12 @@ fn next_batch<R: BufRead>(
         },
     };
     while batch.items.len() < BATCH_RECORDS {
+        let start = batch.bytes.len();
         let next = records
-            .next_record()
+            .next_record_into(&mut batch.bytes)
             .map_err(|e| Error::Read(records.next_line(), e))?;
         if next == Next::End {
             break;
-        }
-        let start = batch.bytes.len();
-        if matches!(next, Next::Record { .. }) {
-            batch.bytes.extend_from_slice(records.record());
         }
         batch
             .items
@@ -181,6 +178,7 @@ fn parse_batch<'p>(
     splitter: &mut Splitter,
     fields: &mut Fields,
 ) -> Result<FileReader<'p>, InputError> {
+    reader.reserve_batch(batch.items.len());
     for (next, offset, start, end) in &batch.items {
         reader.item(next, &batch.bytes[*start..*end], *offset, splitter, fields)?;
     }
