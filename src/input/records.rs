@@ -448,6 +448,16 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Reading a record into a batch buffer and reading it into the
+        /// splitter's own buffer give the same records, whatever the quotes
+        /// and line breaks (`all` compares the two).
+        #[test]
+        fn appending_reader_agrees(text in "[a,\"\r\n]{0,64}") {
+            all(text.as_bytes());
+        }
+    }
+
     #[test]
     fn plain_split_takes_retriever_rows_only() {
         let mut f = Fields::default();
