@@ -468,10 +468,14 @@ impl<'a> Rec<'a> {
     /// A boolean property in any of its spellings (`True`, `1`, `true`).
     pub fn flag(&self, key: &str) -> Option<bool> {
         let text = self.prop(key)?;
-        match text.trim().to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" => Some(true),
-            "false" | "0" | "no" => Some(false),
-            _ => None,
+        let text = text.trim();
+        let any = |words: &[&str]| words.iter().any(|w| text.eq_ignore_ascii_case(w));
+        if any(&["true", "1", "yes"]) {
+            Some(true)
+        } else if any(&["false", "0", "no"]) {
+            Some(false)
+        } else {
+            None
         }
     }
 

@@ -58,20 +58,22 @@ impl Columns {
 }
 
 /// A later line equal to a header (merged exports, spec §2).
+/// Asked of every row, so it reads the fields in place (no copies).
 pub fn is_header(record: &Fields) -> bool {
-    let mut fields = record.iter().map(normalise);
-    fields
-        .next()
-        .is_some_and(|f| f.eq_ignore_ascii_case("timestamp"))
-        && fields.any(|f| f.eq_ignore_ascii_case("activityidtype"))
+    let is = |field: &[u8], name: &str| {
+        trimmed(&String::from_utf8_lossy(field)).eq_ignore_ascii_case(name)
+    };
+    let mut fields = record.iter();
+    fields.next().is_some_and(|f| is(f, "timestamp")) && fields.any(|f| is(f, "activityidtype"))
 }
 
 fn normalise(field: &[u8]) -> String {
-    String::from_utf8_lossy(field)
-        .trim()
-        .trim_start_matches('\u{feff}')
-        .trim()
-        .to_string()
+    trimmed(&String::from_utf8_lossy(field)).to_string()
+}
+
+/// A header name without surrounding space or byte-order mark.
+fn trimmed(name: &str) -> &str {
+    name.trim().trim_start_matches('\u{feff}').trim()
 }
 
 /// Says what a non-export first line looks like, for the error message.
