@@ -13,7 +13,7 @@ use crate::activity::{App, Kind, Rec, folder_type_name};
 use crate::finding::{Finding, Level};
 use chrono::Duration;
 use indexmap::{IndexMap, IndexSet};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// `detections.md` §3.4: localised display names of folders rules hide mail in.
 const HIDING_FOLDER_NAMES: &[&str] = &[
@@ -357,26 +357,33 @@ impl Rule for HiddenDelivery {
         for (_, records) in ctx.mailboxes() {
             let mut inbox_senders: HashSet<String> = HashSet::new();
             let mut clusters: IndexMap<(String, String), Vec<(usize, Level)>> = IndexMap::new();
+            // Each distinct sender lowercased once, not once per delivery.
+            let mut lowered: HashMap<String, String> = HashMap::new();
             for i in ctx.of_kinds(records, &[Kind::MessageDelivered]) {
                 let a = ctx.activity(i);
-                let sender = a.sender().map(|s| s.to_lowercase()).unwrap_or_default();
+                let original = a.sender().unwrap_or_default();
+                if !lowered.contains_key(original.as_ref()) {
+                    lowered.insert(original.to_string(), original.to_lowercase());
+                }
+                let sender = lowered[original.as_ref()].as_str();
                 let Some((folder, base)) = hidden_folder(a) else {
-                    if a.prop("DeliveredFolderType").as_deref() == Some("5")
-                        || a.flag("DeliveredToInbox") == Some(true)
+                    if (a.prop("DeliveredFolderType").as_deref() == Some("5")
+                        || a.flag("DeliveredToInbox") == Some(true))
+                        && !inbox_senders.contains(sender)
                     {
-                        inbox_senders.insert(sender);
+                        inbox_senders.insert(sender.to_string());
                     }
                     continue;
                 };
                 let sensitive = a.subject().is_some_and(|s| financial.is_match(&s))
                     || is_notice(a, subjects, senders);
                 let level = if sensitive { Level::High } else { base };
-                let history = inbox_senders.contains(&sender);
+                let history = inbox_senders.contains(sender);
                 if folder == "JunkEmail" && !history {
                     continue; // spam filtering of never-seen senders is Microsoft's, not a rule's
                 }
                 clusters
-                    .entry((sender_domain(&sender), folder))
+                    .entry((sender_domain(sender), folder))
                     .or_default()
                     .push((i, level));
             }
