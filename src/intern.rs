@@ -33,24 +33,47 @@ impl Sym {
 #[derive(Debug)]
 pub struct Strings {
     set: IndexSet<Box<str>, RandomState>,
+    /// Recently interned short values by a hash-free slot (length and end
+    /// bytes): most property values repeat ("True", "5", "Inbox"), and a
+    /// slot compare is cheaper than SipHash.
+    recent: [Sym; RECENT_SLOTS],
+}
+
+const RECENT_SLOTS: usize = 64;
+
+fn recent_slot(text: &str) -> usize {
+    let b = text.as_bytes();
+    let (first, last) = (
+        b.first().copied().unwrap_or(0),
+        b.last().copied().unwrap_or(0),
+    );
+    (b.len() ^ usize::from(first) << 2 ^ usize::from(last) << 4) % RECENT_SLOTS
 }
 
 impl Default for Strings {
     fn default() -> Self {
-        let mut s = Strings {
-            set: IndexSet::default(),
-        };
-        s.intern("");
-        s
+        let mut set = IndexSet::default();
+        set.insert("".into()); // Sym::EMPTY
+        Strings {
+            set,
+            recent: [Sym::EMPTY; RECENT_SLOTS],
+        }
     }
 }
 
 impl Strings {
     pub fn intern(&mut self, text: &str) -> Sym {
-        match self.set.get_index_of(text) {
+        let slot = recent_slot(text);
+        let cached = self.recent[slot];
+        if self.get(cached) == text {
+            return cached;
+        }
+        let found = match self.set.get_index_of(text) {
             Some(index) => sym(index),
             None => sym(self.set.insert_full(text.into()).0),
-        }
+        };
+        self.recent[slot] = found;
+        found
     }
 
     pub fn get(&self, sym: Sym) -> &str {
@@ -88,6 +111,23 @@ fn sym(index: usize) -> Sym {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// Whatever the slot collisions of the recent-values cache, a string
+        /// always gets the one symbol that reads back as itself.
+        #[test]
+        fn symbols_are_stable_and_distinct(words in proptest::collection::vec("[ab]{0,3}", 1..40)) {
+            let mut s = Strings::default();
+            let first: Vec<Sym> = words.iter().map(|w| s.intern(w)).collect();
+            for (w, &sym) in words.iter().zip(&first).rev() {
+                proptest::prop_assert_eq!(s.intern(w), sym);
+                proptest::prop_assert_eq!(s.get(sym), w.as_str());
+                proptest::prop_assert_eq!(sym == Sym::EMPTY, w.is_empty());
+            }
+            let distinct: std::collections::HashSet<&String> = words.iter().collect();
+            proptest::prop_assert_eq!(s.len(), distinct.len() + usize::from(!distinct.contains(&String::new())));
+        }
+    }
 
     #[test]
     fn interns_once_and_merges() {
