@@ -9,6 +9,7 @@ use crate::escape;
 use crate::input::time;
 use crate::input::{RawCursor, RawRow, RawRows};
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::{self, Write};
 
@@ -29,13 +30,13 @@ struct Row<'a> {
     session: &'a str,
     ip: Option<&'a str>,
     ip_via: &'static str,
-    user_agent: Option<String>,
-    sender: Option<String>,
-    subject: Option<String>,
-    folder: Option<String>,
+    user_agent: Option<Cow<'a, str>>,
+    sender: Option<Cow<'a, str>>,
+    subject: Option<Cow<'a, str>>,
+    folder: Option<Cow<'a, str>>,
     query: Option<String>,
-    internet_message_id: Option<String>,
-    conversation_id: Option<String>,
+    internet_message_id: Option<Cow<'a, str>>,
+    conversation_id: Option<Cow<'a, str>>,
     findings: Vec<&'static str>,
     path: &'a str,
     line: u64,
@@ -88,9 +89,7 @@ pub fn write<W: Write>(
         TimelineFormat::Jsonl => for_each_row(report, opts, |r| write_jsonl(out, r, style)),
         TimelineFormat::Csv => {
             let mut w = csv_writer(out, opts.timesketch)?;
-            for_each_row(report, opts, |r| {
-                w.write_record(csv_cells(r)).map_err(csv_io)
-            })?;
+            for_each_row(report, opts, |r| write_csv_row(&mut w, r).map_err(csv_io))?;
             w.flush()
         }
     }
@@ -142,12 +141,10 @@ fn row<'a>(
 ) -> Row<'a> {
     let tl = report.timeline;
     let a = tl.rec(i);
-    let owned = |v: Option<std::borrow::Cow<'_, str>>| v.map(|s| s.into_owned());
     let text = |key: &str| {
         raw.properties
             .get(key)
             .and_then(|v| v.as_text())
-            .map(|t| t.into_owned())
             .filter(|t| !t.is_empty())
     };
     Row {
@@ -167,10 +164,10 @@ fn row<'a>(
         session: a.session_id(),
         ip: tl.ip(i),
         ip_via: tl.attribution[i].via().as_str(),
-        user_agent: owned(a.user_agent()),
-        sender: owned(a.sender()),
-        subject: owned(a.subject()),
-        folder: owned(a.folder()),
+        user_agent: a.user_agent(),
+        sender: a.sender(),
+        subject: a.subject(),
+        folder: a.folder(),
         query: a.search_term(),
         internet_message_id: text("InternetMessageId"),
         conversation_id: text("ConversationId"),
@@ -230,47 +227,39 @@ fn csv_writer<W: Write>(out: W, timesketch: bool) -> io::Result<csv::Writer<W>> 
     Ok(w)
 }
 
-/// The row as CSV cells, every data cell formula-neutralised.
-fn csv_cells(r: &Row<'_>) -> Vec<String> {
-    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
-    let mut cells = Vec::with_capacity(CSV_COLUMNS.len() + SKETCH_COLUMNS.len() + 1);
+/// The row as CSV cells, every data cell formula-neutralised, written one
+/// by one (a million rows: no per-cell copies).
+fn write_csv_row<W: Write>(w: &mut csv::Writer<W>, r: &Row<'_>) -> csv::Result<()> {
+    let mut cell = |text: &str| w.write_field(escape::csv_cell(text).as_bytes());
     if let Some(s) = &r.sketch {
-        cells.extend([
-            s.message.clone(),
-            s.datetime.clone(),
-            s.timestamp.to_string(),
-            s.timestamp_desc.to_string(),
-        ]);
+        cell(&s.message)?;
+        cell(&s.datetime)?;
+        cell(&s.timestamp.to_string())?;
+        cell(s.timestamp_desc)?;
     }
-    cells.extend([
-        r.time.clone(),
-        opt(&r.created),
-        r.mailbox.to_string(),
-        r.app.to_string(),
-        r.activity.to_string(),
-        r.item_id.to_string(),
-        r.session.to_string(),
-        r.ip.unwrap_or_default().to_string(),
-        r.ip_via.to_string(),
-        opt(&r.user_agent),
-        opt(&r.sender),
-        opt(&r.subject),
-        opt(&r.folder),
-        opt(&r.query),
-        opt(&r.internet_message_id),
-        opt(&r.conversation_id),
-        r.findings.join(" "),
-        r.path.to_string(),
-        r.line.to_string(),
-        serde_json::to_string(r.properties).unwrap_or_default(),
-    ]);
+    cell(&r.time)?;
+    cell(r.created.as_deref().unwrap_or_default())?;
+    cell(r.mailbox)?;
+    cell(r.app)?;
+    cell(r.activity)?;
+    cell(r.item_id)?;
+    cell(r.session)?;
+    cell(r.ip.unwrap_or_default())?;
+    cell(r.ip_via)?;
+    for v in [&r.user_agent, &r.sender, &r.subject, &r.folder] {
+        cell(v.as_deref().unwrap_or_default())?;
+    }
+    cell(r.query.as_deref().unwrap_or_default())?;
+    cell(r.internet_message_id.as_deref().unwrap_or_default())?;
+    cell(r.conversation_id.as_deref().unwrap_or_default())?;
+    cell(&r.findings.join(" "))?;
+    cell(r.path)?;
+    cell(&r.line.to_string())?;
+    cell(&serde_json::to_string(r.properties).unwrap_or_default())?;
     if let Some(s) = &r.sketch {
-        cells.push(serde_json::to_string(&s.tag).unwrap_or_default());
+        cell(&serde_json::to_string(&s.tag).unwrap_or_default())?;
     }
-    cells
-        .into_iter()
-        .map(|c| escape::csv_cell(&c).into_owned())
-        .collect()
+    w.write_record(None::<&[u8]>)
 }
 
 fn csv_io(e: csv::Error) -> io::Error {
