@@ -95,6 +95,57 @@ fn table_fits_80_columns() {
 }
 
 #[test]
+fn table_sums_up_many_findings_of_one_rule() {
+    // Twelve separate mass deletes, an hour apart: twelve `delete-mass`
+    // findings at one level. The table shows ten and one row for the rest;
+    // the JSON report keeps all twelve.
+    let mut csv = String::from(
+        "TimeStamp,AppIdType,ActivityIdType,ActivityItemId,ActivityCreationTime,ClientSessionId,CustomProperties\n",
+    );
+    for burst in 0..12 {
+        for n in 0..30 {
+            let time = format!(
+                "2018-03-01T{:02}:{:02}:{:02}.000Z",
+                8 + burst,
+                n / 6,
+                n % 6 * 10
+            );
+            csv.push_str(&format!(
+                "{time},Web,Delete,AAMk{burst:02}{n:02}=,{time},s1,\"{{'DeleteType': 'MoveToDeletedItems'}}\"\n"
+            ));
+        }
+    }
+    let table = o365scan()
+        .arg("-")
+        .write_stdin(csv.clone())
+        .output()
+        .unwrap();
+    let table = String::from_utf8(table.stdout).unwrap();
+    assert_eq!(
+        table.matches("distinct items deleted").count(),
+        10,
+        "{table}"
+    );
+    assert!(
+        table.contains("2 more of this rule at this level"),
+        "{table}"
+    );
+    let json = o365scan()
+        .args(["--format", "json", "-"])
+        .write_stdin(csv)
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let mass = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "delete-mass")
+        .count();
+    assert_eq!(mass, 12);
+}
+
+#[test]
 fn stdin_is_read_with_dash() {
     o365scan()
         .args(["--format", "json", "-"])

@@ -11,12 +11,17 @@ use chrono::{DateTime, Utc};
 use comfy_table::{
     Attribute, Cell, CellAlignment, Color, ContentArrangement, Table, TableStyle, presets,
 };
+use std::collections::HashMap;
 use std::io::{self, Write};
 
 /// Evidence line numbers shown under a summary.
 const MAX_EVIDENCE_SHOWN: usize = 3;
 /// Rejected rows named in the table; the JSON report lists them all.
 const MAX_REJECTIONS_SHOWN: usize = 20;
+/// Findings of one rule at one level in one mailbox shown row by row; the
+/// rest become one row saying how many more (a busy mailbox can raise
+/// hundreds of the same burst). The JSON, JSONL and HTML reports list all.
+const MAX_SIMILAR_SHOWN: usize = 10;
 
 pub fn write<W: Write>(out: &mut W, report: &Report<'_>, style: &Style) -> io::Result<()> {
     writeln!(out, "{}", header_block(report, style))?;
@@ -149,11 +154,33 @@ fn write_findings<W: Write>(out: &mut W, report: &Report<'_>, style: &Style) -> 
         header.insert(2, "Mailbox");
     }
     table.set_header(header);
+    let mut totals: HashMap<_, (usize, DateTime<Utc>)> = HashMap::new();
+    for f in &findings {
+        let (n, last) = totals.entry(similar(f)).or_insert((0, f.first));
+        *n += 1;
+        *last = (*last).max(f.first);
+    }
+    let mut shown: HashMap<_, usize> = HashMap::new();
     for f in findings {
+        let n = shown.entry(similar(f)).or_insert(0);
+        *n += 1;
+        let text = match *n {
+            n if n <= MAX_SIMILAR_SHOWN => summary_text(report, f),
+            n if n == MAX_SIMILAR_SHOWN + 1 => {
+                let (total, last) = totals[&similar(f)];
+                format!(
+                    "{}\n{} more of this rule at this level, until {}; the JSON and HTML reports list every finding",
+                    f.rule,
+                    total - MAX_SIMILAR_SHOWN,
+                    style.zone.format(last)
+                )
+            }
+            _ => continue,
+        };
         let mut row = vec![
             level_cell(f.level, style),
             Cell::new(style.zone.format(f.first)),
-            Cell::new(summary_text(report, f)),
+            Cell::new(text),
         ];
         if several {
             row.insert(2, Cell::new(for_terminal(&f.mailbox)));
@@ -162,6 +189,11 @@ fn write_findings<W: Write>(out: &mut W, report: &Report<'_>, style: &Style) -> 
     }
     writeln!(out, "Findings ({})", report.findings.len())?;
     writeln!(out, "{table}")
+}
+
+/// What makes findings alike in the table: mailbox, rule and level.
+fn similar(f: &Finding) -> (&str, &'static str, Level) {
+    (&f.mailbox, f.rule, f.level)
 }
 
 /// Rule id, summary and the first evidence lines, escaped.
