@@ -84,27 +84,17 @@ impl<R: BufRead> Records<R> {
         self.record_offset
     }
 
+    /// The next record, kept here: [`Records::record`] gives its bytes.
     pub fn next_record(&mut self) -> io::Result<Next> {
-        let mut first = std::mem::take(&mut self.record);
-        first.clear();
-        let read = self.line_into(&mut first)?;
-        self.record = first;
-        let Some((line, offset, skipped)) = read else {
-            return Ok(Next::End);
-        };
-        self.record_offset = offset;
-        if let Some(bytes) = skipped {
-            return Ok(Next::TooLong { line, bytes });
-        }
-        if !open_quote(&self.record) {
-            return Ok(Next::Record { line });
-        }
-        self.join_quoted(line)
+        let mut record = std::mem::take(&mut self.record);
+        record.clear();
+        let next = self.next_record_into(&mut record);
+        self.record = record;
+        next
     }
 
-    /// [`Records::next_record`], but a record's bytes are appended to `out`
-    /// (the parallel reader's batch) instead of kept here: one copy fewer
-    /// for the common one-line record.
+    /// The next record, its bytes appended to `out` (the parallel reader's
+    /// batch) rather than kept here: one copy fewer per row.
     pub fn next_record_into(&mut self, out: &mut Vec<u8>) -> io::Result<Next> {
         let start = out.len();
         let Some((line, offset, skipped)) = self.line_into(out)? else {
