@@ -278,8 +278,9 @@ pub struct IpSeen<'a> {
     pub last: DateTime<Utc>,
 }
 
-/// Records per activity type and per client type, sorted by name.
-#[derive(Debug, Default, PartialEq, Eq)]
+/// Records per activity type and per client type, sorted by name (the
+/// JSON report's `counts` as it is).
+#[derive(Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Counts<'a> {
     pub activity: BTreeMap<&'a str, u64>,
     pub app: BTreeMap<&'a str, u64>,

@@ -6,8 +6,8 @@ use crate::config::Style;
 use crate::escape;
 use crate::finding::Finding;
 use crate::input::time;
+use crate::timeline::Counts;
 use serde::{Serialize, Serializer};
-use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 pub const SCHEMA: &str = "o365scan.report/1";
@@ -60,12 +60,6 @@ struct Filter {
     to: Option<String>,
     excluded_records: u64,
     excluded_findings: usize,
-}
-
-#[derive(Serialize)]
-struct Counts<'a> {
-    activity: BTreeMap<&'a str, u64>,
-    app: BTreeMap<&'a str, u64>,
 }
 
 #[derive(Serialize)]
@@ -174,13 +168,7 @@ fn document<'a>(report: &'a Report<'a>) -> Document<'a> {
             excluded_records: report.excluded_records(),
             excluded_findings: report.excluded_findings,
         }),
-        counts: {
-            let c = tl.counts(&report.window);
-            Counts {
-                activity: c.activity,
-                app: c.app,
-            }
-        },
+        counts: tl.counts(&report.window),
         findings: report.findings.iter().map(|f| finding(report, f)).collect(),
         rejections,
     }
