@@ -23,6 +23,7 @@ mod window;
 use crate::activity::{Kind, Rec};
 use crate::finding::{DETAILED_EVIDENCE, Evidence, Finding, Level};
 use crate::timeline::Timeline;
+use rustc_hash::FxHashMap;
 pub use settings::{Param, ParamDefault, Settings};
 use suspect::Suspect;
 
@@ -147,17 +148,17 @@ impl<'a> Ctx<'a> {
             .map(move |(f, recs)| (tl.inputs[f].mailbox.as_str(), recs.as_slice()))
     }
 
+    /// The activity-type index of the mailbox `records` belong to.
+    fn kind_index(&self, records: &[usize]) -> Option<&'a FxHashMap<Kind, Vec<u32>>> {
+        let &first = records.first()?;
+        let file = self.timeline.activities[first].source.file as usize;
+        self.timeline.by_kind.get(file)
+    }
+
     /// The records of the mailbox `records` belong to whose activity type is
     /// one of `kinds`, in time order.
     pub fn of_kinds(&self, records: &[usize], kinds: &[Kind]) -> Vec<usize> {
-        let Some(&first) = records.first() else {
-            return Vec::new();
-        };
-        let Some(index) = self
-            .timeline
-            .by_kind
-            .get(self.timeline.activities[first].source.file as usize)
-        else {
+        let Some(index) = self.kind_index(records) else {
             return Vec::new();
         };
         let mut out: Vec<usize> = kinds
@@ -176,12 +177,7 @@ impl<'a> Ctx<'a> {
     /// The activity types present in the mailbox `records` belong to, in no
     /// particular order.
     pub fn kinds_present(&self, records: &[usize]) -> Vec<Kind> {
-        records
-            .first()
-            .and_then(|&i| {
-                let file = self.timeline.activities[i].source.file as usize;
-                self.timeline.by_kind.get(file)
-            })
+        self.kind_index(records)
             .map(|index| index.keys().copied().collect())
             .unwrap_or_default()
     }
