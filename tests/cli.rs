@@ -3,7 +3,7 @@
 mod common;
 
 use assert_cmd::cargo::cargo_bin_cmd;
-use common::o365scan;
+use common::{findings_of, o365scan};
 use predicates::prelude::*;
 use std::fs;
 
@@ -136,13 +136,7 @@ fn table_sums_up_many_findings_of_one_rule() {
         .output()
         .unwrap();
     let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
-    let mass = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["rule"] == "delete-mass")
-        .count();
-    assert_eq!(mass, 12);
+    assert_eq!(findings_of(&report, "delete-mass").len(), 12);
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! nothing is lost silently: rows = records + rejected + duplicates.
 mod common;
 
-use common::o365scan;
+use common::{findings_of, o365scan};
 
 use predicates::prelude::*;
 use serde_json::Value;
@@ -154,12 +154,7 @@ fn truncated_last_line_is_rejected_and_reported() {
         rejections(&v),
         [(5, "expected 7 fields, found 3".to_string())]
     );
-    let gaps = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["rule"] == "data-gaps")
-        .unwrap();
+    let gaps = findings_of(&v, "data-gaps")[0];
     assert!(
         gaps["summary"]
             .as_str()
@@ -183,12 +178,7 @@ fn too_few_fields_rejected_too_many_rejoined_and_marked() {
         rejections(&v),
         [(3, "expected 7 fields, found 3".to_string())]
     );
-    let unparsed = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["rule"] == "data-unparsed")
-        .unwrap();
+    let unparsed = findings_of(&v, "data-unparsed")[0];
     let lines: Vec<u64> = unparsed["evidence"]
         .as_array()
         .unwrap()
@@ -217,12 +207,7 @@ fn damaged_custom_properties_are_kept_and_marked() {
     assert_eq!(accounting(&v), acc("utf-8", 5, 5, 0, 0));
     // The salvaged 'invoice' query still counts as a financial search.
     assert!(rules(&v).contains(&"search-financial".to_string()));
-    let unparsed = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["rule"] == "data-unparsed")
-        .unwrap();
+    let unparsed = findings_of(&v, "data-unparsed")[0];
     let details: Vec<&str> = unparsed["evidence"]
         .as_array()
         .unwrap()
@@ -255,12 +240,7 @@ fn bad_sentinel_and_far_future_times() {
         rejections(&v),
         [(5, "TimeStamp: unknown (0001-01-01) and ActivityCreationTime: expected an RFC 3339 time, found \"0001-01-01T00:00:00Z\"".to_string())]
     );
-    let unparsed = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["rule"] == "data-unparsed")
-        .unwrap();
+    let unparsed = findings_of(&v, "data-unparsed")[0];
     assert!(
         unparsed["summary"]
             .as_str()

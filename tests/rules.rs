@@ -2,7 +2,10 @@
 //! it with the level, count and evidence lines of `expect.json`;
 //! `miss.csv` looks similar and must not fire it.
 
+mod common;
+
 use assert_cmd::cargo::cargo_bin_cmd;
+use common::findings_of;
 use o365scan::rules::RULES;
 use serde_json::Value;
 use std::fs;
@@ -22,15 +25,6 @@ fn report(path: &Path) -> Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
-}
-
-fn findings_of<'a>(report: &'a Value, rule: &str) -> Vec<&'a Value> {
-    report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["rule"] == rule)
-        .collect()
 }
 
 #[test]

@@ -13,6 +13,16 @@ pub fn o365scan() -> assert_cmd::Command {
     cmd
 }
 
+/// The findings of `rule` in a JSON report, in report order.
+pub fn findings_of<'a>(report: &'a serde_json::Value, rule: &str) -> Vec<&'a serde_json::Value> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == rule)
+        .collect()
+}
+
 pub fn parse(path: &str) -> Parsed {
     input::read_path(path, 0, ReadOptions::default()).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
