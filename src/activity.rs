@@ -234,6 +234,7 @@ prop_keys! {
 
 /// One kept property: a known key (index below 256) or, for activity types
 /// outside the catalogue, any key by interned name; the value interned.
+/// Stored in the arena as one word or three (see [`Arenas`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Prop {
     key: u32,
@@ -287,11 +288,57 @@ impl Prop {
             value: re(self.value),
         }
     }
+
+    /// Appends the arena form: one word (the key in the top six bits over a
+    /// value symbol below 2^26), or [`LONG_PROP`] and two words.
+    fn encode(self, words: &mut Vec<u32>) {
+        let key = self.key;
+        let value = self.value.index() as u32;
+        if key < LONG_PROP && value < 1 << VALUE_BITS {
+            words.push(key << VALUE_BITS | value);
+        } else {
+            words.extend([LONG_PROP << VALUE_BITS, key, value]);
+        }
+    }
 }
 
-/// The hashed `InternetMessageId` and `ConversationId` of a row that has
-/// either (deliveries, sends: about four rows in ten), kept beside the
-/// records so that the others carry no empty ids.
+/// Bits of a one-word property's value symbol.
+const VALUE_BITS: u32 = 26;
+/// The key bits of a property stored in three words.
+const LONG_PROP: u32 = (1 << (32 - VALUE_BITS)) - 1;
+// Every catalogue key fits a one-word property.
+const _: () = assert!(PropKey::ALL.len() < LONG_PROP as usize);
+
+/// Decodes the properties a record's words start with.
+#[derive(Clone)]
+struct PropWords<'a>(&'a [u32]);
+
+impl Iterator for PropWords<'_> {
+    type Item = Prop;
+
+    fn next(&mut self) -> Option<Prop> {
+        let (&word, rest) = self.0.split_first()?;
+        let key = word >> VALUE_BITS;
+        if key != LONG_PROP {
+            self.0 = rest;
+            return Some(Prop {
+                key,
+                value: Sym::from_index(word & ((1 << VALUE_BITS) - 1)),
+            });
+        }
+        let [key, value, rest @ ..] = rest else {
+            self.0 = &[];
+            return None;
+        };
+        self.0 = rest;
+        Some(Prop {
+            key: *key,
+            value: Sym::from_index(*value),
+        })
+    }
+}
+
+/// The hashed `InternetMessageId` and `ConversationId` of a row.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MessageIds {
     pub message_id: IdHash,
@@ -304,44 +351,246 @@ impl MessageIds {
     }
 }
 
-/// What records point into: interned strings, kept properties and message
-/// ids. One set per run; parallel batches and inputs are merged into it.
+/// A record's extras: a header word, then its property words, then its
+/// message ids (two words each, present ones only). The header holds the
+/// number of property words and a bit per id.
+#[derive(Debug, Clone, Copy)]
+struct Header(u32);
+
+impl Header {
+    const MESSAGE_ID: u32 = 1 << 31;
+    const CONVERSATION: u32 = 1 << 30;
+    const PROP_WORDS: u32 = Self::CONVERSATION - 1;
+
+    fn prop_words(self) -> usize {
+        (self.0 & Self::PROP_WORDS) as usize
+    }
+}
+
+/// [`Activity::extras`] of a row with no kept property and no message id.
+const NO_EXTRAS: u32 = u32::MAX;
+
+/// What records point into: interned strings, and each record's extras
+/// (kept properties and message ids) as `u32` words, so that a row pays
+/// only for what it has. One set per run; parallel batches and inputs are
+/// merged into it.
 #[derive(Debug, Default)]
 pub struct Arenas {
     pub strings: Strings,
-    pub props: Vec<Prop>,
-    pub ids: Vec<MessageIds>,
+    extras: Vec<u32>,
+    /// The properties of the row being read: deduplicated here, then
+    /// encoded by [`Arenas::finish_row`].
+    pending: Vec<Prop>,
 }
 
-/// [`Activity::ids`] of a row without message ids.
-pub const NO_IDS: u32 = u32::MAX;
+impl Arenas {
+    /// Words of extras held.
+    pub fn extras_len(&self) -> usize {
+        self.extras.len()
+    }
 
-/// One normalised record, compact: 64 bytes plus its kept properties (and
-/// message ids, where it has them).
+    pub fn reserve_extras(&mut self, words: usize) {
+        self.extras.reserve(words);
+    }
+
+    /// Starts a row's properties (drops any left by an abandoned one).
+    pub fn begin_row(&mut self) {
+        self.pending.clear();
+    }
+
+    /// Keeps one property of the row being read; a repeated key takes the
+    /// last value in the first position, as Python's dict did.
+    pub fn keep_prop(&mut self, prop: Prop) {
+        match self.pending.iter_mut().find(|p| p.same_key(&prop)) {
+            Some(existing) => existing.value = prop.value,
+            None => self.pending.push(prop),
+        }
+    }
+
+    /// Writes the row's properties and `ids`; returns where they start, for
+    /// [`Activity::set_extras`].
+    pub fn finish_row(&mut self, ids: MessageIds) -> Result<u32, String> {
+        if self.pending.is_empty() && ids.is_empty() {
+            return Ok(NO_EXTRAS);
+        }
+        let start = u32::try_from(self.extras.len())
+            .ok()
+            .filter(|&at| at != NO_EXTRAS)
+            .ok_or_else(|| "too many properties in one run".to_string())?;
+        self.extras.push(0);
+        for p in &self.pending {
+            p.encode(&mut self.extras);
+        }
+        let prop_words = (self.extras.len() - start as usize - 1).min(Header::PROP_WORDS as usize);
+        let mut header = prop_words as u32;
+        for (id, bit) in [
+            (ids.message_id, Header::MESSAGE_ID),
+            (ids.conversation, Header::CONVERSATION),
+        ] {
+            if !id.is_empty() {
+                header |= bit;
+                self.extras.extend([id.0 as u32, (id.0 >> 32) as u32]);
+            }
+        }
+        self.extras[start as usize] = header;
+        self.pending.clear();
+        Ok(start)
+    }
+}
+
+/// One record's extras, read from the arena.
+#[derive(Clone, Copy)]
+struct Extras<'a> {
+    header: Header,
+    /// Property words, then message id words (and later records' words).
+    words: &'a [u32],
+}
+
+impl<'a> Extras<'a> {
+    const NONE: Extras<'static> = Extras {
+        header: Header(0),
+        words: &[],
+    };
+
+    fn at(extras: &'a [u32], start: u32) -> Extras<'a> {
+        match extras.get(start as usize..) {
+            Some([header, words @ ..]) if start != NO_EXTRAS => Extras {
+                header: Header(*header),
+                words,
+            },
+            _ => Extras::NONE,
+        }
+    }
+
+    fn props(self) -> PropWords<'a> {
+        PropWords(self.words.get(..self.header.prop_words()).unwrap_or(&[]))
+    }
+
+    fn ids(self) -> MessageIds {
+        let mut rest = self.words.get(self.header.prop_words()..).unwrap_or(&[]);
+        let mut take = |bit: u32| match rest {
+            [low, high, tail @ ..] if self.header.0 & bit != 0 => {
+                rest = tail;
+                IdHash(u64::from(*high) << 32 | u64::from(*low))
+            }
+            _ => IdHash::default(),
+        };
+        MessageIds {
+            message_id: take(Header::MESSAGE_ID),
+            conversation: take(Header::CONVERSATION),
+        }
+    }
+}
+
+/// One normalised record, compact: 48 bytes plus its extras, where it has
+/// any. Where it came from is packed (see [`Activity::source`] and
+/// [`Activity::raw`]).
 #[derive(Debug, Clone)]
 pub struct Activity {
     pub time: DateTime<Utc>,
-    pub source: Source,
-    /// Where the raw row starts in its input's raw store (for exports).
-    pub raw: u64,
     pub item: IdHash,
-    /// Index of its [`MessageIds`] in the arenas, or [`NO_IDS`].
-    pub ids: u32,
     pub session: Sym,
     pub app: App,
     pub kind: Kind,
-    /// This record's slice of the properties arena.
-    pub props_start: u32,
-    pub props_len: u16,
-    pub time_source: TimeSource,
-    /// `CustomProperties` was not a valid literal: pairs were salvaged.
-    pub salvaged: bool,
+    line: u32,
+    /// The input's index: a run takes at most [`MAX_INPUTS`] inputs.
+    file: u16,
+    /// Bits 32–45 of the raw offset, and two flags: [`Self::FROM_CREATION`]
+    /// and [`Self::SALVAGED`].
+    raw_high_and_flags: u16,
+    raw_low: u32,
+    /// Where its extras start in the arena, or [`NO_EXTRAS`].
+    extras: u32,
 }
 
 // A million-row mailbox holds a million of these: keep growth deliberate.
-const _: () = assert!(std::mem::size_of::<Activity>() == 64);
+const _: () = assert!(std::mem::size_of::<Activity>() == 48);
+
+/// Inputs one run can read (an input's index is stored in 16 bits).
+pub const MAX_INPUTS: usize = 1 << 16;
+
+/// Raw offsets a record can hold: 64 TiB, far past any export.
+const MAX_RAW: u64 = 1 << 46;
 
 impl Activity {
+    const FROM_CREATION: u16 = 1 << 14;
+    const SALVAGED: u16 = 1 << 15;
+
+    /// A record without properties, raw offset 0, item, session or client
+    /// type; the parser fills those in.
+    pub fn new(
+        time: DateTime<Utc>,
+        time_source: TimeSource,
+        source: Source,
+        kind: Kind,
+    ) -> Activity {
+        let flags = match time_source {
+            TimeSource::TimeStamp => 0,
+            TimeSource::CreationTime => Self::FROM_CREATION,
+        };
+        Activity {
+            time,
+            item: IdHash::default(),
+            session: Sym::EMPTY,
+            app: App::Other,
+            kind,
+            line: source.line,
+            // Within range: inputs past MAX_INPUTS are refused at the start.
+            file: u16::try_from(source.file).unwrap_or(u16::MAX),
+            raw_high_and_flags: flags,
+            raw_low: 0,
+            extras: NO_EXTRAS,
+        }
+    }
+
+    /// Input and line the record was read from.
+    pub fn source(&self) -> Source {
+        Source {
+            file: u32::from(self.file),
+            line: self.line,
+        }
+    }
+
+    /// Where the raw row starts in its input's raw store (for exports).
+    pub fn raw(&self) -> u64 {
+        u64::from(self.raw_high_and_flags & (Self::FROM_CREATION - 1)) << 32
+            | u64::from(self.raw_low)
+    }
+
+    /// Sets the raw offset; one past 64 TiB is an error.
+    pub fn set_raw(&mut self, offset: u64) -> Result<(), String> {
+        if offset >= MAX_RAW {
+            return Err(format!("row starts past byte {MAX_RAW}: split the file"));
+        }
+        let flags = self.raw_high_and_flags & !(Self::FROM_CREATION - 1);
+        self.raw_high_and_flags = flags | (offset >> 32) as u16;
+        self.raw_low = offset as u32;
+        Ok(())
+    }
+
+    /// Where the time came from.
+    pub fn time_source(&self) -> TimeSource {
+        if self.raw_high_and_flags & Self::FROM_CREATION != 0 {
+            TimeSource::CreationTime
+        } else {
+            TimeSource::TimeStamp
+        }
+    }
+
+    /// `CustomProperties` was not a valid literal: pairs were salvaged.
+    pub fn salvaged(&self) -> bool {
+        self.raw_high_and_flags & Self::SALVAGED != 0
+    }
+
+    pub fn set_salvaged(&mut self) {
+        self.raw_high_and_flags |= Self::SALVAGED;
+    }
+
+    /// Points the record at its extras ([`Arenas::finish_row`]).
+    pub fn set_extras(&mut self, start: u32) {
+        self.extras = start;
+    }
+
     /// A time no export can hold (before 2000 or after 2099): kept, but
     /// reported, since it bends the span and sort order.
     pub fn implausible_time(&self) -> bool {
@@ -350,28 +599,31 @@ impl Activity {
     }
 }
 
-/// Moves records, whose symbols and arena indices refer to `their` arenas,
-/// into `our` arenas and records: symbols are re-interned and indices
-/// shifted. Used to merge parallel batches and inputs.
+/// Moves records, whose symbols and extras refer to `their` arenas, into
+/// `our` arenas and records: symbols are re-interned and extras re-encoded.
+/// Used to merge parallel batches and inputs.
 pub fn append_records(our: (&mut Arenas, &mut Vec<Activity>), their: (Arenas, Vec<Activity>)) {
     let ((arenas, activities), (theirs, their_activities)) = (our, their);
     let remap = arenas.strings.absorb(theirs.strings);
-    let props_shift = u32::try_from(arenas.props.len()).unwrap_or(u32::MAX);
-    let ids_shift = u32::try_from(arenas.ids.len()).unwrap_or(u32::MAX);
-    arenas
-        .props
-        .extend(theirs.props.iter().map(|p| p.remap(&remap)));
-    arenas.ids.extend_from_slice(&theirs.ids);
-    activities.extend(their_activities.into_iter().map(|mut a| {
+    activities.reserve(their_activities.len());
+    arenas.extras.reserve(theirs.extras.len());
+    for mut a in their_activities {
         a.kind = a.kind.remap(&remap);
         a.app = a.app.remap(&remap);
         a.session = remap.get(a.session.index()).copied().unwrap_or(a.session);
-        a.props_start = a.props_start.saturating_add(props_shift);
-        if a.ids != NO_IDS {
-            a.ids = a.ids.saturating_add(ids_shift);
+        if a.extras != NO_EXTRAS {
+            let extras = Extras::at(&theirs.extras, a.extras);
+            arenas.pending.clear();
+            arenas
+                .pending
+                .extend(extras.props().map(|p| p.remap(&remap)));
+            let ids = extras.ids();
+            // The arena only grows by what `theirs` held: the index fits
+            // unless the run's total does not, which `finish_row` names.
+            a.extras = arenas.finish_row(ids).unwrap_or(NO_EXTRAS);
         }
-        a
-    }));
+        activities.push(a);
+    }
 }
 
 /// A record with the tables that give its symbols meaning: what rules and
@@ -380,10 +632,7 @@ pub fn append_records(our: (&mut Arenas, &mut Vec<Activity>), their: (Arenas, Ve
 pub struct Rec<'a> {
     activity: &'a Activity,
     strings: &'a Strings,
-    props: &'a [Prop],
-    /// The whole ids arena: looked up only when asked (most callers want
-    /// a time or a property).
-    ids: &'a [MessageIds],
+    extras: Extras<'a>,
 }
 
 impl std::ops::Deref for Rec<'_> {
@@ -395,24 +644,19 @@ impl std::ops::Deref for Rec<'_> {
 
 impl<'a> Rec<'a> {
     pub fn new(activity: &'a Activity, arenas: &'a Arenas) -> Rec<'a> {
-        let start = activity.props_start as usize;
-        let props = arenas
-            .props
-            .get(start..start + usize::from(activity.props_len))
-            .unwrap_or(&[]);
         Rec {
             activity,
             strings: &arenas.strings,
-            props,
-            ids: &arenas.ids,
+            extras: Extras::at(&arenas.extras, activity.extras),
         }
     }
 
+    fn prop_words(&self) -> PropWords<'a> {
+        self.extras.props()
+    }
+
     fn message_ids(&self) -> MessageIds {
-        self.ids
-            .get(self.activity.ids as usize)
-            .copied()
-            .unwrap_or_default()
+        self.extras.ids()
     }
 
     /// `InternetMessageId`, hashed (empty when the row has none).
@@ -440,8 +684,7 @@ impl<'a> Rec<'a> {
     /// The kept properties, key and value, in the file's order.
     pub fn props(&self) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
         let strings = self.strings;
-        self.props
-            .iter()
+        self.prop_words()
             .map(move |p| (p.key_name(strings), strings.get(p.value)))
     }
 
@@ -450,8 +693,7 @@ impl<'a> Rec<'a> {
         let p = match PropKey::from_name(key) {
             Some(k) => return self.get(k).map(Cow::Borrowed),
             None => self
-                .props
-                .iter()
+                .prop_words()
                 .find(|p| p.known_key().is_none() && p.key_name(self.strings) == key)?,
         };
         let text = self.strings.get(p.value);
@@ -460,7 +702,7 @@ impl<'a> Rec<'a> {
 
     /// A kept property by key, `None` when absent or empty.
     pub fn get(&self, key: PropKey) -> Option<&'a str> {
-        let p = self.props.iter().find(|p| p.key == key as u32)?;
+        let p = self.prop_words().find(|p| p.key == key as u32)?;
         let text = self.strings.get(p.value);
         (!text.is_empty()).then_some(text)
     }
@@ -596,34 +838,39 @@ mod tests {
         assert_eq!(App::parse("POP3", &mut strings), App::Pop3);
     }
 
+    /// A delivery with three properties (one repeated) and a message id.
+    fn delivery(arenas: &mut Arenas) -> Activity {
+        arenas.begin_row();
+        let strings = &mut arenas.strings;
+        let props = [
+            Prop::known(PropKey::Subject, strings.intern("Draft")),
+            Prop::other(strings.intern("Odd"), strings.intern("x")),
+            Prop::known(PropKey::DeliveredToInbox, strings.intern("False")),
+            Prop::known(PropKey::Subject, strings.intern("Invoice")),
+        ];
+        for p in props {
+            arenas.keep_prop(p);
+        }
+        let ids = MessageIds {
+            message_id: IdHash::of("<1@x>"),
+            conversation: IdHash::default(),
+        };
+        let source = Source { file: 0, line: 2 };
+        let mut a = Activity::new(
+            DateTime::default(),
+            TimeSource::TimeStamp,
+            source,
+            Kind::MessageDelivered,
+        );
+        a.item = IdHash::of("AAMk");
+        a.set_extras(arenas.finish_row(ids).unwrap());
+        a
+    }
+
     #[test]
     fn props_by_key_and_ids_by_hash() {
         let mut arenas = Arenas::default();
-        let strings = &mut arenas.strings;
-        let props = vec![
-            Prop::known(PropKey::Subject, strings.intern("Invoice")),
-            Prop::other(strings.intern("Odd"), strings.intern("x")),
-            Prop::known(PropKey::DeliveredToInbox, strings.intern("False")),
-        ];
-        arenas.props = props;
-        arenas.ids.push(MessageIds {
-            message_id: IdHash::of("<1@x>"),
-            conversation: IdHash::default(),
-        });
-        let a = Activity {
-            time: DateTime::default(),
-            source: Source { file: 0, line: 2 },
-            raw: 0,
-            item: IdHash::of("AAMk"),
-            ids: 0,
-            session: Sym::EMPTY,
-            app: App::Web,
-            kind: Kind::MessageDelivered,
-            props_start: 0,
-            props_len: 3,
-            time_source: TimeSource::TimeStamp,
-            salvaged: false,
-        };
+        let a = delivery(&mut arenas);
         let r = Rec::new(&a, &arenas);
         assert_eq!(r.message_id(), IdHash::of("<1@x>"));
         assert!(r.conversation().is_empty());
@@ -641,6 +888,50 @@ mod tests {
         );
         assert!(IdHash::of("  ").is_empty());
         assert_eq!(IdHash::of("AAMk"), a.item);
+    }
+
+    #[test]
+    fn merged_records_keep_their_properties_and_ids() {
+        let mut ours = Arenas::default();
+        ours.strings.intern("taken first");
+        let mut ours_records = vec![delivery(&mut ours)];
+        let mut theirs = Arenas::default();
+        let mut bare = Activity::new(
+            DateTime::default(),
+            TimeSource::TimeStamp,
+            Source { file: 0, line: 9 },
+            Kind::Move,
+        );
+        bare.set_extras(theirs.finish_row(MessageIds::default()).unwrap());
+        let their_records = vec![bare, delivery(&mut theirs)];
+        append_records((&mut ours, &mut ours_records), (theirs, their_records));
+        let merged = Rec::new(&ours_records[2], &ours);
+        assert_eq!(merged.subject().unwrap(), "Invoice");
+        assert_eq!(merged.prop("Odd").unwrap(), "x");
+        assert_eq!(merged.message_id(), IdHash::of("<1@x>"));
+        let bare = Rec::new(&ours_records[1], &ours);
+        assert_eq!(bare.props().count(), 0);
+        assert!(bare.message_id().is_empty());
+    }
+
+    #[test]
+    fn raw_offset_and_flags_share_their_bits() {
+        let source = Source { file: 7, line: 3 };
+        let mut a = Activity::new(
+            DateTime::default(),
+            TimeSource::CreationTime,
+            source,
+            Kind::Move,
+        );
+        a.set_salvaged();
+        let far = (1 << 45) + (1 << 33) + 5;
+        a.set_raw(far).unwrap();
+        assert_eq!(a.raw(), far);
+        assert_eq!(a.time_source(), TimeSource::CreationTime);
+        assert!(a.salvaged());
+        assert_eq!(a.source(), source);
+        assert!(a.set_raw(MAX_RAW).is_err());
+        assert_eq!(a.raw(), far);
     }
 
     #[test]

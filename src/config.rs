@@ -135,6 +135,13 @@ pub struct Config {
 
 impl Config {
     pub fn from_cli(cli: &Cli) -> Result<Config, UsageError> {
+        if cli.files.len() > crate::activity::MAX_INPUTS {
+            return Err(UsageError(format!(
+                "{} input files; a run reads at most {}: split the case into several runs",
+                cli.files.len(),
+                crate::activity::MAX_INPUTS
+            )));
+        }
         for id in cli.rules.iter().chain(&cli.exclude_rules) {
             if rules::find(id).is_none() {
                 return Err(UsageError(format!(

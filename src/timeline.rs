@@ -158,10 +158,10 @@ impl Timeline {
         let mut by_mailbox = vec![Vec::new(); inputs.len()];
         let mut by_kind: Vec<FxHashMap<Kind, Vec<u32>>> = vec![FxHashMap::default(); inputs.len()];
         for (i, a) in activities.iter().enumerate() {
-            if let Some(list) = by_mailbox.get_mut(a.source.file as usize) {
+            if let Some(list) = by_mailbox.get_mut(a.source().file as usize) {
                 list.push(i);
             }
-            if let Some(kinds) = by_kind.get_mut(a.source.file as usize) {
+            if let Some(kinds) = by_kind.get_mut(a.source().file as usize) {
                 // Fits: 2^32 records would take hundreds of GB.
                 kinds.entry(a.kind).or_default().push(i as u32);
             }
@@ -196,13 +196,13 @@ impl Timeline {
 
     pub fn mailbox(&self, activity: &Activity) -> &str {
         self.inputs
-            .get(activity.source.file as usize)
+            .get(activity.source().file as usize)
             .map_or("", |s| s.mailbox.as_str())
     }
 
     pub fn path(&self, activity: &Activity) -> &str {
         self.inputs
-            .get(activity.source.file as usize)
+            .get(activity.source().file as usize)
             .map_or("", |s| s.path.as_str())
     }
 
@@ -243,7 +243,7 @@ impl Timeline {
             .activities
             .iter()
             .filter(|a| !a.session.is_empty())
-            .map(|a| (a.source.file, a.session))
+            .map(|a| (a.source().file, a.session))
             .collect();
         sessions.len()
     }
@@ -306,7 +306,7 @@ fn by_name<'a, K>(
 /// than the in-place unstable sort and touch a scratch of half the
 /// records, so that case keeps the unstable sort.
 fn sort_by_time(activities: &mut [Activity]) {
-    let key = |a: &Activity| (a.time, a.source);
+    let key = |a: &Activity| (a.time, a.source());
     let descents = activities
         .windows(2)
         .filter(|w| key(&w[0]) > key(&w[1]))
@@ -369,26 +369,26 @@ fn find_twins(
     let mut kept: FxHashMap<(u32, u64), Vec<usize>> = FxHashMap::default();
     for i in group {
         let b = &activities[i];
-        let cursor = &mut cursors[b.source.file as usize];
-        let Ok(mine) = cursor.raw_row(b.raw) else {
+        let cursor = &mut cursors[b.source().file as usize];
+        let Ok(mine) = cursor.raw_row(b.raw()) else {
             continue;
         };
         let candidates = kept
-            .entry((b.source.file, crate::input::digest(&mine)))
+            .entry((b.source().file, crate::input::digest(&mine)))
             .or_default();
         let twin = candidates
             .iter()
             .copied()
-            .find(|&j| cursor.raw_row(activities[j].raw).ok().as_ref() == Some(&mine));
+            .find(|&j| cursor.raw_row(activities[j].raw()).ok().as_ref() == Some(&mine));
         match twin {
             Some(j) => {
                 dropped.push(i);
-                let summary = &mut inputs[b.source.file as usize];
+                let summary = &mut inputs[b.source().file as usize];
                 summary.records -= 1;
                 summary.duplicates += 1;
                 summary.duplicate_lines.push((
-                    u64::from(b.source.line),
-                    u64::from(activities[j].source.line),
+                    u64::from(b.source().line),
+                    u64::from(activities[j].source().line),
                 ));
             }
             None => candidates.push(i),
@@ -426,7 +426,7 @@ fn attribute_ips(
         if let Some(ip) = rec(a).client_ip() {
             let id = intern(&ip);
             session_first
-                .entry((a.source.file, a.session))
+                .entry((a.source().file, a.session))
                 .or_insert(id);
         }
     }
@@ -436,7 +436,7 @@ fn attribute_ips(
     let window = Duration::minutes(SAME_APP_WINDOW_MINUTES);
     let mut out = Vec::with_capacity(activities.len());
     for a in activities {
-        let session = (a.source.file, a.session);
+        let session = (a.source().file, a.session);
         if a.kind.is_logon()
             && let Some(ip) = rec(a).client_ip()
         {
@@ -444,7 +444,7 @@ fn attribute_ips(
             session_last.insert(session, id);
             let until = a.time.checked_add_signed(window);
             app_last.insert(
-                (a.source.file, a.app),
+                (a.source().file, a.app),
                 (id, until.unwrap_or(DateTime::<Utc>::MAX_UTC)),
             );
             out.push(Attribution::found(id, Via::Logon));
@@ -462,7 +462,7 @@ fn attribute_ips(
         // precomputed deadline: chrono's subtraction is costly per row).
         let by_app = || {
             app_last
-                .get(&(a.source.file, a.app))
+                .get(&(a.source().file, a.app))
                 .filter(|(_, until)| a.time <= *until)
                 .map(|(id, _)| *id)
         };

@@ -49,7 +49,7 @@ fn v1_bom_apostrophe_subject_and_escaped_crlf() {
     assert_eq!(full_prop(&p, 9, "ItemSchemaType"), "Message");
     // Row 10: empty CustomProperties = no properties.
     let empty = at_line(&p, 11);
-    assert!(!empty.salvaged);
+    assert!(!empty.salvaged());
     assert_eq!(empty.props().count(), 0);
     // Row 18: ExceptionInfo holds an apostrophe and an escaped \r\n.
     let failed = at_line(&p, 19);
@@ -67,7 +67,7 @@ fn python27_prefixes_escapes_and_none() {
     assert_eq!(search.search_term().unwrap(), "wire transfer");
     let delivery = at_line(&p, 3);
     assert_eq!(prop(delivery, "Subject"), "Café – O'Neill");
-    let full = p.raw.cursor().row(delivery.raw).unwrap().properties;
+    let full = p.raw.cursor().row(delivery.raw()).unwrap().properties;
     assert_eq!(full["Note"], PyValue::None);
     assert!(delivery.prop("Note").is_none());
     assert_eq!(prop(at_line(&p, 5), "Subject"), "nbsp\u{a0}here");
@@ -122,7 +122,7 @@ fn timeline_is_sorted_by_time_then_line() {
     let keys: Vec<_> = tl
         .activities
         .iter()
-        .map(|a| (a.time, a.source.line))
+        .map(|a| (a.time, a.source().line))
         .collect();
     let mut sorted = keys.clone();
     sorted.sort();
@@ -137,7 +137,7 @@ fn timeline_is_sorted_by_time_then_line() {
 fn sentinel_time_falls_back_to_creation_time() {
     let p = parse("fixtures/malformed/bad_rows.csv");
     let a = at_line(&p, 4);
-    assert_eq!(a.time_source, TimeSource::CreationTime);
+    assert_eq!(a.time_source(), TimeSource::CreationTime);
     assert_eq!(time::format(a.time), "2018-06-20T08:53:00.000000Z");
     let reasons: Vec<_> = p
         .rejections
@@ -156,10 +156,10 @@ fn sentinel_time_falls_back_to_creation_time() {
     );
     // A cut-off cell is kept, salvaged and marked.
     let cut = at_line(&p, 6);
-    assert!(cut.salvaged);
+    assert!(cut.salvaged());
     assert_eq!(cut.search_term().unwrap(), "wire transfer");
     // Extra fields rejoined into CustomProperties, marked.
-    assert!(at_line(&p, 7).salvaged);
+    assert!(at_line(&p, 7).salvaged());
 }
 
 #[test]
@@ -168,7 +168,7 @@ fn ip_attribution_of_specific_rows() {
     let find = |line: u64| {
         tl.activities
             .iter()
-            .position(|a| u64::from(a.source.line) == line)
+            .position(|a| u64::from(a.source().line) == line)
             .unwrap()
     };
     let via = |i: usize| (tl.ip(i), tl.attribution[i].via());

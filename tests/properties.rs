@@ -98,7 +98,7 @@ proptest! {
         let want: Vec<(String, String)> = map.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         prop_assert_eq!(kept, want);
         // Exports read the row again: the full map comes back exactly.
-        let full = parsed.raw.cursor().row(parsed.activities[0].raw).unwrap().properties;
+        let full = parsed.raw.cursor().row(parsed.activities[0].raw()).unwrap().properties;
         prop_assert_eq!(&full, &as_py(&map));
     }
 

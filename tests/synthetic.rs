@@ -131,7 +131,7 @@ fn parallel_batches_read_exactly_like_one_pass() {
                 let props: Vec<String> = r.props().map(|(k, v)| format!("{k}={v}")).collect();
                 format!(
                     "{} {} {} {} {} {}",
-                    r.source.line,
+                    r.source().line,
                     r.time,
                     r.kind_name(),
                     r.app_name(),

@@ -341,7 +341,7 @@ impl<'p> FileReader<'p> {
             Ok(built) => {
                 self.summary.cp1252_fields += u64::from(built.cp1252_fields);
                 let mut activity = built.activity;
-                activity.raw = match &mut self.memory {
+                let at = match &mut self.memory {
                     Some(memory) => {
                         let at = memory.len() as u64;
                         memory.extend_from_slice(raw);
@@ -350,6 +350,9 @@ impl<'p> FileReader<'p> {
                     }
                     None => offset,
                 };
+                if let Err(reason) = activity.set_raw(at) {
+                    return self.reject(line, reason);
+                }
                 if let Some(error) = built.salvage_error {
                     self.salvage_errors.push((short_line, error));
                 }
@@ -402,16 +405,14 @@ impl<'p> FileReader<'p> {
         self.activities
             .reserve(rows.saturating_sub(self.activities.len()));
         let arenas = &mut self.arenas;
-        arenas.props.reserve(room(arenas.props.len()));
-        arenas.ids.reserve(room(arenas.ids.len()));
+        arenas.reserve_extras(room(arenas.extras_len()));
     }
 
     /// Makes room for one parallel batch of `rows` rows, so its tables are
-    /// not grown by doubling (properties: about three per row in exports).
+    /// not grown by doubling (extras: about six words per row in exports).
     fn reserve_batch(&mut self, rows: usize) {
         self.activities.reserve(rows);
-        self.arenas.props.reserve(rows.saturating_mul(3));
-        self.arenas.ids.reserve(rows / 2);
+        self.arenas.reserve_extras(rows.saturating_mul(6));
     }
 
     /// Appends a later batch's results (the parallel reader's merge): its
@@ -450,8 +451,8 @@ impl<'p> FileReader<'p> {
     fn accept(&mut self, activity: Activity) {
         let s = &mut self.summary;
         s.records += 1;
-        s.salvaged_properties += u64::from(activity.salvaged);
-        s.creation_time_fallbacks += u64::from(activity.time_source == TimeSource::CreationTime);
+        s.salvaged_properties += u64::from(activity.salvaged());
+        s.creation_time_fallbacks += u64::from(activity.time_source() == TimeSource::CreationTime);
         s.implausible_times += u64::from(activity.implausible_time());
         s.first = Some(s.first.map_or(activity.time, |f| f.min(activity.time)));
         s.last = Some(s.last.map_or(activity.time, |l| l.max(activity.time)));

@@ -5,7 +5,7 @@ use super::header::{self, Columns};
 use super::records::Fields;
 use super::{pylit, time};
 use crate::activity::{
-    Activity, App, Arenas, IdHash, Kind, MessageIds, NO_IDS, Prop, PropKey, Source, TimeSource,
+    Activity, App, Arenas, IdHash, Kind, MessageIds, Prop, PropKey, Source, TimeSource,
 };
 use crate::escape;
 use chrono::{DateTime, Utc};
@@ -52,34 +52,15 @@ pub fn build(
     let session = sink.strings.intern(field(header::SESSION).trim());
     let (props_text, fallback) = decode_field(&props_cell);
     cp1252_fields += u32::from(fallback);
-    let props_start = u32::try_from(sink.props.len())
-        .map_err(|_| "too many properties in one run".to_string())?;
     let (ids, salvage_error) = read_properties(&props_text, rejoined, !kind.is_known(), sink);
-    let props_len = u16::try_from(sink.props.len() - props_start as usize).unwrap_or(u16::MAX);
-    let ids = if ids.is_empty() {
-        NO_IDS
-    } else {
-        let at = u32::try_from(sink.ids.len())
-            .ok()
-            .filter(|&at| at != NO_IDS)
-            .ok_or_else(|| "too many message ids in one run".to_string())?;
-        sink.ids.push(ids);
-        at
-    };
-    let activity = Activity {
-        time,
-        source,
-        raw: 0,
-        item,
-        ids,
-        session,
-        app,
-        kind,
-        props_start,
-        props_len,
-        time_source,
-        salvaged: salvage_error.is_some(),
-    };
+    let mut activity = Activity::new(time, time_source, source, kind);
+    activity.item = item;
+    activity.session = session;
+    activity.app = app;
+    activity.set_extras(sink.finish_row(ids)?);
+    if salvage_error.is_some() {
+        activity.set_salvaged();
+    }
     Ok(Built {
         activity,
         cp1252_fields,
@@ -99,13 +80,13 @@ fn read_properties(
     sink: &mut Arenas,
 ) -> (MessageIds, Option<String>) {
     let mut ids = MessageIds::default();
+    sink.begin_row();
     let trimmed = text.trim();
     if trimmed.is_empty() {
         return (ids, None);
     }
-    let start = sink.props.len();
     let parsed = pylit::visit_dict(trimmed, |key, value| {
-        keep(&key, value.as_text(), keep_all, start, sink, &mut ids)
+        keep(&key, value.as_text(), keep_all, sink, &mut ids)
     });
     match (parsed, rejoined) {
         (Ok(()), None) => (ids, None),
@@ -116,23 +97,21 @@ fn read_properties(
             )),
         ),
         (Err(e), _) => {
-            sink.props.truncate(start);
+            sink.begin_row();
             ids = MessageIds::default();
             for (key, value) in pylit::salvage_pairs(trimmed) {
-                keep(&key, value.as_text(), keep_all, start, sink, &mut ids);
+                keep(&key, value.as_text(), keep_all, sink, &mut ids);
             }
             (ids, Some(e.to_string()))
         }
     }
 }
 
-/// Keeps one pair; a repeated key takes the last value in the first
-/// position, as Python's dict did.
+/// Keeps one pair (the arenas deduplicate keys).
 fn keep(
     key: &str,
     value: Option<Cow<'_, str>>,
     keep_all: bool,
-    start: usize,
     sink: &mut Arenas,
     ids: &mut MessageIds,
 ) {
@@ -147,10 +126,7 @@ fn keep(
         None if keep_all => Prop::other(sink.strings.intern(key), sink.strings.intern(&text)),
         None => return,
     };
-    match sink.props[start..].iter_mut().find(|p| p.same_key(&prop)) {
-        Some(existing) => existing.value = prop.value,
-        None => sink.props.push(prop),
-    }
+    sink.keep_prop(prop);
 }
 
 /// The raw `CustomProperties` bytes. A row with more fields than the header

@@ -274,7 +274,7 @@ fn finding(page: &mut String, report: &Report<'_>, f: &Finding) {
                 page,
                 "<tr><td>{}:{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 escape_html(tl.path(&a)),
-                a.source.line,
+                a.source().line,
                 human(a.time),
                 escape_html(a.kind_name()),
                 escape_html(&e.detail)
@@ -399,7 +399,7 @@ fn timeline(page: &mut String, report: &Report<'_>) {
             escape_html(tl.ip(i).unwrap_or("")),
             escape_html(&detail.join(" · ")),
             escape_html(&rules),
-            a.source.line
+            a.source().line
         );
     }
     page.push_str("</tbody></table></section>\n");

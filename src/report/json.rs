@@ -97,7 +97,7 @@ impl Serialize for EvidenceRows<'_> {
                     let a = (e.record < tl.activities.len()).then(|| tl.rec(e.record))?;
                     Some(JsonEvidence {
                         path: tl.path(&a),
-                        line: u64::from(a.source.line),
+                        line: u64::from(a.source().line),
                         time: time::format(a.time),
                         activity: a.kind_name(),
                         detail: &e.detail,

@@ -205,7 +205,7 @@ fn summary_text(report: &Report<'_>, f: &Finding) -> String {
         .iter()
         .take(MAX_EVIDENCE_SHOWN)
         .filter_map(|e| report.timeline.activities.get(e.record))
-        .map(|a| a.source.line.to_string())
+        .map(|a| a.source().line.to_string())
         .collect();
     if !lines.is_empty() {
         let more = f.evidence.len().saturating_sub(MAX_EVIDENCE_SHOWN);

@@ -105,7 +105,7 @@ fn for_each_row(
     let tags = citing_rules(report);
     let mut cursors: Vec<RawCursor<'_>> = report.timeline.raw.iter().map(RawRows::cursor).collect();
     for (i, a) in report.timeline.within(report.window) {
-        let raw = cursors[a.source.file as usize].row(a.raw)?;
+        let raw = cursors[a.source().file as usize].row(a.raw())?;
         f(&row(
             report,
             i,
@@ -173,7 +173,7 @@ fn row<'a>(
         conversation_id: text("ConversationId"),
         findings,
         path: tl.path(&a),
-        line: u64::from(a.source.line),
+        line: u64::from(a.source().line),
         properties: &raw.properties,
     }
 }

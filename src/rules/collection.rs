@@ -74,7 +74,7 @@ fn item_detail(ctx: &Ctx<'_>, i: usize) -> String {
     let a = ctx.activity(i);
     match a.subject() {
         Some(s) => format!("{} {}", a.kind_name(), super::quoted(&s)),
-        None if !a.item.is_empty() => format!("{} line {}", a.kind_name(), a.source.line),
+        None if !a.item.is_empty() => format!("{} line {}", a.kind_name(), a.source().line),
         None => a.kind_name().to_string(),
     }
 }

@@ -12,7 +12,7 @@ fn input<'a>(ctx: &Ctx<'a>, records: &[usize]) -> Option<&'a InputSummary> {
     records.first().and_then(|&i| {
         ctx.timeline
             .inputs
-            .get(ctx.activity(i).source.file as usize)
+            .get(ctx.activity(i).source().file as usize)
     })
 }
 
@@ -85,7 +85,7 @@ impl Rule for Gaps {
                 format!(
                     "{} at line {}",
                     ctx.activity(i).kind_name(),
-                    ctx.activity(i).source.line
+                    ctx.activity(i).source().line
                 )
             });
             f.count = issues.len() as u64;
@@ -161,8 +161,8 @@ impl Rule for Unparsed {
                     .copied()
                     .filter(|&i| {
                         let a = ctx.activity(i);
-                        a.salvaged
-                            || a.time_source == TimeSource::CreationTime
+                        a.salvaged()
+                            || a.time_source() == TimeSource::CreationTime
                             || a.implausible_time()
                     })
                     .collect()
@@ -220,7 +220,7 @@ impl Rule for Unparsed {
             let text = format!("{}: {}", s.path, list(&parts, 6));
             let mut f = ctx.finding(self, self.level(), &anchor, text, |i| {
                 let a = ctx.activity(i);
-                match ctx.timeline.salvage_errors.get(&a.source) {
+                match ctx.timeline.salvage_errors.get(&a.source()) {
                     Some(error) => format!("CustomProperties: {error}"),
                     _ if a.implausible_time() => {
                         format!("implausible time {}", crate::input::time::format(a.time))

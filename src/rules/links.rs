@@ -34,7 +34,7 @@ impl Deliveries {
     pub fn of(timeline: &Timeline, records: &[usize]) -> Deliveries {
         let file = records
             .first()
-            .map_or(0, |&i| timeline.activities[i].source.file as usize);
+            .map_or(0, |&i| timeline.activities[i].source().file as usize);
         let delivered: &[u32] = timeline
             .by_kind
             .get(file)

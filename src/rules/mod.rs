@@ -151,7 +151,7 @@ impl<'a> Ctx<'a> {
     /// The activity-type index of the mailbox `records` belong to.
     fn kind_index(&self, records: &[usize]) -> Option<&'a FxHashMap<Kind, Vec<u32>>> {
         let &first = records.first()?;
-        let file = self.timeline.activities[first].source.file as usize;
+        let file = self.timeline.activities[first].source().file as usize;
         self.timeline.by_kind.get(file)
     }
 
@@ -186,7 +186,7 @@ impl<'a> Ctx<'a> {
     pub fn deliveries(&self, records: &[usize]) -> &'a links::Deliveries {
         let file = records
             .first()
-            .map_or(0, |&i| self.timeline.activities[i].source.file as usize);
+            .map_or(0, |&i| self.timeline.activities[i].source().file as usize);
         let cell =
             &self.shared.deliveries[file.min(self.shared.deliveries.len().saturating_sub(1))];
         cell.get_or_init(|| links::Deliveries::of(self.timeline, records))

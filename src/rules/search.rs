@@ -481,7 +481,7 @@ impl Rule for ThenRead {
                 ctx.timeline.attribution[last].ip(),
                 ctx.activity(last).time,
             );
-            let file = ctx.activity(last).source.file;
+            let file = ctx.activity(last).source().file;
             let mailbox = &ctx.timeline.by_mailbox[file as usize];
             let after = mailbox.partition_point(|&i| i <= last);
             let reads: Vec<usize> = mailbox[after..]
@@ -517,7 +517,7 @@ impl Rule for ThenRead {
                 if searches.contains(&i) {
                     detail(ctx, i)
                 } else {
-                    format!("{} line {}", a.kind_name(), a.source.line)
+                    format!("{} line {}", a.kind_name(), a.source().line)
                 }
             });
             finding.count = reads.len() as u64;

@@ -28,12 +28,15 @@ impl Suspect {
                 let a = &timeline.activities[e.record];
                 if !a.session.is_empty() {
                     s.by_session
-                        .entry((a.source.file, a.session))
+                        .entry((a.source().file, a.session))
                         .or_default()
                         .push(a.time);
                 }
                 if let Some(ip) = timeline.attribution[e.record].ip() {
-                    s.by_ip.entry((a.source.file, ip)).or_default().push(a.time);
+                    s.by_ip
+                        .entry((a.source().file, ip))
+                        .or_default()
+                        .push(a.time);
                 }
             }
         }
@@ -53,10 +56,10 @@ impl Suspect {
             })
         };
         let by_session =
-            !a.session.is_empty() && near(self.by_session.get(&(a.source.file, a.session)));
+            !a.session.is_empty() && near(self.by_session.get(&(a.source().file, a.session)));
         by_session
             || timeline.attribution[i]
                 .ip()
-                .is_some_and(|ip| near(self.by_ip.get(&(a.source.file, ip))))
+                .is_some_and(|ip| near(self.by_ip.get(&(a.source().file, ip))))
     }
 }

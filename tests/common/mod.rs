@@ -41,7 +41,7 @@ pub fn at_line(parsed: &Parsed, line: u64) -> Rec<'_> {
     let i = parsed
         .activities
         .iter()
-        .position(|a| u64::from(a.source.line) == line)
+        .position(|a| u64::from(a.source().line) == line)
         .unwrap_or_else(|| panic!("no record at line {line}"));
     parsed.rec(i)
 }
@@ -68,7 +68,7 @@ pub fn assert_conserved(p: &Parsed) {
 /// exports see it (records keep only what rules read).
 pub fn full_prop(parsed: &Parsed, line: u64, key: &str) -> String {
     let a = at_line(parsed, line);
-    let props = parsed.raw.cursor().row(a.raw).unwrap().properties;
+    let props = parsed.raw.cursor().row(a.raw()).unwrap().properties;
     props
         .get(key)
         .and_then(|v| v.as_text())
