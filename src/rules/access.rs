@@ -429,15 +429,11 @@ impl Rule for Failures {
             let failures: Vec<Event<usize>> = all
                 .iter()
                 .filter(|l| !l.ok && ctx.activity(l.record).kind == Kind::ServerLogon)
-                .map(|l| Event {
-                    record: l.record,
-                    time: l.time,
-                    key: l.record,
-                })
+                .map(|l| Event::new(l.record, l.time, l.record))
                 .collect();
             for range in window::bursts(&failures, window, ctx.int("threshold") as usize) {
                 let burst = &failures[range];
-                let recs: Vec<usize> = burst.iter().map(|e| e.record).collect();
+                let recs: Vec<usize> = burst.iter().map(Event::record).collect();
                 let nets: IndexSet<String> = recs
                     .iter()
                     .filter_map(|&i| ctx.activity(i).client_ip())
@@ -549,11 +545,7 @@ impl Rule for SessionMultiIp {
                 .collect();
             let events: Vec<Event<&str>> = all
                 .iter()
-                .map(|l| Event {
-                    record: l.record,
-                    time: l.time,
-                    key: l.network.as_str(),
-                })
+                .map(|l| Event::new(l.record, l.time, l.network.as_str()))
                 .collect();
             for range in window::bursts(&events, window, 2) {
                 let burst = &events[range];
@@ -561,7 +553,7 @@ impl Rule for SessionMultiIp {
                     continue;
                 }
                 let nets: IndexSet<&str> = burst.iter().map(|e| e.key).collect();
-                let recs: Vec<usize> = burst.iter().map(|e| e.record).collect();
+                let recs: Vec<usize> = burst.iter().map(Event::record).collect();
                 let summary = format!(
                     "Logons from {} networks within {} min: {}",
                     nets.len(),

@@ -2,7 +2,7 @@
 
 use super::window::{self, Event};
 use super::{Ctx, Meta, Param, Rule, plural};
-use crate::activity::{App, Kind, Rec};
+use crate::activity::{App, IdHash, Kind, Rec};
 use crate::finding::{Finding, Level};
 
 const READ_KINDS: &[Kind] = &[
@@ -13,29 +13,45 @@ const READ_KINDS: &[Kind] = &[
 ];
 const ATTACHMENT_KINDS: &[Kind] = &[Kind::OpenedAnAttachment, Kind::PreviewOfAttachmentStarted];
 
-/// What makes an event distinct: an id hash, or the record itself when the
-/// row has no id. Tagged so the three kinds of key never collide.
+/// What makes an event distinct, in eight bytes (a busy mailbox has
+/// hundreds of thousands of reads): an item id hash, a conversation id hash
+/// (salted, so an item and a conversation of the same text differ), or the
+/// record itself when the row has no id. Id hashes are odd, record keys
+/// even, so a record never collides with an id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Key {
-    Conversation(u64),
-    Item(u64),
-    Record(usize),
+struct Key(u64);
+
+impl Key {
+    /// An even constant: the salt keeps a conversation hash odd.
+    const CONVERSATION_SALT: u64 = 0x9e37_79b9_7f4a_7c16;
+
+    fn item(id: IdHash) -> Key {
+        Key(id.0)
+    }
+
+    fn conversation(id: IdHash) -> Key {
+        Key(id.0 ^ Self::CONVERSATION_SALT)
+    }
+
+    fn record(i: usize) -> Key {
+        Key((i as u64) << 1)
+    }
 }
 
 /// A read: the conversation when the client showed conversations, else
 /// the item.
 fn read_key(a: Rec<'_>, i: usize) -> Key {
     if a.flag("IsConversation") == Some(true) && !a.conversation().is_empty() {
-        return Key::Conversation(a.conversation().0);
+        return Key::conversation(a.conversation());
     }
     item_key(a, i)
 }
 
 fn item_key(a: Rec<'_>, i: usize) -> Key {
     if a.item.is_empty() {
-        Key::Record(i)
+        Key::record(i)
     } else {
-        Key::Item(a.item.0)
+        Key::item(a.item)
     }
 }
 
@@ -52,11 +68,7 @@ fn user_events(
     let mut events = Vec::with_capacity(rows.len());
     events.extend(rows.into_iter().filter_map(|i| {
         let a = ctx.activity(i);
-        (a.app != App::Exchange).then(|| Event {
-            record: i,
-            time: a.time,
-            key: key(a, i),
-        })
+        (a.app != App::Exchange).then(|| Event::new(i, a.time, key(a, i)))
     }));
     events
 }
@@ -91,7 +103,7 @@ fn burst_findings(
     let window = ctx.minutes("window_minutes");
     for range in window::bursts(events, window, ctx.int("threshold") as usize) {
         let burst = &events[range];
-        let recs: Vec<usize> = burst.iter().map(|e| e.record).collect();
+        let recs: Vec<usize> = burst.iter().map(Event::record).collect();
         let distinct = window::distinct(burst);
         let summary = format!(
             "{} within {} min{}",
@@ -232,7 +244,7 @@ impl Rule for SendBurst {
             } else {
                 Kind::NewMessage
             };
-            let events = user_events(ctx, records, &[kind], &|_, i| Key::Record(i));
+            let events = user_events(ctx, records, &[kind], &|_, i| Key::record(i));
             let access: Vec<_> = ctx
                 .prior
                 .iter()

@@ -117,16 +117,12 @@ impl Rule for Mass {
                     let counted = is_delete(a)
                         && a.app != App::Exchange
                         && a.flag("DeletedByEmptyFolder") != Some(true);
-                    counted.then_some(Event {
-                        record: i,
-                        time: a.time,
-                        key: a.item,
-                    })
+                    counted.then_some(Event::new(i, a.time, a.item))
                 })
                 .collect();
             for range in window::bursts(&events, window, ctx.int("threshold") as usize) {
                 let burst = &events[range];
-                let recs: Vec<usize> = burst.iter().map(|e| e.record).collect();
+                let recs: Vec<usize> = burst.iter().map(Event::record).collect();
                 let distinct = window::distinct(burst);
                 let level = if recs.iter().any(|&i| ctx.is_suspect(i)) {
                     Level::High
@@ -178,14 +174,10 @@ impl Rule for EmptyDeletedItems {
                 .of_kinds(records, &[Kind::Delete])
                 .into_iter()
                 .filter(|&i| is_purge(ctx.activity(i)) && ctx.activity(i).app != App::Exchange)
-                .map(|i| Event {
-                    record: i,
-                    time: ctx.activity(i).time,
-                    key: (),
-                })
+                .map(|i| Event::new(i, ctx.activity(i).time, ()))
                 .collect();
             for range in window::clusters(&events, gap) {
-                let recs: Vec<usize> = events[range].iter().map(|e| e.record).collect();
+                let recs: Vec<usize> = events[range].iter().map(Event::record).collect();
                 let start = ctx.activity(recs[0]).time;
                 let purged: HashSet<IdHash> = recs
                     .iter()

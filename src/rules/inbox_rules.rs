@@ -405,11 +405,7 @@ impl HiddenDelivery {
             if folder == "JunkEmail" {
                 let events: Vec<Event<()>> = hits
                     .iter()
-                    .map(|(i, _)| Event {
-                        record: *i,
-                        time: ctx.activity(*i).time,
-                        key: (),
-                    })
+                    .map(|(i, _)| Event::new(*i, ctx.activity(*i).time, ()))
                     .collect();
                 let enough = events
                     .windows(junk_min.max(1))
@@ -703,11 +699,7 @@ impl Rule for InferredForward {
             let pairs = pair_with_deliveries(ctx, records, &actions, within);
             let events: Vec<Event<usize>> = pairs
                 .iter()
-                .map(|p| Event {
-                    record: p.action,
-                    time: ctx.activity(p.action).time,
-                    key: p.delivery,
-                })
+                .map(|p| Event::new(p.action, ctx.activity(p.action).time, p.delivery))
                 .collect();
             for range in window::bursts(&events, window, ctx.int("threshold") as usize) {
                 let group = &pairs[range];

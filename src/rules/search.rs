@@ -307,11 +307,7 @@ fn keyword_findings(
         let events: Vec<Event<usize>> = hits
             .iter()
             .enumerate()
-            .map(|(n, (h, _))| Event {
-                record: h.records[0],
-                time: ctx.activity(h.records[0]).time,
-                key: n,
-            })
+            .map(|(n, (h, _))| Event::new(h.records[0], ctx.activity(h.records[0]).time, n))
             .collect();
         for range in window::clusters(&events, cluster) {
             let group = &hits[range];

@@ -6,12 +6,29 @@ use std::hash::Hash;
 use std::ops::Range;
 
 /// One countable event: a timeline record and the key that makes it
-/// distinct (an item id, a search term).
+/// distinct (an item id, a search term). A busy mailbox's reads make
+/// hundreds of thousands of these, so the record index is held in 32 bits
+/// (as the timeline's activity-type index holds it).
 #[derive(Debug, Clone)]
 pub struct Event<K> {
-    pub record: usize,
+    record: u32,
     pub time: DateTime<Utc>,
     pub key: K,
+}
+
+impl<K> Event<K> {
+    pub fn new(record: usize, time: DateTime<Utc>, key: K) -> Event<K> {
+        Event {
+            record: u32::try_from(record).unwrap_or(u32::MAX),
+            time,
+            key,
+        }
+    }
+
+    /// The timeline index of the event's record.
+    pub fn record(&self) -> usize {
+        self.record as usize
+    }
 }
 
 /// Ranges of `events` (sorted by time) covered by some window of length
@@ -81,11 +98,8 @@ mod tests {
     use chrono::TimeZone;
 
     fn ev(minute: i64, key: u32) -> Event<u32> {
-        Event {
-            record: minute as usize,
-            time: Utc.with_ymd_and_hms(2018, 6, 20, 8, 0, 0).unwrap() + Duration::minutes(minute),
-            key,
-        }
+        let start = Utc.with_ymd_and_hms(2018, 6, 20, 8, 0, 0).unwrap();
+        Event::new(minute as usize, start + Duration::minutes(minute), key)
     }
 
     #[test]
