@@ -462,6 +462,17 @@ impl<'a> Extras<'a> {
         }
     }
 
+    /// The record's own words (property and id words), without the
+    /// records after it.
+    fn own_words(self) -> &'a [u32] {
+        let ids = [Header::MESSAGE_ID, Header::CONVERSATION]
+            .iter()
+            .filter(|&&bit| self.header.0 & bit != 0)
+            .count();
+        let len = self.header.prop_words() + 2 * ids;
+        self.words.get(..len).unwrap_or(self.words)
+    }
+
     fn props(self) -> PropWords<'a> {
         PropWords(self.words.get(..self.header.prop_words()).unwrap_or(&[]))
     }
@@ -657,6 +668,20 @@ impl<'a> Rec<'a> {
 
     fn message_ids(&self) -> MessageIds {
         self.extras.ids()
+    }
+
+    /// A digest of everything the record holds except where it sits in
+    /// the file: records of byte-identical rows have equal fingerprints, so
+    /// rows whose fingerprints differ need not be read again to tell them
+    /// apart.
+    pub fn fingerprint(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let a = self.activity;
+        let mut h = rustc_hash::FxHasher::default();
+        let flags = a.raw_high_and_flags & (Activity::FROM_CREATION | Activity::SALVAGED);
+        (a.time, a.item, a.session, a.app, a.kind, flags).hash(&mut h);
+        (self.extras.header.0, self.extras.own_words()).hash(&mut h);
+        h.finish()
     }
 
     /// `InternetMessageId`, hashed (empty when the row has none).

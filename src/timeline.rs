@@ -154,7 +154,8 @@ impl Timeline {
         }
         sort_by_time(&mut activities);
         rejections.sort_by_key(|r| (r.file, r.line));
-        drop_duplicates(&mut activities, &mut inputs, &raw);
+        let arenas = arenas.unwrap_or_default();
+        drop_duplicates((&mut activities, &arenas), &mut inputs, &raw);
         let mut by_mailbox = vec![Vec::new(); inputs.len()];
         let mut by_kind: Vec<FxHashMap<Kind, Vec<u32>>> = vec![FxHashMap::default(); inputs.len()];
         for (i, a) in activities.iter().enumerate() {
@@ -166,7 +167,6 @@ impl Timeline {
                 kinds.entry(a.kind).or_default().push(i as u32);
             }
         }
-        let arenas = arenas.unwrap_or_default();
         let mut ips = IndexSet::new();
         let attribution = attribute_ips(&activities, &arenas, &by_kind, &mut ips);
         Timeline {
@@ -323,9 +323,13 @@ const MIN_SORTED_RUN: usize = 1024;
 
 /// Drops exact duplicate rows (paging overlaps): same input, same time and,
 /// read again, the same bytes. The first in file order stays. Only rows
-/// that share their instant are read again, so a normal export costs
-/// nothing here and records need not carry a digest.
-fn drop_duplicates(activities: &mut Vec<Activity>, inputs: &mut [InputSummary], raw: &[RawRows]) {
+/// that share their instant and their parsed content are read again, so a
+/// normal export costs nothing here and records need not carry a digest.
+fn drop_duplicates(
+    (activities, arenas): (&mut Vec<Activity>, &Arenas),
+    inputs: &mut [InputSummary],
+    raw: &[RawRows],
+) {
     let mut cursors: Vec<_> = raw.iter().map(RawRows::cursor).collect();
     let mut dropped = Vec::new();
     let mut start = 0;
@@ -338,7 +342,8 @@ fn drop_duplicates(activities: &mut Vec<Activity>, inputs: &mut [InputSummary], 
                 .take_while(|a| a.time == time)
                 .count();
         if end - start > 1 {
-            find_twins(activities, start..end, &mut cursors, &mut dropped, inputs);
+            let timeline = (&activities[..], arenas);
+            find_twins(timeline, start..end, &mut cursors, &mut dropped, inputs);
         }
         start = end;
     }
@@ -356,26 +361,32 @@ fn drop_duplicates(activities: &mut Vec<Activity>, inputs: &mut [InputSummary], 
     }
 }
 
-/// Within one instant, rows of the same input whose bytes hash alike are
-/// candidates (a map keeps this linear however many rows share it); the
-/// bytes decide. Pushes the indices of later twins to `dropped`.
+/// Within one instant, rows of the same input whose records are alike
+/// (equal [`Rec::fingerprint`]) are candidates (a map keeps this linear
+/// however many rows share it); their bytes, read again, decide. Rows with
+/// no alike record are never read. Pushes the indices of later twins to
+/// `dropped`.
 fn find_twins(
-    activities: &[Activity],
+    timeline: (&[Activity], &Arenas),
     group: std::ops::Range<usize>,
     cursors: &mut [crate::input::RawCursor<'_>],
     dropped: &mut Vec<usize>,
     inputs: &mut [InputSummary],
 ) {
+    let (activities, arenas) = timeline;
     let mut kept: FxHashMap<(u32, u64), Vec<usize>> = FxHashMap::default();
     for i in group {
         let b = &activities[i];
+        let key = (b.source().file, Rec::new(b, arenas).fingerprint());
+        let candidates = kept.entry(key).or_default();
+        if candidates.is_empty() {
+            candidates.push(i);
+            continue;
+        }
         let cursor = &mut cursors[b.source().file as usize];
         let Ok(mine) = cursor.raw_row(b.raw()) else {
             continue;
         };
-        let candidates = kept
-            .entry((b.source().file, crate::input::digest(&mine)))
-            .or_default();
         let twin = candidates
             .iter()
             .copied()

@@ -117,6 +117,35 @@ fn exact_duplicates_dropped_once_multi_select_kept() {
 }
 
 #[test]
+fn rows_alike_once_parsed_are_told_apart_by_their_bytes() {
+    // Same instant and the same kept fields; line 3 differs from line 2
+    // only in a property no rule keeps (IsClutter) and its creation time.
+    // Line 4 is an exact copy of line 2: the only duplicate.
+    let head = "TimeStamp,AppIdType,ActivityIdType,ActivityItemId,ActivityCreationTime,ClientSessionId,CustomProperties";
+    let row = |created: &str, clutter: &str| {
+        format!(
+            "2018-06-20T09:00:00.000Z,Web,MarkAsRead,AAMk1,{created},s1,\"{{'IsClutter': '{clutter}', 'SelectedFolderName': 'Inbox'}}\""
+        )
+    };
+    let text = [
+        head.to_string(),
+        row("2018-06-20T09:00:00.002Z", "False"),
+        row("2018-06-20T09:00:00.009Z", "True"),
+        row("2018-06-20T09:00:00.002Z", "False"),
+    ]
+    .join("\n");
+    let dir = std::env::temp_dir().join(format!("o365scan-twins-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("twins.csv");
+    std::fs::write(&path, text).unwrap();
+    let tl = timeline(&[path.to_str().unwrap()]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    let s = &tl.inputs[0];
+    assert_eq!((s.rows, s.records, s.duplicates), (3, 2, 1));
+    assert_eq!(s.duplicate_lines, vec![(4, 2)]);
+}
+
+#[test]
 fn timeline_is_sorted_by_time_then_line() {
     let tl = timeline(&["fixtures/variants/unsorted.csv"]);
     let keys: Vec<_> = tl

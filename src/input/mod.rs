@@ -12,7 +12,7 @@ mod raw;
 pub mod records;
 mod row;
 
-pub use raw::{RawCursor, RawRow, RawRows, RawStore, digest};
+pub use raw::{RawCursor, RawRow, RawRows, RawStore};
 pub mod time;
 
 use crate::activity::{Activity, Arenas, Kind, Rec, TimeSource, append_records};

@@ -134,15 +134,6 @@ impl RawCursor<'_> {
     }
 }
 
-/// A digest of a raw row for exact-duplicate detection; the timeline
-/// confirms a match byte for byte before it drops anything.
-pub fn digest(raw: &[u8]) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = rustc_hash::FxHasher::default();
-    raw.hash(&mut h);
-    h.finish()
-}
-
 fn first_record(bytes: &[u8]) -> io::Result<Vec<u8>> {
     let mut records = Records::new(bytes);
     Ok(match records.next_record()? {
