@@ -109,7 +109,7 @@ pub struct Timeline {
     /// Indices into `activities` per input (mailbox), in time order.
     pub by_mailbox: Vec<Vec<usize>>,
     /// The same per activity type, so a rule touches only its types.
-    pub by_kind: Vec<FxHashMap<Kind, Vec<u32>>>,
+    pub by_kind: Vec<KindIndex>,
     pub rejections: Vec<Rejection>,
 }
 
@@ -156,19 +156,15 @@ impl Timeline {
         rejections.sort_by_key(|r| (r.file, r.line));
         let arenas = arenas.unwrap_or_default();
         drop_duplicates((&mut activities, &arenas), &mut inputs, &raw);
-        let mut by_mailbox = vec![Vec::new(); inputs.len()];
-        let mut by_kind: Vec<FxHashMap<Kind, Vec<u32>>> = vec![FxHashMap::default(); inputs.len()];
-        for (i, a) in activities.iter().enumerate() {
-            if let Some(list) = by_mailbox.get_mut(a.source().file as usize) {
-                list.push(i);
-            }
-            if let Some(kinds) = by_kind.get_mut(a.source().file as usize) {
-                // Fits: 2^32 records would take hundreds of GB.
-                kinds.entry(a.kind).or_default().push(i as u32);
-            }
-        }
-        let mut ips = IndexSet::new();
-        let attribution = attribute_ips(&activities, &arenas, &by_kind, &mut ips);
+        // Independent passes: the indexes on one core, IPs on another.
+        let ((by_mailbox, by_kind), (attribution, ips)) = std::thread::scope(|scope| {
+            let ips = scope.spawn(|| attribute_ips(&activities, &arenas));
+            let indexes = index(&activities, inputs.len());
+            let ips = ips
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (indexes, ips)
+        });
         Timeline {
             inputs,
             activities,
@@ -298,6 +294,25 @@ fn by_name<'a, K>(
     out
 }
 
+/// One input's records by activity type, in time order.
+pub type KindIndex = FxHashMap<Kind, Vec<u32>>;
+
+/// Per input: its records, and its records by activity type, in time order.
+fn index(activities: &[Activity], inputs: usize) -> (Vec<Vec<usize>>, Vec<KindIndex>) {
+    let mut by_mailbox = vec![Vec::new(); inputs];
+    let mut by_kind: Vec<KindIndex> = vec![KindIndex::default(); inputs];
+    for (i, a) in activities.iter().enumerate() {
+        if let Some(list) = by_mailbox.get_mut(a.source().file as usize) {
+            list.push(i);
+        }
+        if let Some(kinds) = by_kind.get_mut(a.source().file as usize) {
+            // Fits: 2^32 records would take hundreds of GB.
+            kinds.entry(a.kind).or_default().push(i as u32);
+        }
+    }
+    (by_mailbox, by_kind)
+}
+
 /// Sorts records by (time, file, line), which is unique, so either sort
 /// gives the same order. Exports are mostly in order (ascending, or long
 /// runs in server order): then the run-adaptive stable sort only merges a
@@ -410,29 +425,16 @@ fn find_twins(
 /// Gives every record the best IP available inside its own mailbox: its own
 /// (logons), its session's, or the latest same-app logon within 30 minutes.
 /// Never "the last IP anywhere in the file" (Magic Unicorn's heuristic).
-fn attribute_ips(
-    activities: &[Activity],
-    arenas: &Arenas,
-    by_kind: &[FxHashMap<Kind, Vec<u32>>],
-    ips: &mut IndexSet<String>,
-) -> Vec<Attribution> {
+fn attribute_ips(activities: &[Activity], arenas: &Arenas) -> (Vec<Attribution>, IndexSet<String>) {
+    let mut ips = IndexSet::new();
     let mut intern = |ip: &str| ips.insert_full(ip.to_string()).0 as u32;
     // A session's first logon IP, for rows that precede the logon in time
     // (OWA uploads client events in batches with browser timestamps).
     let rec = |a| Rec::new(a, arenas);
-    let mut logons: Vec<u32> = by_kind
-        .iter()
-        .flat_map(|kinds| [Kind::ServerLogon, Kind::Logon].map(|k| kinds.get(&k)))
-        .flatten()
-        .flatten()
-        .copied()
-        .collect();
-    logons.sort_unstable();
     let mut session_first: FxHashMap<(u32, Sym), u32> = FxHashMap::default();
-    for a in logons
+    for a in activities
         .iter()
-        .map(|&i| &activities[i as usize])
-        .filter(|a| !a.session.is_empty())
+        .filter(|a| a.kind.is_logon() && !a.session.is_empty())
     {
         if let Some(ip) = rec(a).client_ip() {
             let id = intern(&ip);
@@ -484,5 +486,5 @@ fn attribute_ips(
             }),
         });
     }
-    out
+    (out, ips)
 }

@@ -22,8 +22,8 @@ mod window;
 
 use crate::activity::{Kind, Rec};
 use crate::finding::{DETAILED_EVIDENCE, Evidence, Finding, Level};
+use crate::timeline::KindIndex;
 use crate::timeline::Timeline;
-use rustc_hash::FxHashMap;
 pub use settings::{Param, ParamDefault, Settings};
 use suspect::Suspect;
 
@@ -149,7 +149,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// The activity-type index of the mailbox `records` belong to.
-    fn kind_index(&self, records: &[usize]) -> Option<&'a FxHashMap<Kind, Vec<u32>>> {
+    fn kind_index(&self, records: &[usize]) -> Option<&'a KindIndex> {
         let &first = records.first()?;
         let file = self.timeline.activities[first].source().file as usize;
         self.timeline.by_kind.get(file)
