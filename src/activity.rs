@@ -6,7 +6,7 @@
 use crate::intern::{Strings, Sym};
 use chrono::{DateTime, Utc};
 use std::borrow::Cow;
-use std::hash::{Hash, Hasher};
+use std::hash::Hash;
 
 /// Declares an open enumeration: the catalogue's names as constants, plus
 /// any other value kept verbatim (interned), since both sets are open (spec
@@ -177,20 +177,27 @@ pub struct Source {
 }
 
 /// A 64-bit identity of an id string (item, message, conversation): rules
-/// only compare ids, so the text is not kept. 0 is "no id".
+/// only compare ids, so the text is not kept. 0 is "no id"; every other
+/// value is odd.
+///
+/// Keyed (SipHash with a key drawn once per run): an `InternetMessageId` is
+/// whatever the sender wrote, and with a public hash an attacker could
+/// forge one that links their message to another's delivery. Nothing
+/// depends on the values beyond equality, so output stays the same from
+/// run to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct IdHash(pub u64);
 
 impl IdHash {
     pub fn of(text: &str) -> IdHash {
+        use std::hash::BuildHasher;
+        static KEY: std::sync::OnceLock<std::hash::RandomState> = std::sync::OnceLock::new();
         let text = text.trim();
         if text.is_empty() {
             return IdHash(0);
         }
-        let mut h = rustc_hash::FxHasher::default();
-        text.hash(&mut h);
         // Never 0, which means "none".
-        IdHash(h.finish() | 1)
+        IdHash(KEY.get_or_init(Default::default).hash_one(text) | 1)
     }
 
     pub fn is_empty(self) -> bool {
