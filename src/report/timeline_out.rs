@@ -10,8 +10,10 @@ use crate::input::time;
 use crate::input::{RawCursor, RawRow, RawRows};
 use serde::Serialize;
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
+use std::ops::Range;
+use std::sync::{Mutex, mpsc};
 
 /// What Timesketch shows as the kind of time.
 const TIMESTAMP_DESC: &str = "Activity Time";
@@ -85,26 +87,123 @@ pub fn write<W: Write>(
     opts: &TimelineOut,
     style: &Style,
 ) -> io::Result<()> {
-    match opts.format {
-        TimelineFormat::Jsonl => for_each_row(report, opts, |r| write_jsonl(out, r, style)),
-        TimelineFormat::Csv => {
-            let mut w = csv_writer(out, opts.timesketch)?;
-            for_each_row(report, opts, |r| write_csv_row(&mut w, r).map_err(csv_io))?;
-            w.flush()
-        }
+    if opts.format == TimelineFormat::Csv {
+        csv_writer(&mut *out, opts.timesketch)?.flush()?;
     }
+    let tags = citing_rules(report);
+    let new_cursors = || report.timeline.raw.iter().map(RawRows::cursor).collect();
+    let format = |cursors: &mut Vec<RawCursor<'_>>, records: Range<usize>, buf: Vec<u8>| {
+        let rows = records.filter(|&i| report.window.contains(report.timeline.activities[i].time));
+        match opts.format {
+            TimelineFormat::Jsonl => {
+                let mut buf = buf;
+                for_each_row(report, opts, &tags, cursors, rows, |r| {
+                    write_jsonl(&mut buf, r, style)
+                })?;
+                Ok(buf)
+            }
+            TimelineFormat::Csv => {
+                let mut w = csv_builder().from_writer(buf);
+                for_each_row(report, opts, &tags, cursors, rows, |r| {
+                    write_csv_row(&mut w, r).map_err(csv_io)
+                })?;
+                w.into_inner().map_err(|e| e.into_error())
+            }
+        }
+    };
+    write_in_order(out, report.timeline.activities.len(), new_cursors, format)
 }
 
-/// Builds each exported row in timeline order, reading the full properties
+/// Records a worker formats at a time.
+const CHUNK: usize = 4096;
+
+/// Formats records `0..total` in chunks on every core and writes the
+/// chunks in order, so the output is the same as one pass. Each worker
+/// keeps its own `state` (file cursors); at most two chunks per worker are
+/// formatted ahead of the writer, which bounds memory, and written buffers
+/// go back to be filled again.
+fn write_in_order<W: Write, S>(
+    out: &mut W,
+    total: usize,
+    new_state: impl Fn() -> S + Sync,
+    format: impl Fn(&mut S, Range<usize>, Vec<u8>) -> io::Result<Vec<u8>> + Sync,
+) -> io::Result<()> {
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 8);
+    let chunks = total.div_ceil(CHUNK);
+    let ahead = workers * 2;
+    let (ticket_tx, ticket_rx) = mpsc::channel::<usize>();
+    let (done_tx, done_rx) = mpsc::channel::<(usize, io::Result<Vec<u8>>)>();
+    let (spare_tx, spare_rx) = mpsc::channel::<Vec<u8>>();
+    let (ticket_rx, spare_rx) = (Mutex::new(ticket_rx), Mutex::new(spare_rx));
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let (ticket_rx, spare_rx, done_tx) = (&ticket_rx, &spare_rx, done_tx.clone());
+            let (new_state, format) = (&new_state, &format);
+            scope.spawn(move || {
+                let mut state = new_state();
+                while let Ok(Ok(k)) = ticket_rx.lock().map(|rx| rx.recv()) {
+                    let mut buf = spare_rx
+                        .lock()
+                        .ok()
+                        .and_then(|rx| rx.try_recv().ok())
+                        .unwrap_or_default();
+                    buf.clear();
+                    let records = k * CHUNK..((k + 1) * CHUNK).min(total);
+                    // A panic would leave the writer waiting for this chunk.
+                    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        format(&mut state, records, buf)
+                    }))
+                    .unwrap_or_else(|_| Err(io::Error::other("timeline: a worker failed")));
+                    if done_tx.send((k, result)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        for k in 0..chunks.min(ahead) {
+            let _ = ticket_tx.send(k);
+        }
+        let mut waiting = BTreeMap::new();
+        let mut next = 0;
+        let written = (|| {
+            while next < chunks {
+                let (k, chunk) = done_rx
+                    .recv()
+                    .map_err(|_| io::Error::other("timeline: workers stopped"))?;
+                waiting.insert(k, chunk);
+                while let Some(chunk) = waiting.remove(&next) {
+                    let chunk = chunk?;
+                    out.write_all(&chunk)?;
+                    let _ = spare_tx.send(chunk);
+                    if next + ahead < chunks {
+                        let _ = ticket_tx.send(next + ahead);
+                    }
+                    next += 1;
+                }
+            }
+            Ok(())
+        })();
+        // No more tickets: the workers finish their chunk and stop.
+        drop(ticket_tx);
+        written
+    })
+}
+
+/// Builds each exported row of `records`, reading the full properties
 /// again from each input (mostly forward).
 fn for_each_row(
     report: &Report<'_>,
     opts: &TimelineOut,
+    tags: &HashMap<usize, Vec<&'static str>>,
+    cursors: &mut [RawCursor<'_>],
+    records: impl Iterator<Item = usize>,
     mut f: impl FnMut(&Row<'_>) -> io::Result<()>,
 ) -> io::Result<()> {
-    let tags = citing_rules(report);
-    let mut cursors: Vec<RawCursor<'_>> = report.timeline.raw.iter().map(RawRows::cursor).collect();
-    for (i, a) in report.timeline.within(report.window) {
+    for i in records {
+        let a = &report.timeline.activities[i];
         let raw = cursors[a.source().file as usize].row(a.raw())?;
         f(&row(
             report,
@@ -210,11 +309,15 @@ fn write_jsonl<W: Write>(out: &mut W, r: &Row<'_>, style: &Style) -> io::Result<
     out.write_all(b"\n")
 }
 
+fn csv_builder() -> csv::WriterBuilder {
+    let mut builder = csv::WriterBuilder::new();
+    builder.terminator(csv::Terminator::Any(b'\n'));
+    builder
+}
+
 /// A CSV writer with the header row written.
 fn csv_writer<W: Write>(out: W, timesketch: bool) -> io::Result<csv::Writer<W>> {
-    let mut w = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::Any(b'\n'))
-        .from_writer(out);
+    let mut w = csv_builder().from_writer(out);
     let mut header: Vec<&str> = Vec::new();
     if timesketch {
         header.extend(SKETCH_COLUMNS);
@@ -266,5 +369,44 @@ fn csv_io(e: csv::Error) -> io::Error {
     match e.into_kind() {
         csv::ErrorKind::Io(e) => e,
         other => io::Error::other(format!("{other:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writes each record index on its own line, in whatever chunk order
+    /// the workers finish (later chunks are made to finish first).
+    fn numbers(total: usize, fail_at: Option<usize>) -> io::Result<String> {
+        let mut out = Vec::new();
+        let format = |_: &mut (), records: Range<usize>, mut buf: Vec<u8>| {
+            if records.start == 0 {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            for i in records {
+                if Some(i) == fail_at {
+                    return Err(io::Error::other(format!("record {i}")));
+                }
+                writeln!(buf, "{i}")?;
+            }
+            Ok(buf)
+        };
+        write_in_order(&mut out, total, || (), format)?;
+        Ok(String::from_utf8(out).unwrap())
+    }
+
+    #[test]
+    fn chunks_are_written_in_record_order() {
+        for total in [0, 1, CHUNK, 3 * CHUNK + 17] {
+            let expected: String = (0..total).map(|i| format!("{i}\n")).collect();
+            assert_eq!(numbers(total, None).unwrap(), expected);
+        }
+    }
+
+    #[test]
+    fn a_failing_chunk_ends_the_write_with_its_error() {
+        let error = numbers(20 * CHUNK, Some(5 * CHUNK + 3)).unwrap_err();
+        assert_eq!(error.to_string(), format!("record {}", 5 * CHUNK + 3));
     }
 }
