@@ -98,30 +98,39 @@ fn selected(mut findings: Vec<Finding>, config: &Config) -> Vec<Finding> {
     findings
 }
 
-/// Reads every input, each on its own thread (a case often holds dozens of
-/// mailboxes); results keep the command-line order, and the first failing
-/// input (in that order) ends the run.
+/// Reads every input, one per core at a time (a case often holds dozens of
+/// mailboxes: one thread each would run them all at once, with all their
+/// read buffers). Results keep the command-line order, and the first
+/// failing input (in that order) ends the run.
 fn read_inputs(config: &Config) -> anyhow::Result<Vec<input::Parsed>> {
-    let results: Vec<Result<input::Parsed, error::InputError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = config
-            .files
-            .iter()
-            .enumerate()
-            .map(|(i, path)| {
-                let file = u32::try_from(i).unwrap_or(u32::MAX);
-                scope.spawn(move || input::read_path(path, file, config.read))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    });
+    let files = &config.files;
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let read_some = || {
+        let mut read = Vec::new();
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(path) = files.get(i) else { break };
+            let file = u32::try_from(i).unwrap_or(u32::MAX);
+            read.push((i, input::read_path(path, file, config.read)));
+        }
+        read
+    };
+    let mut results: Vec<(usize, Result<input::Parsed, error::InputError>)> =
+        std::thread::scope(|scope| {
+            let threads: Vec<_> = (0..input::cores().min(files.len()))
+                .map(|_| scope.spawn(read_some))
+                .collect();
+            threads
+                .into_iter()
+                .flat_map(|h| {
+                    h.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        });
+    results.sort_by_key(|(i, _)| *i);
     let mut parsed = Vec::with_capacity(results.len());
-    for r in results {
+    for (_, r) in results {
         parsed.push(r?);
     }
     Ok(parsed)

@@ -91,6 +91,14 @@ pub struct ReadOptions {
     /// Draw a progress bar on stderr for a large file (decided by the
     /// caller: stderr is a terminal and `-q` is off).
     pub progress: bool,
+    /// Threads that parse one plain file: 0 is every core, 1 one pass
+    /// (when several files are read at once, they share the cores).
+    pub workers: usize,
+}
+
+/// The cores this run may use.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
 /// Files smaller than this are read too fast for a progress bar.
@@ -174,8 +182,12 @@ fn read_from<R: Read + Send + 'static>(
         .map(|m| m.len());
     let bar = progress_bar(opts, path, size);
     // In-memory raw rows and --strict need one reader in file order; a
-    // plain file is parsed in parallel batches.
-    let reader = if in_memory || opts.strict {
+    // plain file is parsed in parallel batches, unless it has one core.
+    let workers = match opts.workers {
+        0 => cores(),
+        n => n,
+    };
+    let reader = if in_memory || opts.strict || workers == 1 {
         let mut reader = new_reader();
         let mut splitter = Splitter::default();
         loop {
@@ -198,7 +210,7 @@ fn read_from<R: Read + Send + 'static>(
         }
         reader
     } else {
-        parallel::read(&mut records, new_reader, size, &bar).map_err(|e| match e {
+        parallel::read(&mut records, new_reader, size, workers, &bar).map_err(|e| match e {
             parallel::Error::Read(line, source) => read_err(line, source),
             parallel::Error::Input(e) => e,
         })?

@@ -29,16 +29,16 @@ struct Batch {
 
 /// `size` (the file's length) lets the merged tables be sized once from the
 /// first batch's row length, instead of doubling (which briefly holds the
-/// old and the new copy).
+/// old and the new copy). `workers` parse (at most eight: more only add
+/// batches in flight).
 pub fn read<'p, R: BufRead>(
     records: &mut Records<R>,
     new_reader: impl Fn() -> FileReader<'p> + Sync,
     size: Option<u64>,
+    workers: usize,
     bar: &indicatif::ProgressBar,
 ) -> Result<FileReader<'p>, Error> {
-    let workers = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .clamp(1, 8);
+    let workers = workers.clamp(1, 8);
     let (batch_tx, batch_rx) = mpsc::sync_channel::<Batch>(workers * 2);
     let (done_tx, done_rx) = mpsc::channel::<(usize, Result<FileReader<'p>, InputError>)>();
     // Parsed batches come back to be filled again: their buffers are
