@@ -7,7 +7,9 @@ use crate::intern::Sym;
 use chrono::{DateTime, Duration, Utc};
 use indexmap::IndexSet;
 use rustc_hash::{FxHashMap, FxHashSet};
-use std::collections::{BTreeMap, HashMap};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::ops::Range;
 
 /// How long a logon's IP is lent to later rows of the same client type that
 /// share no session with it (`detections.md` §2.9 `data-attribution`).
@@ -94,7 +96,10 @@ impl Attribution {
 #[derive(Debug)]
 pub struct Timeline {
     pub inputs: Vec<InputSummary>,
-    /// Sorted by (time, file, line).
+    /// Input by input, each in time order: sorted by (file, time, line),
+    /// so that a rule reading one mailbox reads neighbouring memory (with
+    /// inputs interleaved by time, a case of forty mailboxes ran its rules
+    /// four times slower). [`Timeline::in_time_order`] merges the inputs.
     pub activities: Vec<Activity>,
     /// Parallel to `activities`.
     pub attribution: Vec<Attribution>,
@@ -152,7 +157,7 @@ impl Timeline {
             raw.push(p.raw);
             rejections.extend(p.rejections);
         }
-        sort_by_time(&mut activities);
+        sort_by_input_and_time(&mut activities);
         rejections.sort_by_key(|r| (r.file, r.line));
         let arenas = arenas.unwrap_or_default();
         drop_duplicates((&mut activities, &arenas), &mut inputs, &raw);
@@ -202,20 +207,59 @@ impl Timeline {
             .map_or("", |s| s.path.as_str())
     }
 
+    /// The earliest record's time, over all inputs.
     pub fn first(&self) -> Option<DateTime<Utc>> {
-        self.activities.first().map(|a| a.time)
+        let firsts = self.by_mailbox.iter().filter_map(|r| r.first());
+        firsts.map(|&i| self.activities[i].time).min()
     }
 
+    /// The latest record's time, over all inputs.
     pub fn last(&self) -> Option<DateTime<Utc>> {
-        self.activities.last().map(|a| a.time)
+        let lasts = self.by_mailbox.iter().filter_map(|r| r.last());
+        lasts.map(|&i| self.activities[i].time).max()
     }
 
-    /// Records inside `window`, in timeline order.
+    /// Records inside `window`, input by input (for counting; see
+    /// [`Timeline::within_in_time_order`] for showing).
     pub fn within(&self, window: Window) -> impl Iterator<Item = (usize, &Activity)> + '_ {
         self.activities
             .iter()
             .enumerate()
             .filter(move |(_, a)| window.contains(a.time))
+    }
+
+    /// Records inside `window` in timeline order: (time, file, line).
+    pub fn within_in_time_order(&self, window: Window) -> impl Iterator<Item = usize> + '_ {
+        self.in_time_order()
+            .filter(move |&i| window.contains(self.activities[i].time))
+    }
+
+    /// Where record `i` sorts in timeline order: (time, file, line).
+    pub fn time_key(&self, i: usize) -> TimeKey {
+        time_key(&self.activities[i])
+    }
+
+    /// Every record index in timeline order, (time, file, line): the
+    /// inputs' runs merged.
+    pub fn in_time_order(&self) -> TimeOrder<'_> {
+        let mut runs = self.by_mailbox.iter().filter(|r| !r.is_empty());
+        if runs.clone().count() <= 1 {
+            let run = runs.next().map_or(0..0, |r| r[0]..r[r.len() - 1] + 1);
+            return TimeOrder {
+                activities: &self.activities,
+                single: Some(run),
+                heads: BinaryHeap::new(),
+            };
+        }
+        let mut order = TimeOrder {
+            activities: &self.activities,
+            single: None,
+            heads: BinaryHeap::with_capacity(self.by_mailbox.len()),
+        };
+        for run in runs {
+            order.push(run[0], run[run.len() - 1] + 1);
+        }
+        order
     }
 
     /// Records per `ActivityIdType` and per `AppIdType` inside `window`,
@@ -247,11 +291,14 @@ impl Timeline {
     /// Every IP seen on a logon row: count, first and last time, in order of
     /// first appearance.
     pub fn logon_ips(&self) -> Vec<IpSeen<'_>> {
+        let mut logons: Vec<usize> = (0..self.activities.len())
+            .filter(|&i| self.attribution[i].via() == Via::Logon)
+            .collect();
+        // Storage is input by input; the list goes by time.
+        logons.sort_by_key(|&i| self.time_key(i));
         let mut seen: indexmap::IndexMap<&str, IpSeen<'_>> = indexmap::IndexMap::new();
-        for (i, a) in self.activities.iter().enumerate() {
-            if self.attribution[i].via() != Via::Logon {
-                continue;
-            }
+        for i in logons {
+            let a = &self.activities[i];
             let Some(ip) = self.ip(i) else { continue };
             let entry = seen.entry(ip).or_insert(IpSeen {
                 ip,
@@ -280,6 +327,45 @@ pub struct IpSeen<'a> {
 pub struct Counts<'a> {
     pub activity: BTreeMap<&'a str, u64>,
     pub app: BTreeMap<&'a str, u64>,
+}
+
+/// Record indices in timeline order (see [`Timeline::in_time_order`]).
+pub struct TimeOrder<'a> {
+    activities: &'a [Activity],
+    /// With one input, storage order is time order.
+    single: Option<Range<usize>>,
+    /// Per input with records left: the sort key of its next record, and
+    /// where its run ends; smallest key first.
+    heads: BinaryHeap<Reverse<(TimeKey, usize, usize)>>,
+}
+
+/// A record's place in timeline order: time, then input, then line.
+pub type TimeKey = (DateTime<Utc>, u32, u32);
+
+fn time_key(a: &Activity) -> TimeKey {
+    (a.time, a.source().file, a.source().line)
+}
+
+impl TimeOrder<'_> {
+    fn push(&mut self, next: usize, end: usize) {
+        if next < end {
+            let key = time_key(&self.activities[next]);
+            self.heads.push(Reverse((key, next, end)));
+        }
+    }
+}
+
+impl Iterator for TimeOrder<'_> {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        if let Some(run) = &mut self.single {
+            return run.next();
+        }
+        let Reverse((_, i, end)) = self.heads.pop()?;
+        self.push(i + 1, end);
+        Some(i)
+    }
 }
 
 /// Counts kept by value (cheap to hash while counting), re-keyed by name.
@@ -313,15 +399,15 @@ fn index(activities: &[Activity], inputs: usize) -> (Vec<Vec<usize>>, Vec<KindIn
     (by_mailbox, by_kind)
 }
 
-/// Sorts records by (time, file, line), which is unique, so either sort
+/// Sorts records by (file, time, line), which is unique, so either sort
 /// gives the same order. Exports are mostly in order (ascending, or long
 /// runs in server order): then the run-adaptive stable sort only merges a
 /// few runs (17 ms against 125 ms for a million rows), touching little of
 /// its scratch. Where runs are short (a shuffled file) it would be slower
 /// than the in-place unstable sort and touch a scratch of half the
 /// records, so that case keeps the unstable sort.
-fn sort_by_time(activities: &mut [Activity]) {
-    let key = |a: &Activity| (a.time, a.source());
+fn sort_by_input_and_time(activities: &mut [Activity]) {
+    let key = |a: &Activity| (a.source().file, a.time, a.source().line);
     let descents = activities
         .windows(2)
         .filter(|w| key(&w[0]) > key(&w[1]))

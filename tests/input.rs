@@ -146,6 +146,39 @@ fn rows_alike_once_parsed_are_told_apart_by_their_bytes() {
 }
 
 #[test]
+fn inputs_are_stored_one_by_one_and_merged_in_time_order() {
+    // Two exports of the same morning: their records interleave in time.
+    let tl = timeline(&[
+        "fixtures/variants/merged.csv",
+        "fixtures/variants/unsorted.csv",
+    ]);
+    let key = |i: usize| {
+        let a = &tl.activities[i];
+        (a.time, a.source().file, a.source().line)
+    };
+    let n = tl.activities.len();
+    // Storage: input by input, each in time order.
+    let stored: Vec<_> = (0..n).map(|i| (key(i).1, key(i).0, key(i).2)).collect();
+    assert!(stored.windows(2).all(|w| w[0] < w[1]));
+    // Timeline order: every record once, by (time, input, line), and the
+    // inputs do interleave.
+    let order: Vec<usize> = tl.in_time_order().collect();
+    let mut seen = order.clone();
+    seen.sort_unstable();
+    assert_eq!(seen, (0..n).collect::<Vec<_>>());
+    assert!(order.windows(2).all(|w| key(w[0]) < key(w[1])));
+    assert!(
+        order
+            .windows(2)
+            .filter(|w| key(w[0]).1 != key(w[1]).1)
+            .count()
+            > 1
+    );
+    assert_eq!(tl.first(), (0..n).map(|i| key(i).0).min());
+    assert_eq!(tl.last(), (0..n).map(|i| key(i).0).max());
+}
+
+#[test]
 fn timeline_is_sorted_by_time_then_line() {
     let tl = timeline(&["fixtures/variants/unsorted.csv"]);
     let keys: Vec<_> = tl

@@ -78,8 +78,8 @@ pub fn level_colour(level: Level) -> &'static str {
 /// The SVG, or `None` when there is nothing to draw.
 pub fn svg(report: &Report<'_>) -> Option<String> {
     let tl = report.timeline;
-    let times: Vec<DateTime<Utc>> = tl.within(report.window).map(|(_, a)| a.time).collect();
-    let (start, end) = (*times.first()?, *times.last()?);
+    let times = || tl.within(report.window).map(|(_, a)| a.time);
+    let (start, end) = (times().min()?, times().max()?);
     let minutes = BUCKETS_MINUTES
         .iter()
         .copied()

@@ -344,19 +344,22 @@ fn cited_levels(report: &Report<'_>) -> HashMap<usize, (Level, Vec<&'static str>
 fn timeline(page: &mut String, report: &Report<'_>) {
     let tl = report.timeline;
     let cited = cited_levels(report);
-    let all: Vec<usize> = tl.within(report.window).map(|(i, _)| i).collect();
-    // Cited rows first, then the rest in time order, up to the cap.
-    let mut keep: Vec<usize> = all
-        .iter()
-        .copied()
-        .filter(|i| cited.contains_key(i))
+    let all: Vec<usize> = tl.within_in_time_order(report.window).collect();
+    // Cited rows first, then the rest in time order, up to the cap; kept
+    // as positions in `all`, so that sorting them restores time order.
+    let positions = || {
+        all.iter()
+            .enumerate()
+            .map(|(p, i)| (p, cited.contains_key(i)))
+    };
+    let mut keep: Vec<usize> = positions()
+        .filter_map(|(p, is_cited)| is_cited.then_some(p))
         .take(MAX_TIMELINE_ROWS)
         .collect();
     let room = MAX_TIMELINE_ROWS - keep.len();
     keep.extend(
-        all.iter()
-            .copied()
-            .filter(|i| !cited.contains_key(i))
+        positions()
+            .filter_map(|(p, is_cited)| (!is_cited).then_some(p))
             .take(room),
     );
     keep.sort_unstable();
@@ -375,7 +378,7 @@ fn timeline(page: &mut String, report: &Report<'_>) {
         );
     }
     page.push_str("<table id=\"timeline\"><thead><tr><th>Time (UTC)</th><th>Mailbox</th><th>App</th><th>Activity</th><th>IP</th><th>Detail</th><th>Findings</th><th>Line</th></tr></thead><tbody>\n");
-    for i in keep {
+    for i in keep.into_iter().map(|p| all[p]) {
         let a = tl.rec(i);
         let (level, rules) = cited
             .get(&i)

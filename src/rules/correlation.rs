@@ -107,12 +107,14 @@ fn chain_from<'f>(
 
 impl BecChain {
     fn emit(&self, ctx: &Ctx<'_>, links: &[&Finding], stages: usize) -> Finding {
-        // One evidence row per record: two findings may start on the same row.
+        // One evidence row per record: two findings may start on the same
+        // row. In time order: inputs that name the same mailbox chain
+        // together, and record indices run input by input.
         let mut records: Vec<usize> = links
             .iter()
             .filter_map(|f| f.evidence.first().map(|e| e.record))
             .collect();
-        records.sort_unstable();
+        records.sort_unstable_by_key(|&i| ctx.timeline.time_key(i));
         records.dedup();
         let names: Vec<String> = links.iter().map(|f| f.rule.to_string()).collect();
         let span = links.iter().map(|f| f.last).max().unwrap_or_default() - links[0].first;
