@@ -126,12 +126,18 @@ impl Timeline {
         let mut rejections = Vec::new();
         let mut salvage_errors = HashMap::new();
         let mut arenas: Option<Arenas> = None;
+        // Sized once for every input's records, not grown by doubling.
+        let records: usize = parsed.iter().map(|p| p.activities.len()).sum();
+        let extras: usize = parsed.iter().map(|p| p.arenas.extras_len()).sum();
         for p in parsed {
             // One set of arenas for the whole run; the first input's are
             // taken over as they are (no copy).
             let Some(arenas) = arenas.as_mut() else {
-                arenas = Some(p.arenas);
+                let mut first = p.arenas;
+                first.reserve_extras(extras - first.extras_len());
+                arenas = Some(first);
                 activities = p.activities;
+                activities.reserve_exact(records - activities.len());
                 salvage_errors.extend(p.salvage_errors.into_iter().map(|(line, e)| {
                     (
                         Source {
