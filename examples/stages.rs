@@ -1,6 +1,7 @@
 //! One pipeline stage over one export, for `scripts/bench.sh`:
-//! `floor` (iterate csv::ByteRecord only), `parse` (o365scan's reader),
-//! `timeline` (reader + timeline), `rules` (reader + timeline + every rule).
+//! `floor` (iterate csv::ByteRecord only; several files one after the
+//! other), `parse` (o365scan's reader), `timeline` (reader + timeline),
+//! `rules` (reader + timeline + every rule).
 //! Prints the stage's wall time in seconds on stdout.
 
 use o365scan::input::{self, ReadOptions};
@@ -11,12 +12,12 @@ use std::time::Instant;
 fn main() {
     let mut args = std::env::args().skip(1);
     let (Some(stage), Some(path)) = (args.next(), args.next()) else {
-        eprintln!("usage: stages floor|parse|timeline|rules FILE");
+        eprintln!("usage: stages floor FILE... | stages parse|timeline|rules FILE");
         std::process::exit(2);
     };
     let start = Instant::now();
     let rows = match stage.as_str() {
-        "floor" => floor(&path),
+        "floor" => floor(&path) + args.map(|more| floor(&more)).sum::<u64>(),
         "parse" => parse(&path).summary.rows,
         "timeline" => Timeline::build(vec![parse(&path)]).activities.len() as u64,
         "rules" => {

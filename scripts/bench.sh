@@ -3,35 +3,54 @@
 # file) on a generated retriever export. Median of RUNS interleaved runs per
 # stage; peak resident memory from GNU time.
 #
-#   scripts/bench.sh [ROWS] [RUNS]      (defaults: 1000000 rows, 5 runs)
+#   scripts/bench.sh [ROWS] [RUNS] [FILES]   (defaults: 1000000 rows, 5 runs, 1 file)
 #
 # The export is generated once (examples/generate.rs, seed 1, with the BEC
-# intrusion) into target/bench/.
+# intrusion) into target/bench/. With FILES > 1, ROWS are split over FILES
+# mailboxes (seeds 1..FILES, the first with the intrusion), as in a case of
+# several exports; the floor then reads them one after the other, and only
+# the floor and the full run are timed (the stages take one file).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS=${1:-1000000}
 RUNS=${2:-5}
+NFILES=${3:-1}
 DIR=target/bench
-FILE=$DIR/export-$ROWS.csv
 mkdir -p "$DIR"
 cargo build --quiet --release --bin o365scan --example generate --example stages
-[[ -f $FILE ]] || ./target/release/examples/generate "$ROWS" 1 --intrusion > "$FILE"
-BYTES=$(stat -c %s "$FILE")
+if [[ $NFILES == 1 ]]; then
+    FILES=("$DIR/export-$ROWS.csv")
+    [[ -f ${FILES[0]} ]] || ./target/release/examples/generate "$ROWS" 1 --intrusion > "${FILES[0]}"
+    STAGES=(floor parse timeline rules full)
+else
+    SET=$DIR/export-$ROWS-in-$NFILES
+    mkdir -p "$SET"
+    FILES=()
+    for seed in $(seq "$NFILES"); do
+        f=$SET/mailbox-$seed.csv
+        FILES+=("$f")
+        extra=()
+        [[ $seed == 1 ]] && extra=(--intrusion)
+        [[ -f $f ]] || ./target/release/examples/generate $((ROWS / NFILES)) "$seed" "${extra[@]}" > "$f" 2> /dev/null
+    done
+    STAGES=(floor full)
+fi
+FILE=${FILES[0]}
+BYTES=$(cat "${FILES[@]}" | wc -c)
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-STAGES=(floor parse timeline rules full)
 command_of() {
-    if [[ $1 == full ]]; then
-        echo ./target/release/o365scan -q --format json "$FILE"
-    else
-        echo ./target/release/examples/stages "$1" "$FILE"
-    fi
+    case $1 in
+        full) echo ./target/release/o365scan -q --format json "${FILES[@]}" ;;
+        floor) echo ./target/release/examples/stages floor "${FILES[@]}" ;;
+        *) echo ./target/release/examples/stages "$1" "$FILE" ;;
+    esac
 }
 
 # Stages take turns within each round, so a machine that slows down or
 # speeds up during the benchmark moves the floor and o365scan alike.
-./target/release/examples/stages floor "$FILE" > /dev/null # warm the page cache
+./target/release/examples/stages floor "${FILES[@]}" > /dev/null # warm the page cache
 : > "$DIR/times"
 for _ in $(seq "$RUNS"); do
     for stage in "${STAGES[@]}"; do
@@ -40,8 +59,8 @@ for _ in $(seq "$RUNS"); do
     done
 done
 
-printf 'file: %s (%d rows, %.1f MB), %d interleaved runs, median seconds, largest peak RSS\n' \
-    "$FILE" "$ROWS" "$(echo "$BYTES/1000000" | bc -l)" "$RUNS"
+printf 'input: %s (%d file(s), %d rows, %.1f MB), %d interleaved runs, median seconds, largest peak RSS\n' \
+    "$FILE" "$NFILES" "$ROWS" "$(echo "$BYTES/1000000" | bc -l)" "$RUNS"
 printf '%-34s %9s %12s %9s %8s %10s\n' stage seconds rows/s MB/s x-floor peak-MiB
 floor_t=
 for stage in "${STAGES[@]}"; do
