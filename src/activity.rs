@@ -420,29 +420,40 @@ impl Arenas {
         if self.pending.is_empty() && ids.is_empty() {
             return Ok(NO_EXTRAS);
         }
-        let start = u32::try_from(self.extras.len())
-            .ok()
-            .filter(|&at| at != NO_EXTRAS)
-            .ok_or_else(|| "too many properties in one run".to_string())?;
-        self.extras.push(0);
-        for p in &self.pending {
-            p.encode(&mut self.extras);
-        }
-        let prop_words = (self.extras.len() - start as usize - 1).min(Header::PROP_WORDS as usize);
-        let mut header = prop_words as u32;
-        for (id, bit) in [
-            (ids.message_id, Header::MESSAGE_ID),
-            (ids.conversation, Header::CONVERSATION),
-        ] {
-            if !id.is_empty() {
-                header |= bit;
-                self.extras.extend([id.0 as u32, (id.0 >> 32) as u32]);
-            }
-        }
-        self.extras[start as usize] = header;
+        let start = write_extras(&mut self.extras, self.pending.iter().copied(), ids)?;
         self.pending.clear();
         Ok(start)
     }
+}
+
+/// Appends one record's extras (header, property words, id words) and
+/// returns where they start.
+fn write_extras(
+    extras: &mut Vec<u32>,
+    props: impl Iterator<Item = Prop>,
+    ids: MessageIds,
+) -> Result<u32, String> {
+    let start = u32::try_from(extras.len())
+        .ok()
+        .filter(|&at| at != NO_EXTRAS)
+        .ok_or_else(|| "too many properties in one run".to_string())?;
+    extras.push(0);
+    for p in props {
+        p.encode(extras);
+    }
+    let prop_words = (extras.len() - start as usize - 1).min(Header::PROP_WORDS as usize);
+    let mut header = prop_words as u32;
+    for (id, bit) in [
+        (ids.message_id, Header::MESSAGE_ID),
+        (ids.conversation, Header::CONVERSATION),
+    ] {
+        if !id.is_empty() {
+            header |= bit;
+            extras.extend([id.0 as u32, (id.0 >> 32) as u32]);
+        }
+    }
+    extras[start as usize] = header;
+    Ok(start)
 }
 
 /// One record's extras, read from the arena.
@@ -631,14 +642,10 @@ pub fn append_records(our: (&mut Arenas, &mut Vec<Activity>), their: (Arenas, Ve
         a.session = remap.get(a.session.index()).copied().unwrap_or(a.session);
         if a.extras != NO_EXTRAS {
             let extras = Extras::at(&theirs.extras, a.extras);
-            arenas.pending.clear();
-            arenas
-                .pending
-                .extend(extras.props().map(|p| p.remap(&remap)));
-            let ids = extras.ids();
-            // The arena only grows by what `theirs` held: the index fits
-            // unless the run's total does not, which `finish_row` names.
-            a.extras = arenas.finish_row(ids).unwrap_or(NO_EXTRAS);
+            let props = extras.props().map(|p| p.remap(&remap));
+            // Fails only past 2^32 words of extras in one run (some 700
+            // million rows), which the inputs' own arenas would hit first.
+            a.extras = write_extras(&mut arenas.extras, props, extras.ids()).unwrap_or(NO_EXTRAS);
         }
         activities.push(a);
     }
