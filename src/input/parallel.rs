@@ -12,7 +12,7 @@ use std::sync::{Mutex, mpsc};
 
 /// Records per batch: large enough to amortise the hand-off, small enough
 /// to keep a few in flight.
-const BATCH_RECORDS: usize = 8192;
+const BATCH_RECORDS: usize = 4096;
 
 pub enum Error {
     /// Reading failed near this line.
@@ -39,7 +39,7 @@ pub fn read<'p, R: BufRead>(
     bar: &indicatif::ProgressBar,
 ) -> Result<FileReader<'p>, Error> {
     let workers = workers.clamp(1, 8);
-    let (batch_tx, batch_rx) = mpsc::sync_channel::<Batch>(workers * 2);
+    let (batch_tx, batch_rx) = mpsc::sync_channel::<Batch>(workers);
     let (done_tx, done_rx) = mpsc::channel::<(usize, Result<FileReader<'p>, InputError>)>();
     // Parsed batches come back to be filled again: their buffers are
     // already paged in (a fresh 3 MB buffer per batch costs page faults).
