@@ -877,6 +877,11 @@ mod tests {
         assert_eq!(App::parse("POP3", &mut strings), App::Pop3);
     }
 
+    /// A bare record read from `source`.
+    fn record(source: Source, kind: Kind, time_source: TimeSource) -> Activity {
+        Activity::new(DateTime::default(), time_source, source, kind)
+    }
+
     /// A delivery with three properties (one repeated) and a message id.
     fn delivery(arenas: &mut Arenas) -> Activity {
         arenas.begin_row();
@@ -895,12 +900,7 @@ mod tests {
             conversation: IdHash::default(),
         };
         let source = Source { file: 0, line: 2 };
-        let mut a = Activity::new(
-            DateTime::default(),
-            TimeSource::TimeStamp,
-            source,
-            Kind::MessageDelivered,
-        );
+        let mut a = record(source, Kind::MessageDelivered, TimeSource::TimeStamp);
         a.item = IdHash::of("AAMk");
         a.set_extras(arenas.finish_row(ids).unwrap());
         a
@@ -935,12 +935,8 @@ mod tests {
         ours.strings.intern("taken first");
         let mut ours_records = vec![delivery(&mut ours)];
         let mut theirs = Arenas::default();
-        let mut bare = Activity::new(
-            DateTime::default(),
-            TimeSource::TimeStamp,
-            Source { file: 0, line: 9 },
-            Kind::Move,
-        );
+        let source = Source { file: 0, line: 9 };
+        let mut bare = record(source, Kind::Move, TimeSource::TimeStamp);
         bare.set_extras(theirs.finish_row(MessageIds::default()).unwrap());
         let their_records = vec![bare, delivery(&mut theirs)];
         append_records((&mut ours, &mut ours_records), (theirs, their_records));
@@ -956,12 +952,7 @@ mod tests {
     #[test]
     fn raw_offset_and_flags_share_their_bits() {
         let source = Source { file: 7, line: 3 };
-        let mut a = Activity::new(
-            DateTime::default(),
-            TimeSource::CreationTime,
-            source,
-            Kind::Move,
-        );
+        let mut a = record(source, Kind::Move, TimeSource::CreationTime);
         a.set_salvaged();
         let far = (1 << 45) + (1 << 33) + 5;
         a.set_raw(far).unwrap();
