@@ -42,7 +42,7 @@ pub fn read<'p, R: BufRead>(
     let (batch_tx, batch_rx) = mpsc::sync_channel::<Batch>(workers);
     let (done_tx, done_rx) = mpsc::channel::<(usize, Result<FileReader<'p>, InputError>)>();
     // Parsed batches come back to be filled again: their buffers are
-    // already paged in (a fresh 3 MB buffer per batch costs page faults).
+    // already paged in (a fresh buffer per batch costs page faults).
     let (spare_tx, spare_rx) = mpsc::channel::<Batch>();
     let batch_rx = Mutex::new(batch_rx);
     std::thread::scope(|scope| {
