@@ -111,8 +111,8 @@ pub struct Timeline {
     pub salvage_errors: HashMap<Source, String>,
     /// Interned IP strings.
     pub ips: IndexSet<String>,
-    /// Indices into `activities` per input (mailbox), in time order.
-    pub by_mailbox: Vec<Vec<usize>>,
+    /// Each input's (mailbox's) records: a run of `activities`.
+    pub by_mailbox: Vec<Records>,
     /// The same per activity type, so a rule touches only its types.
     pub by_kind: Vec<KindIndex>,
     pub rejections: Vec<Rejection>,
@@ -215,14 +215,14 @@ impl Timeline {
 
     /// The earliest record's time, over all inputs.
     pub fn first(&self) -> Option<DateTime<Utc>> {
-        let firsts = self.by_mailbox.iter().filter_map(|r| r.first());
-        firsts.map(|&i| self.activities[i].time).min()
+        let firsts = self.by_mailbox.iter().filter_map(Records::first);
+        firsts.map(|i| self.activities[i].time).min()
     }
 
     /// The latest record's time, over all inputs.
     pub fn last(&self) -> Option<DateTime<Utc>> {
-        let lasts = self.by_mailbox.iter().filter_map(|r| r.last());
-        lasts.map(|&i| self.activities[i].time).max()
+        let lasts = self.by_mailbox.iter().filter_map(Records::last);
+        lasts.map(|i| self.activities[i].time).max()
     }
 
     /// Records inside `window`, input by input (for counting; see
@@ -250,7 +250,7 @@ impl Timeline {
     pub fn in_time_order(&self) -> TimeOrder<'_> {
         let mut runs = self.by_mailbox.iter().filter(|r| !r.is_empty());
         if runs.clone().count() <= 1 {
-            let run = runs.next().map_or(0..0, |r| r[0]..r[r.len() - 1] + 1);
+            let run = runs.next().map_or(0..0, Records::iter);
             return TimeOrder {
                 activities: &self.activities,
                 single: Some(run),
@@ -263,7 +263,7 @@ impl Timeline {
             heads: BinaryHeap::with_capacity(self.by_mailbox.len()),
         };
         for run in runs {
-            order.push(run[0], run[run.len() - 1] + 1);
+            order.push(run.start, run.end);
         }
         order
     }
@@ -389,15 +389,90 @@ fn by_name<'a, K>(
 /// One input's records by activity type, in time order.
 pub type KindIndex = FxHashMap<Kind, Vec<u32>>;
 
+/// One mailbox's records: a run of consecutive timeline indices, in time
+/// order (the timeline stores inputs one after the other).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Records {
+    /// The input they were read from.
+    pub file: usize,
+    start: usize,
+    end: usize,
+}
+
+impl Records {
+    /// The timeline indices, in time order.
+    pub fn iter(&self) -> Range<usize> {
+        self.start..self.end
+    }
+
+    pub fn len(&self) -> usize {
+        self.end - self.start
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.start == self.end
+    }
+
+    pub fn first(&self) -> Option<usize> {
+        self.iter().next()
+    }
+
+    pub fn last(&self) -> Option<usize> {
+        self.iter().next_back()
+    }
+
+    /// The timeline index of the `n`th record.
+    pub fn get(&self, n: usize) -> Option<usize> {
+        (n < self.len()).then_some(self.start + n)
+    }
+
+    /// How many leading records satisfy `pred`, which holds for a prefix
+    /// (a time bound, as records are in time order): a binary search, as
+    /// `slice::partition_point`.
+    pub fn partition_point(&self, mut pred: impl FnMut(usize) -> bool) -> usize {
+        let (mut low, mut high) = (0, self.len());
+        while low < high {
+            let mid = low + (high - low) / 2;
+            if pred(self.start + mid) {
+                low = mid + 1;
+            } else {
+                high = mid;
+            }
+        }
+        low
+    }
+
+    /// The records at positions `positions` (clamped to these records).
+    pub fn slice(&self, positions: Range<usize>) -> Records {
+        let at = |n: usize| self.start + n.min(self.len());
+        Records {
+            file: self.file,
+            start: at(positions.start),
+            end: at(positions.end).max(at(positions.start)),
+        }
+    }
+}
+
 /// Per input: its records, and its records by activity type, in time order.
-fn index(activities: &[Activity], inputs: usize) -> (Vec<Vec<usize>>, Vec<KindIndex>) {
-    let mut by_mailbox = vec![Vec::new(); inputs];
+fn index(activities: &[Activity], inputs: usize) -> (Vec<Records>, Vec<KindIndex>) {
+    let mut by_mailbox: Vec<Records> = (0..inputs)
+        .map(|file| Records {
+            file,
+            start: 0,
+            end: 0,
+        })
+        .collect();
     let mut by_kind: Vec<KindIndex> = vec![KindIndex::default(); inputs];
     for (i, a) in activities.iter().enumerate() {
-        if let Some(list) = by_mailbox.get_mut(a.source().file as usize) {
-            list.push(i);
+        let file = a.source().file as usize;
+        if let Some(run) = by_mailbox.get_mut(file) {
+            // Sorted by input first: each input's records are one run.
+            if run.is_empty() {
+                run.start = i;
+            }
+            run.end = i + 1;
         }
-        if let Some(kinds) = by_kind.get_mut(a.source().file as usize) {
+        if let Some(kinds) = by_kind.get_mut(file) {
             // Fits: 2^32 records would take hundreds of GB.
             kinds.entry(a.kind).or_default().push(i as u32);
         }
@@ -580,4 +655,33 @@ fn attribute_ips(activities: &[Activity], arenas: &Arenas) -> (Vec<Attribution>,
         });
     }
     (out, ips)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_search_and_slice_like_a_slice_of_indices() {
+        let records = Records {
+            file: 3,
+            start: 10,
+            end: 20,
+        };
+        let indices: Vec<usize> = (10..20).collect();
+        for bound in 8..22 {
+            assert_eq!(
+                records.partition_point(|i| i < bound),
+                indices.partition_point(|&i| i < bound)
+            );
+        }
+        assert_eq!((records.first(), records.last()), (Some(10), Some(19)));
+        assert_eq!((records.get(9), records.get(10)), (Some(19), None));
+        let middle = records.slice(2..5);
+        assert_eq!((middle.file, middle.iter()), (3, 12..15));
+        assert!(records.slice(7..30).iter().eq(17..20));
+        assert!(records.slice(12..30).is_empty());
+        let (from, to) = (5, 2);
+        assert!(records.slice(from..to).is_empty());
+    }
 }

@@ -10,6 +10,7 @@ use super::window::{self, Event};
 use super::{Ctx, Meta, Param, Rule, list, plural, quoted};
 use crate::activity::{App, Kind, Rec};
 use crate::finding::{Finding, Level};
+use crate::timeline::Records;
 use chrono::{DateTime, Duration, Utc};
 use indexmap::{IndexMap, IndexSet};
 use std::net::IpAddr;
@@ -66,7 +67,7 @@ struct Logon {
     ok: bool,
 }
 
-fn logons(ctx: &Ctx<'_>, records: &[usize]) -> Vec<Logon> {
+fn logons(ctx: &Ctx<'_>, records: Records) -> Vec<Logon> {
     ctx.of_kinds(records, &[Kind::ServerLogon, Kind::Logon])
         .into_iter()
         .filter_map(|i| {
@@ -85,17 +86,17 @@ fn logons(ctx: &Ctx<'_>, records: &[usize]) -> Vec<Logon> {
 }
 
 /// The end of the mailbox's baseline period.
-fn baseline_end(ctx: &Ctx<'_>, records: &[usize]) -> DateTime<Utc> {
+fn baseline_end(ctx: &Ctx<'_>, records: Records) -> DateTime<Utc> {
     let start = records
         .first()
-        .map_or_else(DateTime::<Utc>::default, |&i| ctx.activity(i).time);
+        .map_or_else(DateTime::<Utc>::default, |i| ctx.activity(i).time);
     start + Duration::days(ctx.int("baseline_days"))
 }
 
 /// The records of the baseline period: a prefix, as records are in time
 /// order.
-fn baseline<'r>(ctx: &Ctx<'_>, records: &'r [usize], end: DateTime<Utc>) -> &'r [usize] {
-    &records[..records.partition_point(|&i| ctx.activity(i).time < end)]
+fn baseline(ctx: &Ctx<'_>, records: Records, end: DateTime<Utc>) -> Records {
+    records.slice(0..records.partition_point(|i| ctx.activity(i).time < end))
 }
 
 /// IPv4 /24, IPv6 /48; anything else (anonymised, garbage) as written.
@@ -287,10 +288,10 @@ impl Rule for NewAgent {
             }
             // Client types of any row (the service itself excluded).
             // By value, not by name: one cheap hash per row.
-            let apps = |records: &[usize]| -> IndexSet<App> {
+            let apps = |records: Records| -> IndexSet<App> {
                 records
                     .iter()
-                    .map(|&i| ctx.activity(i).app)
+                    .map(|i| ctx.activity(i).app)
                     .filter(|&app| app != App::Exchange)
                     .collect()
             };
@@ -300,7 +301,7 @@ impl Rule for NewAgent {
             {
                 known_apps.insert(first);
             }
-            for &i in records {
+            for i in records.iter() {
                 let a = ctx.activity(i);
                 if a.app != App::Exchange && !known_apps.contains(&a.app) {
                     let key = format!("client type {}", a.app_name());
@@ -484,10 +485,10 @@ impl Rule for LegacyClient {
             let end = baseline_end(ctx, records);
             let in_baseline: IndexSet<App> = baseline(ctx, records, end)
                 .iter()
-                .map(|&i| ctx.activity(i).app)
+                .map(|i| ctx.activity(i).app)
                 .collect();
             let mut hits: IndexMap<&str, Vec<usize>> = IndexMap::new();
-            for &i in records {
+            for i in records.iter() {
                 let a = ctx.activity(i);
                 if LEGACY_APPS.contains(&a.app) && !in_baseline.contains(&a.app) {
                     hits.entry(a.app_name()).or_default().push(i);
@@ -628,7 +629,7 @@ impl Rule for TimezoneMismatch {
             let end = baseline_end(ctx, records);
             let zones: Vec<(usize, String, bool)> = records
                 .iter()
-                .filter_map(|&i| {
+                .filter_map(|i| {
                     let a = ctx.activity(i);
                     (a.kind == Kind::Logon).then(|| {
                         a.prop("Timezone")

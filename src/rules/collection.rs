@@ -4,6 +4,7 @@ use super::window::{self, Event};
 use super::{Ctx, Meta, Param, Rule, plural};
 use crate::activity::{App, IdHash, Kind, Rec};
 use crate::finding::{Finding, Level};
+use crate::timeline::Records;
 
 const READ_KINDS: &[Kind] = &[
     Kind::ReadingPaneDisplayStart,
@@ -58,7 +59,7 @@ fn item_key(a: Rec<'_>, i: usize) -> Key {
 /// Events of `kinds` by a user client (not the service), keyed by `key`.
 fn user_events(
     ctx: &Ctx<'_>,
-    records: &[usize],
+    records: Records,
     kinds: &[Kind],
     key: &dyn Fn(Rec<'_>, usize) -> Key,
 ) -> Vec<Event<Key>> {
@@ -238,7 +239,7 @@ impl Rule for SendBurst {
             // for exports without MessageSent rows, so a send is not counted twice.
             let has_sent = records
                 .iter()
-                .any(|&i| ctx.activity(i).kind == Kind::MessageSent);
+                .any(|i| ctx.activity(i).kind == Kind::MessageSent);
             let kind = if has_sent {
                 Kind::MessageSent
             } else {

@@ -5,15 +5,16 @@ use super::{Ctx, Meta, Param, Rule, list, plural};
 use crate::activity::{Kind, TimeSource};
 use crate::finding::{Finding, Level};
 use crate::input::InputSummary;
+use crate::timeline::Records;
 use chrono::{Duration, NaiveDate};
 use indexmap::IndexMap;
 
-fn input<'a>(ctx: &Ctx<'a>, records: &[usize]) -> Option<&'a InputSummary> {
-    records.first().and_then(|&i| {
-        ctx.timeline
-            .inputs
-            .get(ctx.activity(i).source().file as usize)
-    })
+/// The summary of the input `records` were read from; `None` when it kept
+/// no record.
+fn input<'a>(ctx: &Ctx<'a>, records: Records) -> Option<&'a InputSummary> {
+    (!records.is_empty())
+        .then(|| ctx.timeline.inputs.get(records.file))
+        .flatten()
 }
 
 pub struct Gaps;
@@ -55,7 +56,7 @@ impl Rule for Gaps {
             }
             if !records
                 .iter()
-                .any(|&i| ctx.activity(i).kind == Kind::MessageDelivered)
+                .any(|i| ctx.activity(i).kind == Kind::MessageDelivered)
             {
                 issues.push(
                     "no MessageDelivered rows: the export may have been filtered by type"
@@ -96,8 +97,8 @@ impl Rule for Gaps {
 
 impl Gaps {
     /// Silences longer than `gap_hours` in a mailbox active on most days.
-    fn silent_spans(&self, ctx: &Ctx<'_>, records: &[usize]) -> Vec<(usize, usize)> {
-        let (Some(&first), Some(&last)) = (records.first(), records.last()) else {
+    fn silent_spans(&self, ctx: &Ctx<'_>, records: Records) -> Vec<(usize, usize)> {
+        let (Some(first), Some(last)) = (records.first(), records.last()) else {
             return Vec::new();
         };
         let time = |i: usize| ctx.timeline.activities[i].time;
@@ -110,7 +111,7 @@ impl Gaps {
         let mut days = 0i64;
         let mut day: Option<NaiveDate> = None;
         let mut silences = Vec::new();
-        for (n, &i) in records.iter().enumerate() {
+        for (n, i) in records.iter().enumerate() {
             // The UTC date as stored (`date_naive` redoes offset arithmetic).
             let d = time(i).naive_utc().date();
             let new_day = day != Some(d);
@@ -119,7 +120,7 @@ impl Gaps {
                 day = Some(d);
             }
             if (new_day || every_step)
-                && let Some(&before) = n.checked_sub(1).and_then(|p| records.get(p))
+                && let Some(before) = n.checked_sub(1).and_then(|p| records.get(p))
                 && time(i) - time(before) > gap
             {
                 silences.push((before, i));
@@ -158,7 +159,6 @@ impl Rule for Unparsed {
             let damaged: Vec<usize> = if any_damaged {
                 records
                     .iter()
-                    .copied()
                     .filter(|&i| {
                         let a = ctx.activity(i);
                         a.salvaged()
@@ -213,7 +213,7 @@ impl Rule for Unparsed {
             // timeline entry to cite; the summary counts them. The finding
             // spans the mailbox so it sorts with it.
             let anchor = if damaged.is_empty() {
-                vec![records[0]]
+                records.first().into_iter().collect()
             } else {
                 damaged.clone()
             };
@@ -230,7 +230,7 @@ impl Rule for Unparsed {
             });
             if damaged.is_empty() {
                 f.evidence.clear();
-                f.last = ctx.activity(records[records.len() - 1]).time;
+                f.last = records.last().map_or(f.last, |i| ctx.activity(i).time);
             }
             f.count = damaged.len() as u64 + s.rejected + s.duplicates + s.repeated_headers;
             out.push(f);
@@ -257,7 +257,7 @@ impl Rule for UnknownActivity {
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         for (_, records) in ctx.mailboxes() {
             let mut unknown: IndexMap<String, Vec<usize>> = IndexMap::new();
-            for &i in records {
+            for i in records.iter() {
                 let a = ctx.activity(i);
                 if !a.kind.is_known() {
                     unknown

@@ -194,11 +194,11 @@ impl Rule for EmptyDeletedItems {
                     why.push("after a mass delete".to_string());
                 }
                 // Records are in time order: look only at the window before the run.
-                let from = records.partition_point(|&i| ctx.activity(i).time < start - within);
-                let to = records.partition_point(|&i| ctx.activity(i).time <= start);
-                let sent_moves: Vec<usize> = records[from..to]
+                let from = records.partition_point(|i| ctx.activity(i).time < start - within);
+                let to = records.partition_point(|i| ctx.activity(i).time <= start);
+                let sent_moves: Vec<usize> = records
+                    .slice(from..to)
                     .iter()
-                    .copied()
                     .filter(|&i| {
                         let a = ctx.activity(i);
                         a.kind == Kind::Move

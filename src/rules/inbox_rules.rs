@@ -11,6 +11,7 @@ use super::window::{self, Event};
 use super::{Ctx, Meta, Param, Rule, list, plural, quoted};
 use crate::activity::{App, Kind, Rec, folder_type_name};
 use crate::finding::{Finding, Level};
+use crate::timeline::Records;
 use chrono::Duration;
 use indexmap::{IndexMap, IndexSet};
 use std::collections::{HashMap, HashSet};
@@ -281,7 +282,7 @@ impl Rule for AlertNotice {
         for (_, records) in ctx.mailboxes() {
             // The mailbox's last user (non-Exchange) activity so far.
             let mut last_user: Option<usize> = None;
-            for &i in records {
+            for i in records.iter() {
                 let a = ctx.activity(i);
                 if a.app != App::Exchange {
                     last_user = Some(i);
@@ -468,7 +469,7 @@ struct Paired {
 /// `within`.
 fn pair_with_deliveries(
     ctx: &Ctx<'_>,
-    records: &[usize],
+    records: Records,
     actions: &[usize],
     within: Duration,
 ) -> Vec<Paired> {

@@ -3,7 +3,7 @@
 
 use super::Ctx;
 use crate::activity::{IdHash, Kind};
-use crate::timeline::Timeline;
+use crate::timeline::{Records, Timeline};
 use hashbrown::HashTable;
 
 /// The deliveries of one mailbox, by item id and Internet message id.
@@ -31,13 +31,10 @@ fn insert_first(table: &mut HashTable<u32>, id: IdHash, i: u32, id_of: impl Fn(u
 }
 
 impl Deliveries {
-    pub fn of(timeline: &Timeline, records: &[usize]) -> Deliveries {
-        let file = records
-            .first()
-            .map_or(0, |&i| timeline.activities[i].source().file as usize);
+    pub fn of(timeline: &Timeline, records: Records) -> Deliveries {
         let delivered: &[u32] = timeline
             .by_kind
-            .get(file)
+            .get(records.file)
             .and_then(|k| k.get(&Kind::MessageDelivered))
             .map_or(&[], Vec::as_slice);
         // Sized once: growing by rehashing cost more than filling.

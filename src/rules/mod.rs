@@ -22,8 +22,8 @@ mod window;
 
 use crate::activity::{Kind, Rec};
 use crate::finding::{DETAILED_EVIDENCE, Evidence, Finding, Level};
-use crate::timeline::KindIndex;
 use crate::timeline::Timeline;
+use crate::timeline::{KindIndex, Records};
 pub use settings::{Param, ParamDefault, Settings};
 use suspect::Suspect;
 
@@ -139,25 +139,22 @@ impl<'a> Ctx<'a> {
         self.timeline.rec(i)
     }
 
-    /// Record indices of each mailbox (input), in time order.
-    pub fn mailboxes(&self) -> impl Iterator<Item = (&'a str, &'a [usize])> {
+    /// Each mailbox (input) and its records.
+    pub fn mailboxes(&self) -> impl Iterator<Item = (&'a str, Records)> {
         let tl = self.timeline;
         tl.by_mailbox
             .iter()
-            .enumerate()
-            .map(move |(f, recs)| (tl.inputs[f].mailbox.as_str(), recs.as_slice()))
+            .map(move |&recs| (tl.inputs[recs.file].mailbox.as_str(), recs))
     }
 
     /// The activity-type index of the mailbox `records` belong to.
-    fn kind_index(&self, records: &[usize]) -> Option<&'a KindIndex> {
-        let &first = records.first()?;
-        let file = self.timeline.activities[first].source().file as usize;
-        self.timeline.by_kind.get(file)
+    fn kind_index(&self, records: Records) -> Option<&'a KindIndex> {
+        self.timeline.by_kind.get(records.file)
     }
 
     /// The records of the mailbox `records` belong to whose activity type is
     /// one of `kinds`, in time order.
-    pub fn of_kinds(&self, records: &[usize], kinds: &[Kind]) -> Vec<usize> {
+    pub fn of_kinds(&self, records: Records, kinds: &[Kind]) -> Vec<usize> {
         let Some(index) = self.kind_index(records) else {
             return Vec::new();
         };
@@ -176,17 +173,15 @@ impl<'a> Ctx<'a> {
 
     /// The activity types present in the mailbox `records` belong to, in no
     /// particular order.
-    pub fn kinds_present(&self, records: &[usize]) -> Vec<Kind> {
+    pub fn kinds_present(&self, records: Records) -> Vec<Kind> {
         self.kind_index(records)
             .map(|index| index.keys().copied().collect())
             .unwrap_or_default()
     }
 
     /// The deliveries of the mailbox `records` belong to.
-    pub fn deliveries(&self, records: &[usize]) -> &'a links::Deliveries {
-        let file = records
-            .first()
-            .map_or(0, |&i| self.timeline.activities[i].source().file as usize);
+    pub fn deliveries(&self, records: Records) -> &'a links::Deliveries {
+        let file = records.file;
         let cell =
             &self.shared.deliveries[file.min(self.shared.deliveries.len().saturating_sub(1))];
         cell.get_or_init(|| links::Deliveries::of(self.timeline, records))
@@ -313,7 +308,7 @@ pub fn run_all(timeline: &Timeline, settings: &Settings) -> Vec<Finding> {
         // The delivery indexes depend on the timeline only: built beside
         // the access stage, which does not read them.
         scope.spawn(|| {
-            for (cell, records) in shared.deliveries.iter().zip(&timeline.by_mailbox) {
+            for (cell, &records) in shared.deliveries.iter().zip(&timeline.by_mailbox) {
                 if !records.is_empty() {
                     cell.get_or_init(|| links::Deliveries::of(timeline, records));
                 }

@@ -9,6 +9,7 @@ use super::window::{self, Event};
 use super::{Ctx, Meta, Param, Rule, list, plural, quoted};
 use crate::activity::Kind;
 use crate::finding::{Finding, Level};
+use crate::timeline::Records;
 use chrono::Duration;
 use indexmap::IndexMap;
 
@@ -142,7 +143,7 @@ pub struct SearchHit {
 /// Every search of a mailbox in time order: `SearchResult` terms (one per
 /// `Sid` + term) and, where no result row carries the same term in the same
 /// session, terms rebuilt from keystrokes.
-pub fn search_hits(ctx: &Ctx<'_>, records: &[usize], gap: Duration) -> Vec<SearchHit> {
+pub fn search_hits(ctx: &Ctx<'_>, records: Records, gap: Duration) -> Vec<SearchHit> {
     let mut by_sid: IndexMap<(String, String), Vec<usize>> = IndexMap::new();
     for i in ctx.of_kinds(records, &[Kind::SearchResult]) {
         let a = ctx.activity(i);
@@ -182,7 +183,7 @@ pub fn search_hits(ctx: &Ctx<'_>, records: &[usize], gap: Duration) -> Vec<Searc
 
 /// Rebuilds typed terms from keystroke rows: per session, rows ≤`gap` apart
 /// whose stimuli extend or edit each other form one term, the longest typed.
-pub fn keystroke_terms(ctx: &Ctx<'_>, records: &[usize], gap: Duration) -> Vec<SearchHit> {
+pub fn keystroke_terms(ctx: &Ctx<'_>, records: Records, gap: Duration) -> Vec<SearchHit> {
     let mut by_session: IndexMap<crate::intern::Sym, Vec<(usize, String)>> = IndexMap::new();
     for i in ctx.of_kinds(
         records,
@@ -478,11 +479,11 @@ impl Rule for ThenRead {
                 ctx.activity(last).time,
             );
             let file = ctx.activity(last).source().file;
-            let mailbox = &ctx.timeline.by_mailbox[file as usize];
-            let after = mailbox.partition_point(|&i| i <= last);
-            let reads: Vec<usize> = mailbox[after..]
+            let mailbox = ctx.timeline.by_mailbox[file as usize];
+            let after = mailbox.partition_point(|i| i <= last);
+            let reads: Vec<usize> = mailbox
+                .slice(after..mailbox.len())
                 .iter()
-                .copied()
                 .take_while(|&i| ctx.activity(i).time - t0 <= within)
                 .filter(|&i| {
                     let a = ctx.activity(i);
