@@ -56,22 +56,20 @@ fn item_key(a: Rec<'_>, i: usize) -> Key {
     }
 }
 
-/// Events of `kinds` by a user client (not the service), keyed by `key`.
-fn user_events(
-    ctx: &Ctx<'_>,
+/// Events of `kinds` by a user client (not the service), keyed by `key`,
+/// made as they are consumed.
+fn user_events<'c>(
+    ctx: &'c Ctx<'_>,
     records: Records,
     kinds: &[Kind],
-    key: &dyn Fn(Rec<'_>, usize) -> Key,
-) -> Vec<Event<Key>> {
-    let rows = ctx.of_kinds(records, kinds);
-    // Sized up front: a busy mailbox has hundreds of thousands of reads,
-    // and a Vec grown by doubling would hold two copies while it grows.
-    let mut events = Vec::with_capacity(rows.len());
-    events.extend(rows.into_iter().filter_map(|i| {
-        let a = ctx.activity(i);
-        (a.app != App::Exchange).then(|| Event::new(i, a.time, key(a, i)))
-    }));
-    events
+    key: &'c dyn Fn(Rec<'_>, usize) -> Key,
+) -> impl Iterator<Item = Event<Key>> + 'c {
+    ctx.of_kinds(records, kinds)
+        .into_iter()
+        .filter_map(move |i| {
+            let a = ctx.activity(i);
+            (a.app != App::Exchange).then(|| Event::new(i, a.time, key(a, i)))
+        })
 }
 
 /// "from 1.2.3.4" for the first attributed IP of a burst.
@@ -96,14 +94,14 @@ fn item_detail(ctx: &Ctx<'_>, i: usize) -> String {
 fn burst_findings(
     rule: &dyn Rule,
     ctx: &Ctx<'_>,
-    events: &[Event<Key>],
+    events: impl Iterator<Item = Event<Key>>,
     what: (&str, &str),
     level_of: &dyn Fn(&[usize]) -> Level,
     out: &mut Vec<Finding>,
 ) {
     let window = ctx.minutes("window_minutes");
-    for range in window::bursts(events, window, ctx.int("threshold") as usize) {
-        let burst = &events[range];
+    let threshold = ctx.int("threshold") as usize;
+    window::for_each_burst(events, window, threshold, |burst| {
         let recs: Vec<usize> = burst.iter().map(Event::record).collect();
         let distinct = window::distinct(burst);
         let summary = format!(
@@ -117,7 +115,7 @@ fn burst_findings(
         });
         f.count = distinct as u64;
         out.push(f);
-    }
+    });
 }
 
 pub struct ReadBurst;
@@ -152,7 +150,7 @@ impl Rule for ReadBurst {
             burst_findings(
                 self,
                 ctx,
-                &events,
+                events,
                 ("distinct message read", "distinct messages read"),
                 &level,
                 out,
@@ -193,7 +191,7 @@ impl Rule for AttachmentBurst {
             burst_findings(
                 self,
                 ctx,
-                &events,
+                events,
                 ("item's attachments opened", "items' attachments opened"),
                 &level,
                 out,
@@ -266,7 +264,7 @@ impl Rule for SendBurst {
             burst_findings(
                 self,
                 ctx,
-                &events,
+                events,
                 ("message sent", "messages sent"),
                 &level,
                 out,
@@ -311,7 +309,7 @@ impl Rule for ForwardBurst {
             burst_findings(
                 self,
                 ctx,
-                &events,
+                events,
                 ("distinct item forwarded", "distinct items forwarded"),
                 &level,
                 out,

@@ -1,7 +1,7 @@
 //! Sliding-window bursts: the building block of every "≥N in M minutes" rule.
 
 use chrono::{DateTime, Duration, Utc};
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::Hash;
 use std::ops::Range;
 
@@ -34,44 +34,83 @@ impl<K> Event<K> {
 /// Ranges of `events` (sorted by time) covered by some window of length
 /// `window` holding at least `min` distinct keys; overlapping qualifying
 /// windows merge into one burst. Windows are inclusive at both ends.
-pub fn bursts<K: Hash + Eq + Clone>(
+pub fn bursts<K: Hash + Eq>(
     events: &[Event<K>],
     window: Duration,
     min: usize,
 ) -> Vec<Range<usize>> {
-    let mut out: Vec<Range<usize>> = Vec::new();
+    let mut out = Vec::new();
+    // The events' positions stand in for their records.
+    let positions = events
+        .iter()
+        .enumerate()
+        .map(|(n, e)| Event::new(n, e.time, &e.key));
+    for_each_burst(positions, window, min, |burst| {
+        if let (Some(first), Some(last)) = (burst.first(), burst.last()) {
+            out.push(first.record()..last.record() + 1);
+        }
+    });
+    out
+}
+
+/// The bursts of a stream of events (sorted by time), as [`bursts`] finds
+/// them, handed to `each` one by one: only the window and the current
+/// burst are held, not the stream (a busy mailbox reads hundreds of
+/// thousands of messages).
+pub fn for_each_burst<K: Hash + Eq + Clone>(
+    events: impl IntoIterator<Item = Event<K>>,
+    window: Duration,
+    min: usize,
+    mut each: impl FnMut(&[Event<K>]),
+) {
     // SipHash: some keys are text from the export.
-    let mut counts: HashMap<&K, usize> = HashMap::new();
+    let mut counts: HashMap<K, usize> = HashMap::new();
+    // The events inside the window ending at the latest one; `left` is
+    // the stream position of the first.
+    let mut live: VecDeque<Event<K>> = VecDeque::new();
     let mut left = 0;
-    // When the leftmost event leaves the window (a deadline per left event
-    // instead of a chrono subtraction per step).
+    let mut burst: Vec<Event<K>> = Vec::new();
+    // Stream position one past the burst's last event.
+    let mut burst_end = 0;
+    // When an event leaves the window (a deadline per event instead of a
+    // chrono subtraction per step).
     let until = |e: &Event<K>| {
         e.time
             .checked_add_signed(window)
             .unwrap_or(DateTime::<Utc>::MAX_UTC)
     };
-    let mut left_until = events.first().map(until);
-    for (right, e) in events.iter().enumerate() {
-        *counts.entry(&e.key).or_insert(0) += 1;
-        while left_until.is_some_and(|t| e.time > t) {
-            let k = &events[left].key;
-            if let Some(n) = counts.get_mut(k) {
+    for (right, e) in events.into_iter().enumerate() {
+        *counts.entry(e.key.clone()).or_insert(0) += 1;
+        let now = e.time;
+        live.push_back(e);
+        while live.front().is_some_and(|first| now > until(first)) {
+            if let Some(gone) = live.pop_front()
+                && let Some(n) = counts.get_mut(&gone.key)
+            {
                 *n -= 1;
                 if *n == 0 {
-                    counts.remove(k);
+                    counts.remove(&gone.key);
                 }
             }
             left += 1;
-            left_until = events.get(left).map(until);
         }
         if counts.len() >= min.max(1) {
-            match out.last_mut() {
-                Some(last) if left < last.end => last.end = right + 1,
-                _ => out.push(left..right + 1),
+            if burst.is_empty() || left >= burst_end {
+                if !burst.is_empty() {
+                    each(&burst);
+                    burst.clear();
+                }
+                burst.extend(live.iter().cloned());
+            } else {
+                // Overlaps the burst: add what it does not hold yet.
+                burst.extend(live.iter().skip(burst_end - left).cloned());
             }
+            burst_end = right + 1;
         }
     }
-    out
+    if !burst.is_empty() {
+        each(&burst);
+    }
 }
 
 /// Splits time-sorted events into clusters whose neighbours are at most
@@ -122,6 +161,52 @@ mod tests {
             ev(101, 6),
         ];
         assert_eq!(bursts(&events, Duration::minutes(2), 2), vec![0..4, 4..6]);
+    }
+
+    /// The sliding window over a slice, as it was before bursts were
+    /// streamed: the reference the streamed version must match.
+    fn bursts_by_slice(events: &[Event<u32>], window: Duration, min: usize) -> Vec<Range<usize>> {
+        let mut out: Vec<Range<usize>> = Vec::new();
+        let mut counts: HashMap<u32, usize> = HashMap::new();
+        let mut left = 0;
+        for (right, e) in events.iter().enumerate() {
+            *counts.entry(e.key).or_insert(0) += 1;
+            while e.time > events[left].time + window {
+                let n = counts.get_mut(&events[left].key).unwrap();
+                *n -= 1;
+                if *n == 0 {
+                    counts.remove(&events[left].key);
+                }
+                left += 1;
+            }
+            if counts.len() >= min.max(1) {
+                match out.last_mut() {
+                    Some(last) if left < last.end => last.end = right + 1,
+                    _ => out.push(left..right + 1),
+                }
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn streamed_bursts_match_the_sliding_window(
+            steps in proptest::collection::vec((0i64..8, 0u32..6), 0..200),
+            window in 0i64..12,
+            min in 0usize..5,
+        ) {
+            let mut minute = 0;
+            let events: Vec<Event<u32>> = steps
+                .iter()
+                .map(|&(step, key)| {
+                    minute += step;
+                    ev(minute, key)
+                })
+                .collect();
+            let window = Duration::minutes(window);
+            proptest::prop_assert_eq!(bursts(&events, window, min), bursts_by_slice(&events, window, min));
+        }
     }
 
     #[test]
