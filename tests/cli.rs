@@ -252,6 +252,19 @@ fn usage_errors_exit_2() {
 }
 
 #[test]
+fn more_inputs_than_a_run_holds_is_a_usage_error() {
+    // Refused before any file is opened: the names need not exist.
+    let names = vec!["x.csv"; o365scan::activity::MAX_INPUTS + 1];
+    o365scan()
+        .args(&names)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "65537 input files; a run reads at most 65536",
+        ));
+}
+
+#[test]
 fn help_has_examples_and_exit_codes() {
     o365scan()
         .arg("--help")
