@@ -40,7 +40,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
     }
     let config = Config::from_cli(&cli)?;
     if config.list_rules {
-        let mut out = BufWriter::new(io::stdout().lock());
+        let mut out = stdout();
         report::list_rules(&mut out, config.format, &config.style)?;
         out.flush()?;
         return Ok(ExitCode::SUCCESS);
@@ -74,7 +74,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
 
 /// `completions SHELL` and `man`: generated from the clap definition.
 fn shell_support(command: &cli::Command) -> anyhow::Result<ExitCode> {
-    let mut out = BufWriter::new(io::stdout().lock());
+    let mut out = stdout();
     match command {
         cli::Command::Completions { shell } => {
             clap_complete::generate(*shell, &mut cli::Cli::command(), "o365scan", &mut out)
@@ -83,6 +83,12 @@ fn shell_support(command: &cli::Command) -> anyhow::Result<ExitCode> {
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Standard output, buffered in 64 KiB writes (a report can run to tens of
+/// megabytes).
+fn stdout() -> BufWriter<io::StdoutLock<'static>> {
+    BufWriter::with_capacity(1 << 16, io::stdout().lock())
 }
 
 /// Every rule runs (correlation needs the others); selection filters output.
@@ -151,7 +157,7 @@ fn write_outputs(report: &report::Report<'_>, config: &Config) -> anyhow::Result
             }
             None => {
                 stdout_taken = true;
-                let mut out = BufWriter::new(io::stdout().lock());
+                let mut out = stdout();
                 report::timeline_out::write(&mut out, report, tl, &config.style)?;
                 out.flush()?;
             }
@@ -173,7 +179,7 @@ fn write_outputs(report: &report::Report<'_>, config: &Config) -> anyhow::Result
                 .with_context(|| format!("{}: writing the report", path.display()))?;
         }
         None if !stdout_taken => {
-            let mut out = BufWriter::new(io::stdout().lock());
+            let mut out = stdout();
             report::write(&mut out, report, config.format, &config.style)?;
             out.flush()?;
         }
