@@ -122,10 +122,10 @@ pub fn write<W: Write>(
     write_in_order(out, report.timeline.activities.len(), new_cursors, format)
 }
 
-/// Records a worker formats at a time.
+/// Rows a worker formats at a time.
 const CHUNK: usize = 4096;
 
-/// Formats records `0..total` in chunks on every core and writes the
+/// Formats positions `0..total` in chunks on every core and writes the
 /// chunks in order, so the output is the same as one pass. Each worker
 /// keeps its own `state` (file cursors); at most two chunks per worker are
 /// formatted ahead of the writer, which bounds memory, and written buffers
@@ -136,9 +136,7 @@ fn write_in_order<W: Write, S>(
     new_state: impl Fn() -> S + Sync,
     format: impl Fn(&mut S, Range<usize>, Vec<u8>) -> io::Result<Vec<u8>> + Sync,
 ) -> io::Result<()> {
-    let workers = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .clamp(1, 8);
+    let workers = crate::input::cores().clamp(1, 8);
     let chunks = total.div_ceil(CHUNK);
     let ahead = workers * 2;
     let (ticket_tx, ticket_rx) = mpsc::channel::<usize>();
@@ -158,10 +156,10 @@ fn write_in_order<W: Write, S>(
                         .and_then(|rx| rx.try_recv().ok())
                         .unwrap_or_default();
                     buf.clear();
-                    let records = k * CHUNK..((k + 1) * CHUNK).min(total);
+                    let positions = k * CHUNK..((k + 1) * CHUNK).min(total);
                     // A panic would leave the writer waiting for this chunk.
                     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        format(&mut state, records, buf)
+                        format(&mut state, positions, buf)
                     }))
                     .unwrap_or_else(|_| Err(io::Error::other("timeline: a worker failed")));
                     if done_tx.send((k, result)).is_err() {
