@@ -64,12 +64,10 @@ fn user_events<'c>(
     kinds: &[Kind],
     key: &'c dyn Fn(Rec<'_>, usize) -> Key,
 ) -> impl Iterator<Item = Event<Key>> + 'c {
-    ctx.of_kinds(records, kinds)
-        .into_iter()
-        .filter_map(move |i| {
-            let a = ctx.activity(i);
-            (a.app != App::Exchange).then(|| Event::new(i, a.time, key(a, i)))
-        })
+    ctx.each_of_kinds(records, kinds).filter_map(move |i| {
+        let a = ctx.activity(i);
+        (a.app != App::Exchange).then(|| Event::new(i, a.time, key(a, i)))
+    })
 }
 
 /// "from 1.2.3.4" for the first attributed IP of a burst.

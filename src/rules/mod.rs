@@ -123,6 +123,28 @@ struct Shared {
     deliveries: Vec<std::sync::OnceLock<links::Deliveries>>,
 }
 
+/// Record indices from several ascending lists, in ascending order.
+pub struct MergedKinds<'a> {
+    lists: Vec<&'a [u32]>,
+}
+
+impl Iterator for MergedKinds<'_> {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        // A handful of lists at most: a scan for the smallest head.
+        let (at, _) = self
+            .lists
+            .iter()
+            .enumerate()
+            .filter_map(|(n, list)| Some((n, *list.first()?)))
+            .min_by_key(|&(_, head)| head)?;
+        let (&head, rest) = self.lists[at].split_first()?;
+        self.lists[at] = rest;
+        Some(head as usize)
+    }
+}
+
 /// What a rule sees.
 pub struct Ctx<'a> {
     pub timeline: &'a Timeline,
@@ -155,20 +177,21 @@ impl<'a> Ctx<'a> {
     /// The records of the mailbox `records` belong to whose activity type is
     /// one of `kinds`, in time order.
     pub fn of_kinds(&self, records: Records, kinds: &[Kind]) -> Vec<usize> {
-        let Some(index) = self.kind_index(records) else {
-            return Vec::new();
-        };
-        let mut out: Vec<usize> = kinds
-            .iter()
-            .filter_map(|k| index.get(k))
-            .flatten()
-            .map(|&i| i as usize)
-            .collect();
-        if kinds.len() > 1 {
-            // Sorted runs, one per kind: the run-adaptive sort merges them.
-            out.sort();
-        }
-        out
+        self.each_of_kinds(records, kinds).collect()
+    }
+
+    /// [`Ctx::of_kinds`], made as it is consumed: the kinds' index lists
+    /// (each in time order) merged on the fly, for rules that walk a busy
+    /// mailbox's reads once.
+    pub fn each_of_kinds(&self, records: Records, kinds: &[Kind]) -> MergedKinds<'a> {
+        let lists = self.kind_index(records).map_or_else(Vec::new, |index| {
+            kinds
+                .iter()
+                .filter_map(|k| index.get(k))
+                .map(Vec::as_slice)
+                .collect()
+        });
+        MergedKinds { lists }
     }
 
     /// The activity types present in the mailbox `records` belong to, in no
