@@ -4,11 +4,10 @@
 //! a Content-Security-Policy that admits only this file's own style and
 //! script (by hash); every data string HTML-escaped.
 
-use super::{Report, chart};
+use super::{Citations, Report, chart};
 use crate::finding::{Finding, Level};
 use crate::input::time;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
@@ -327,15 +326,17 @@ fn ips(page: &mut String, report: &Report<'_>) {
 }
 
 /// Record index → the highest level of the findings citing it.
-fn cited_levels(report: &Report<'_>) -> HashMap<usize, (Level, Vec<&'static str>)> {
-    let mut out: HashMap<usize, (Level, Vec<&'static str>)> = HashMap::new();
-    for f in &report.findings {
-        for e in &f.evidence {
-            let entry = out.entry(e.record).or_insert((f.level, Vec::new()));
-            entry.0 = entry.0.max(f.level);
-            if !entry.1.contains(&f.rule) {
-                entry.1.push(f.rule);
-            }
+fn cited_level(
+    report: &Report<'_>,
+    cited: &Citations,
+    i: usize,
+) -> Option<(Level, Vec<&'static str>)> {
+    let mut out: Option<(Level, Vec<&'static str>)> = None;
+    for f in cited.of_record(i).map(|n| report.findings[n]) {
+        let entry = out.get_or_insert((f.level, Vec::new()));
+        entry.0 = entry.0.max(f.level);
+        if !entry.1.contains(&f.rule) {
+            entry.1.push(f.rule);
         }
     }
     out
@@ -343,15 +344,11 @@ fn cited_levels(report: &Report<'_>) -> HashMap<usize, (Level, Vec<&'static str>
 
 fn timeline(page: &mut String, report: &Report<'_>) {
     let tl = report.timeline;
-    let cited = cited_levels(report);
+    let cited = Citations::of(report);
     let all: Vec<usize> = tl.within_in_time_order(report.window).collect();
     // Cited rows first, then the rest in time order, up to the cap; kept
     // as positions in `all`, so that sorting them restores time order.
-    let positions = || {
-        all.iter()
-            .enumerate()
-            .map(|(p, i)| (p, cited.contains_key(i)))
-    };
+    let positions = || all.iter().enumerate().map(|(p, &i)| (p, cited.contains(i)));
     let mut keep: Vec<usize> = positions()
         .filter_map(|(p, is_cited)| is_cited.then_some(p))
         .take(MAX_TIMELINE_ROWS)
@@ -380,9 +377,8 @@ fn timeline(page: &mut String, report: &Report<'_>) {
     page.push_str("<table id=\"timeline\"><thead><tr><th>Time (UTC)</th><th>Mailbox</th><th>App</th><th>Activity</th><th>IP</th><th>Detail</th><th>Findings</th><th>Line</th></tr></thead><tbody>\n");
     for i in keep.into_iter().map(|p| all[p]) {
         let a = tl.rec(i);
-        let (level, rules) = cited
-            .get(&i)
-            .map_or((-1, String::new()), |(l, r)| (*l as i8, r.join(" ")));
+        let (level, rules) = cited_level(report, &cited, i)
+            .map_or((-1, String::new()), |(l, r)| (l as i8, r.join(" ")));
         let detail = [
             a.search_term().map(|q| format!("query '{q}'")),
             a.subject().map(|s| format!("'{s}'")),

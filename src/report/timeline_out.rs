@@ -2,7 +2,7 @@
 //! in timeline order, as CSV (formula-neutralised) or JSON Lines, optionally
 //! with the fields Timesketch requires (`--timesketch`).
 
-use super::Report;
+use super::{Citations, Report};
 use crate::cli::TimelineFormat;
 use crate::config::{Style, TimelineOut};
 use crate::escape;
@@ -90,7 +90,7 @@ pub fn write<W: Write>(
     if opts.format == TimelineFormat::Csv {
         csv_writer(&mut *out, opts.timesketch)?.flush()?;
     }
-    let tags = CitingRules::of(report);
+    let tags = Citations::of(report);
     let new_cursors = || report.timeline.raw.iter().map(RawRows::cursor).collect();
     // Record indices in timeline order, where storage order is not that
     // (several inputs); chunks are ranges of positions in it.
@@ -203,7 +203,7 @@ fn write_in_order<W: Write, S>(
 fn for_each_row(
     report: &Report<'_>,
     opts: &TimelineOut,
-    tags: &CitingRules,
+    tags: &Citations,
     cursors: &mut [RawCursor<'_>],
     records: impl Iterator<Item = usize>,
     mut f: impl FnMut(&Row<'_>) -> io::Result<()>,
@@ -211,62 +211,21 @@ fn for_each_row(
     for i in records {
         let a = &report.timeline.activities[i];
         let raw = cursors[a.source().file as usize].row(a.raw())?;
-        f(&row(report, i, &raw, tags.of_record(i), opts.timesketch))?;
+        let cited_by = citing_rules(report, tags, i);
+        f(&row(report, i, &raw, cited_by, opts.timesketch))?;
     }
     Ok(())
 }
 
-/// Which reported findings cite each record: (record, a bit per rule id),
-/// sorted by record. A busy mailbox's findings cite hundreds of thousands
-/// of rows, and a map from record to a list of ids took 33 MB at 1M rows.
-struct CitingRules {
-    rows: Vec<(u32, u64)>,
-    /// The rule ids, in order: bit `n` is `ids[n]`.
-    ids: Vec<&'static str>,
-}
-
-// A bit per rule.
-const _: () = assert!(crate::rules::RULES.len() <= 64);
-
-impl CitingRules {
-    fn of(report: &Report<'_>) -> CitingRules {
-        let mut ids: Vec<&'static str> = report.findings.iter().map(|f| f.rule).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        let bit = |rule| ids.binary_search(&rule).map_or(0, |n| 1u64 << n);
-        let mut rows: Vec<(u32, u64)> = report
-            .findings
-            .iter()
-            .flat_map(|f| f.evidence.iter().map(move |e| (e.record, f.rule)))
-            .map(|(record, rule)| (u32::try_from(record).unwrap_or(u32::MAX), bit(rule)))
-            .collect();
-        rows.sort_unstable_by_key(|&(record, _)| record);
-        rows.dedup_by(|later, kept| {
-            let same = later.0 == kept.0;
-            if same {
-                kept.1 |= later.1;
-            }
-            same
-        });
-        CitingRules { rows, ids }
-    }
-
-    /// The ids of the rules citing record `i`, sorted.
-    fn of_record(&self, i: usize) -> Vec<&'static str> {
-        let Ok(at) = self
-            .rows
-            .binary_search_by_key(&i, |&(record, _)| record as usize)
-        else {
-            return Vec::new();
-        };
-        let bits = self.rows[at].1;
-        let cited = self
-            .ids
-            .iter()
-            .enumerate()
-            .filter(|&(n, _)| bits & (1 << n) != 0);
-        cited.map(|(_, &id)| id).collect()
-    }
+/// The ids of the reported findings' rules that cite record `i`, sorted.
+fn citing_rules(report: &Report<'_>, cited: &Citations, i: usize) -> Vec<&'static str> {
+    let mut ids: Vec<&'static str> = cited
+        .of_record(i)
+        .map(|n| report.findings[n].rule)
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
 }
 
 fn row<'a>(
