@@ -1,5 +1,7 @@
-//! All records of all inputs in one stably sorted timeline, with per-record
-//! IP attribution. Built once; rules and reports only read it.
+//! All records of all inputs in one timeline, with per-record IP
+//! attribution. Stored input by input, each input sorted by time; merged
+//! into one time order for showing. Built once; rules and reports only
+//! read it.
 
 use crate::activity::{Activity, App, Arenas, Kind, Rec, Source, append_records};
 use crate::input::{InputSummary, Parsed, RawRows, Rejection};
