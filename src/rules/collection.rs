@@ -99,7 +99,10 @@ fn burst_findings(
 ) {
     let window = ctx.minutes("window_minutes");
     let threshold = ctx.int("threshold") as usize;
-    window::for_each_burst(events, window, threshold, |burst| {
+    // Keys are keyed id hashes or record indices, which no export can aim
+    // at one bucket: the fast hash is safe here.
+    let hasher = rustc_hash::FxBuildHasher;
+    window::for_each_burst(events, window, threshold, hasher, |burst| {
         let recs: Vec<usize> = burst.iter().map(Event::record).collect();
         let distinct = window::distinct(burst);
         let summary = format!(

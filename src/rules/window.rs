@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash};
 use std::ops::Range;
 
 /// One countable event: a timeline record and the key that makes it
@@ -45,7 +45,9 @@ pub fn bursts<K: Hash + Eq>(
         .iter()
         .enumerate()
         .map(|(n, e)| Event::new(n, e.time, &e.key));
-    for_each_burst(positions, window, min, |burst| {
+    // SipHash: some keys are text from the export.
+    let hasher = std::hash::RandomState::new();
+    for_each_burst(positions, window, min, hasher, |burst| {
         if let (Some(first), Some(last)) = (burst.first(), burst.last()) {
             out.push(first.record()..last.record() + 1);
         }
@@ -56,15 +58,17 @@ pub fn bursts<K: Hash + Eq>(
 /// The bursts of a stream of events (sorted by time), as [`bursts`] finds
 /// them, handed to `each` one by one: only the window and the current
 /// burst are held, not the stream (a busy mailbox reads hundreds of
-/// thousands of messages).
+/// thousands of messages). `hasher` hashes the keys counted in the window:
+/// keyed (SipHash) where keys are export text an attacker could aim at one
+/// bucket.
 pub fn for_each_burst<K: Hash + Eq + Clone>(
     events: impl IntoIterator<Item = Event<K>>,
     window: Duration,
     min: usize,
+    hasher: impl BuildHasher,
     mut each: impl FnMut(&[Event<K>]),
 ) {
-    // SipHash: some keys are text from the export.
-    let mut counts: HashMap<K, usize> = HashMap::new();
+    let mut counts: HashMap<K, usize, _> = HashMap::with_hasher(hasher);
     // The events inside the window ending at the latest one; `left` is
     // the stream position of the first.
     let mut live: VecDeque<Event<K>> = VecDeque::new();
