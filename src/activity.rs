@@ -783,11 +783,16 @@ impl<'a> Rec<'a> {
     }
 
     pub fn sender(&self) -> Option<Cow<'a, str>> {
-        self.first_prop(&[
-            PropKey::SenderSmtpAddress,
-            PropKey::SenderAddress,
-            PropKey::From,
-        ])
+        self.first_prop(SENDER_KEYS)
+    }
+
+    /// The interned symbol of [`Rec::sender`]: equal symbols are equal
+    /// texts, so a rule can key a map by it without hashing the text.
+    pub fn sender_sym(&self) -> Option<Sym> {
+        SENDER_KEYS.iter().find_map(|&k| {
+            let p = self.prop_words().find(|p| p.key == k as u32)?;
+            (!self.strings.get(p.value).is_empty()).then_some(p.value)
+        })
     }
 
     pub fn logon_result(&self) -> Option<Cow<'a, str>> {
@@ -820,6 +825,13 @@ impl<'a> Rec<'a> {
         ])
     }
 }
+
+/// Where a row names its sender, in order of preference.
+const SENDER_KEYS: &[PropKey] = &[
+    PropKey::SenderSmtpAddress,
+    PropKey::SenderAddress,
+    PropKey::From,
+];
 
 /// Strips `<tags>`, lower-cases and collapses whitespace (`detections.md` §2.3).
 pub fn normalise_term(raw: &str) -> String {

@@ -11,10 +11,12 @@ use super::window::{self, Event};
 use super::{Ctx, Meta, Param, Rule, list, plural, quoted};
 use crate::activity::{App, Kind, Rec, folder_type_name};
 use crate::finding::{Finding, Level};
+use crate::intern::Sym;
 use crate::timeline::Records;
 use chrono::Duration;
 use indexmap::{IndexMap, IndexSet};
-use std::collections::{HashMap, HashSet};
+use rustc_hash::FxHashMap;
+use std::collections::HashSet;
 
 /// `detections.md` §3.4: localised display names of folders rules hide mail in.
 const HIDING_FOLDER_NAMES: &[&str] = &[
@@ -356,30 +358,33 @@ impl Rule for HiddenDelivery {
         let financial = ctx.settings.keywords("search-financial", "keywords");
         let (subjects, senders) = notice_lists(ctx);
         for (_, records) in ctx.mailboxes() {
-            let mut inbox_senders: HashSet<String> = HashSet::new();
+            // Each distinct sender lowercased and numbered once (by its
+            // interned symbol), not hashed as text per delivery.
+            let mut numbers: FxHashMap<Option<Sym>, usize> = FxHashMap::default();
+            let mut lowered: IndexSet<String> = IndexSet::new();
+            let mut reached_inbox: Vec<bool> = Vec::new();
             let mut clusters: IndexMap<(String, String), Vec<(usize, Level)>> = IndexMap::new();
-            // Each distinct sender lowercased once, not once per delivery.
-            let mut lowered: HashMap<String, String> = HashMap::new();
-            for i in ctx.of_kinds(records, &[Kind::MessageDelivered]) {
+            for i in ctx.each_of_kinds(records, &[Kind::MessageDelivered]) {
                 let a = ctx.activity(i);
-                let original = a.sender().unwrap_or_default();
-                if !lowered.contains_key(original.as_ref()) {
-                    lowered.insert(original.to_string(), original.to_lowercase());
-                }
-                let sender = lowered[original.as_ref()].as_str();
+                let n = *numbers.entry(a.sender_sym()).or_insert_with(|| {
+                    let text = a.sender().unwrap_or_default().to_lowercase();
+                    let (n, _) = lowered.insert_full(text);
+                    reached_inbox.resize(lowered.len(), false);
+                    n
+                });
                 let Some((folder, base)) = hidden_folder(a) else {
-                    if (a.prop("DeliveredFolderType").as_deref() == Some("5")
-                        || a.flag("DeliveredToInbox") == Some(true))
-                        && !inbox_senders.contains(sender)
+                    if a.prop("DeliveredFolderType").as_deref() == Some("5")
+                        || a.flag("DeliveredToInbox") == Some(true)
                     {
-                        inbox_senders.insert(sender.to_string());
+                        reached_inbox[n] = true;
                     }
                     continue;
                 };
+                let sender = lowered.get_index(n).map_or("", String::as_str);
                 let sensitive = a.subject().is_some_and(|s| financial.is_match(&s))
                     || is_notice(a, subjects, senders);
                 let level = if sensitive { Level::High } else { base };
-                let history = inbox_senders.contains(sender);
+                let history = reached_inbox[n];
                 if folder == "JunkEmail" && !history {
                     continue; // spam filtering of never-seen senders is Microsoft's, not a rule's
                 }
@@ -388,6 +393,9 @@ impl Rule for HiddenDelivery {
                     .or_default()
                     .push((i, level));
             }
+            let inbox_senders: HashSet<String> = (lowered.into_iter().zip(reached_inbox))
+                .filter_map(|(sender, inbox)| inbox.then_some(sender))
+                .collect();
             self.emit(ctx, clusters, &inbox_senders, out);
         }
     }
