@@ -104,7 +104,7 @@ fn burst_findings(
     let hasher = rustc_hash::FxBuildHasher;
     window::for_each_burst(events, window, threshold, hasher, |burst| {
         let recs: Vec<usize> = burst.iter().map(Event::record).collect();
-        let distinct = window::distinct(burst);
+        let distinct = window::distinct(burst, hasher);
         let summary = format!(
             "{} within {} min{}",
             plural(distinct, what.0, what.1),

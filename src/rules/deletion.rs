@@ -123,7 +123,8 @@ impl Rule for Mass {
             for range in window::bursts(&events, window, ctx.int("threshold") as usize) {
                 let burst = &events[range];
                 let recs: Vec<usize> = burst.iter().map(Event::record).collect();
-                let distinct = window::distinct(burst);
+                // Keys are keyed id hashes: the fast hash is safe.
+                let distinct = window::distinct(burst, rustc_hash::FxBuildHasher);
                 let level = if recs.iter().any(|&i| ctx.is_suspect(i)) {
                     Level::High
                 } else {

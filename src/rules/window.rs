@@ -130,9 +130,12 @@ pub fn clusters<K>(events: &[Event<K>], gap: Duration) -> Vec<Range<usize>> {
     out
 }
 
-/// Distinct keys in a slice of events.
-pub fn distinct<K: Hash + Eq>(events: &[Event<K>]) -> usize {
-    events.iter().map(|e| &e.key).collect::<HashSet<_>>().len()
+/// Distinct keys in a slice of events, hashed with `hasher` (as in
+/// [`for_each_burst`]).
+pub fn distinct<K: Hash + Eq>(events: &[Event<K>], hasher: impl BuildHasher) -> usize {
+    let mut keys = HashSet::with_hasher(hasher);
+    keys.extend(events.iter().map(|e| &e.key));
+    keys.len()
 }
 
 #[cfg(test)]
