@@ -61,7 +61,9 @@ impl Columns {
 /// Asked of every row, so it reads the fields in place (no copies).
 pub fn is_header(record: &Fields) -> bool {
     let is = |field: &[u8], name: &str| {
-        trimmed(&String::from_utf8_lossy(field)).eq_ignore_ascii_case(name)
+        // Most rows start with a digit (a time): no header does.
+        !field.first().is_some_and(u8::is_ascii_digit)
+            && trimmed(&String::from_utf8_lossy(field)).eq_ignore_ascii_case(name)
     };
     let mut fields = record.iter();
     fields.next().is_some_and(|f| is(f, "timestamp")) && fields.any(|f| is(f, "activityidtype"))
