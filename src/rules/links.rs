@@ -30,6 +30,16 @@ fn insert_first(table: &mut HashTable<u32>, id: IdHash, i: u32, id_of: impl Fn(u
     }
 }
 
+/// The deliveries by the id `id_of` gives them, sized once (growing by
+/// rehashing cost more than filling).
+fn table_of(delivered: &[u32], id_of: impl Fn(u32) -> IdHash) -> HashTable<u32> {
+    let mut table = HashTable::with_capacity(delivered.len());
+    for &i in delivered {
+        insert_first(&mut table, id_of(i), i, &id_of);
+    }
+    table
+}
+
 impl Deliveries {
     pub fn of(timeline: &Timeline, records: Records) -> Deliveries {
         let delivered: &[u32] = timeline
@@ -37,17 +47,18 @@ impl Deliveries {
             .get(records.file)
             .and_then(|k| k.get(&Kind::MessageDelivered))
             .map_or(&[], Vec::as_slice);
-        // Sized once: growing by rehashing cost more than filling.
-        let (mut by_item, mut by_message_id) = (
-            HashTable::with_capacity(delivered.len()),
-            HashTable::with_capacity(delivered.len()),
-        );
         let item_of = |j: u32| timeline.activities[j as usize].item;
         let message_id_of = |j: u32| timeline.rec(j as usize).message_id();
-        for &i in delivered {
-            insert_first(&mut by_item, item_of(i), i, item_of);
-            insert_first(&mut by_message_id, message_id_of(i), i, message_id_of);
-        }
+        // The two tables are independent: one is filled on another thread
+        // (a busy mailbox has hundreds of thousands of deliveries).
+        let (by_item, by_message_id) = std::thread::scope(|scope| {
+            let by_item = scope.spawn(|| table_of(delivered, item_of));
+            let by_message_id = table_of(delivered, message_id_of);
+            let by_item = by_item
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (by_item, by_message_id)
+        });
         Deliveries {
             by_item,
             by_message_id,
