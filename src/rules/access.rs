@@ -57,6 +57,9 @@ const AGENTS_MEDIUM: &[&str] = &[
 /// Client types that bypass modern authentication.
 const LEGACY_APPS: &[App] = &[App::Imap4, App::Imap, App::Pop3, App::Other];
 
+/// Client types in the order first seen.
+type AppSet = IndexSet<App, rustc_hash::FxBuildHasher>;
+
 /// A logon row with what the access rules compare.
 struct Logon {
     record: usize,
@@ -287,8 +290,9 @@ impl Rule for NewAgent {
                 }
             }
             // Client types of any row (the service itself excluded).
-            // By value, not by name: one cheap hash per row.
-            let apps = |records: Records| -> IndexSet<App> {
+            // By value, not by name: one cheap hash per row (the values are
+            // catalogue indices and our own symbols, safe for FxHash).
+            let apps = |records: Records| -> AppSet {
                 records
                     .iter()
                     .map(|i| ctx.activity(i).app)
@@ -483,7 +487,7 @@ impl Rule for LegacyClient {
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         for (_, records) in ctx.mailboxes() {
             let end = baseline_end(ctx, records);
-            let in_baseline: IndexSet<App> = baseline(ctx, records, end)
+            let in_baseline: AppSet = baseline(ctx, records, end)
                 .iter()
                 .map(|i| ctx.activity(i).app)
                 .collect();
@@ -627,14 +631,12 @@ impl Rule for TimezoneMismatch {
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         for (_, records) in ctx.mailboxes() {
             let end = baseline_end(ctx, records);
-            let zones: Vec<(usize, String, bool)> = records
-                .iter()
+            let zones: Vec<(usize, String, bool)> = ctx
+                .each_of_kinds(records, &[Kind::Logon])
                 .filter_map(|i| {
                     let a = ctx.activity(i);
-                    (a.kind == Kind::Logon).then(|| {
-                        a.prop("Timezone")
-                            .map(|z| (i, z.into_owned(), a.time < end))
-                    })?
+                    a.prop("Timezone")
+                        .map(|z| (i, z.into_owned(), a.time < end))
                 })
                 .collect();
             let mut baseline: IndexMap<&str, usize> = IndexMap::new();
