@@ -117,6 +117,8 @@ pub struct Timeline {
     pub by_mailbox: Vec<Records>,
     /// The same per activity type, so a rule touches only its types.
     pub by_kind: Vec<KindIndex>,
+    /// Per input: records per client type (the reports' counts).
+    app_counts: Vec<FxHashMap<App, u64>>,
     pub rejections: Vec<Rejection>,
 }
 
@@ -170,7 +172,7 @@ impl Timeline {
         let arenas = arenas.unwrap_or_default();
         drop_duplicates((&mut activities, &arenas), &mut inputs, &raw);
         // Independent passes: the indexes on one core, IPs on another.
-        let ((by_mailbox, by_kind), (attribution, ips)) = std::thread::scope(|scope| {
+        let (indexes, (attribution, ips)) = std::thread::scope(|scope| {
             let ips = scope.spawn(|| attribute_ips(&activities, &arenas));
             let indexes = index(&activities, inputs.len());
             let ips = ips
@@ -185,8 +187,9 @@ impl Timeline {
             raw,
             attribution,
             ips,
-            by_mailbox,
-            by_kind,
+            by_mailbox: indexes.by_mailbox,
+            by_kind: indexes.by_kind,
+            app_counts: indexes.app_counts,
             rejections,
             salvage_errors,
         }
@@ -271,13 +274,23 @@ impl Timeline {
     }
 
     /// Records per `ActivityIdType` and per `AppIdType` inside `window`,
-    /// each sorted by name (one pass over the records).
+    /// each sorted by name: from the indexes without a window, else one
+    /// pass over the records.
     pub fn counts(&self, window: &Window) -> Counts<'_> {
         let mut kinds: FxHashMap<Kind, u64> = FxHashMap::default();
         let mut apps: FxHashMap<App, u64> = FxHashMap::default();
-        for (_, a) in self.within(*window) {
-            *kinds.entry(a.kind).or_insert(0) += 1;
-            *apps.entry(a.app).or_insert(0) += 1;
+        if window.is_set() {
+            for (_, a) in self.within(*window) {
+                *kinds.entry(a.kind).or_insert(0) += 1;
+                *apps.entry(a.app).or_insert(0) += 1;
+            }
+        } else {
+            for (kind, list) in self.by_kind.iter().flatten() {
+                *kinds.entry(*kind).or_insert(0) += list.len() as u64;
+            }
+            for (app, n) in self.app_counts.iter().flatten() {
+                *apps.entry(*app).or_insert(0) += n;
+            }
         }
         Counts {
             activity: by_name(kinds, |k| k.name(&self.arenas.strings)),
@@ -455,8 +468,16 @@ impl Records {
     }
 }
 
-/// Per input: its records, and its records by activity type, in time order.
-fn index(activities: &[Activity], inputs: usize) -> (Vec<Records>, Vec<KindIndex>) {
+/// What [`index`] finds, per input.
+struct Indexes {
+    by_mailbox: Vec<Records>,
+    by_kind: Vec<KindIndex>,
+    app_counts: Vec<FxHashMap<App, u64>>,
+}
+
+/// Per input: its records, its records by activity type (in time order),
+/// and how many it has of each client type.
+fn index(activities: &[Activity], inputs: usize) -> Indexes {
     let mut by_mailbox: Vec<Records> = (0..inputs)
         .map(|file| Records {
             file,
@@ -465,6 +486,7 @@ fn index(activities: &[Activity], inputs: usize) -> (Vec<Records>, Vec<KindIndex
         })
         .collect();
     let mut by_kind: Vec<KindIndex> = vec![KindIndex::default(); inputs];
+    let mut app_counts: Vec<FxHashMap<App, u64>> = vec![FxHashMap::default(); inputs];
     for (i, a) in activities.iter().enumerate() {
         let file = a.source().file as usize;
         if let Some(run) = by_mailbox.get_mut(file) {
@@ -478,8 +500,15 @@ fn index(activities: &[Activity], inputs: usize) -> (Vec<Records>, Vec<KindIndex
             // Fits: 2^32 records would take hundreds of GB.
             kinds.entry(a.kind).or_default().push(i as u32);
         }
+        if let Some(apps) = app_counts.get_mut(file) {
+            *apps.entry(a.app).or_insert(0) += 1;
+        }
     }
-    (by_mailbox, by_kind)
+    Indexes {
+        by_mailbox,
+        by_kind,
+        app_counts,
+    }
 }
 
 /// Sorts records by (file, time, line), which is unique, so either sort
