@@ -391,6 +391,24 @@ pub struct Arenas {
 }
 
 impl Arenas {
+    /// Empty arenas that take over `spent`'s allocations (emptied by
+    /// [`append_records`]): refilling memory already paged in costs less
+    /// than faulting in new.
+    pub fn reusing(spent: Arenas) -> Arenas {
+        let Arenas {
+            mut extras,
+            mut pending,
+            ..
+        } = spent;
+        extras.clear();
+        pending.clear();
+        Arenas {
+            strings: Strings::default(),
+            extras,
+            pending,
+        }
+    }
+
     /// Words of extras held.
     pub fn extras_len(&self) -> usize {
         self.extras.len()
@@ -630,13 +648,17 @@ impl Activity {
 
 /// Moves records, whose symbols and extras refer to `their` arenas, into
 /// `our` arenas and records: symbols are re-interned and extras re-encoded.
-/// Used to merge parallel batches and inputs.
-pub fn append_records(our: (&mut Arenas, &mut Vec<Activity>), their: (Arenas, Vec<Activity>)) {
+/// Used to merge parallel batches and inputs. `their` tables are left
+/// empty, their allocations kept for reuse.
+pub fn append_records(
+    our: (&mut Arenas, &mut Vec<Activity>),
+    their: (&mut Arenas, &mut Vec<Activity>),
+) {
     let ((arenas, activities), (theirs, their_activities)) = (our, their);
-    let remap = arenas.strings.absorb(theirs.strings);
+    let remap = arenas.strings.absorb(std::mem::take(&mut theirs.strings));
     activities.reserve(their_activities.len());
     arenas.extras.reserve(theirs.extras.len());
-    for mut a in their_activities {
+    for mut a in their_activities.drain(..) {
         a.kind = a.kind.remap(&remap);
         a.app = a.app.remap(&remap);
         a.session = remap.get(a.session.index()).copied().unwrap_or(a.session);
@@ -649,6 +671,7 @@ pub fn append_records(our: (&mut Arenas, &mut Vec<Activity>), their: (Arenas, Ve
         }
         activities.push(a);
     }
+    theirs.extras.clear();
 }
 
 /// A record with the tables that give its symbols meaning: what rules and
@@ -951,7 +974,12 @@ mod tests {
         let mut bare = record(source, Kind::Move, TimeSource::TimeStamp);
         bare.set_extras(theirs.finish_row(MessageIds::default()).unwrap());
         let their_records = vec![bare, delivery(&mut theirs)];
-        append_records((&mut ours, &mut ours_records), (theirs, their_records));
+        let mut their_records = their_records;
+        append_records(
+            (&mut ours, &mut ours_records),
+            (&mut theirs, &mut their_records),
+        );
+        assert!(their_records.is_empty() && theirs.extras_len() == 0);
         let merged = Rec::new(&ours_records[2], &ours);
         assert_eq!(merged.subject().unwrap(), "Invoice");
         assert_eq!(merged.prop("Odd").unwrap(), "x");

@@ -156,7 +156,8 @@ impl Timeline {
                 rejections.extend(p.rejections);
                 continue;
             };
-            append_records((arenas, &mut activities), (p.arenas, p.activities));
+            let (mut their_arenas, mut theirs) = (p.arenas, p.activities);
+            append_records((arenas, &mut activities), (&mut their_arenas, &mut theirs));
             let file = u32::try_from(inputs.len()).unwrap_or(u32::MAX);
             salvage_errors.extend(
                 p.salvage_errors

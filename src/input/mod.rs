@@ -420,6 +420,22 @@ impl<'p> FileReader<'p> {
         arenas.reserve_extras(room(arenas.extras_len()));
     }
 
+    /// A fresh reader (for the next parallel batch) in the table allocations
+    /// of `spent`, a batch reader already absorbed.
+    fn reusing(self, spent: FileReader<'p>) -> Self {
+        let FileReader {
+            mut activities,
+            arenas,
+            ..
+        } = spent;
+        activities.clear();
+        FileReader {
+            activities,
+            arenas: Arenas::reusing(arenas),
+            ..self
+        }
+    }
+
     /// Makes room for one parallel batch of `rows` rows, so its tables are
     /// not grown by doubling (extras: about six words per row in exports).
     fn reserve_batch(&mut self, rows: usize) {
@@ -428,13 +444,14 @@ impl<'p> FileReader<'p> {
     }
 
     /// Appends a later batch's results (the parallel reader's merge): its
-    /// strings and properties join this reader's tables.
-    fn absorb(&mut self, part: FileReader<'p>) {
+    /// strings and properties join this reader's tables, and `part` keeps
+    /// only its emptied tables (for [`FileReader::reusing`]).
+    fn absorb(&mut self, part: &mut FileReader<'p>) {
         append_records(
             (&mut self.arenas, &mut self.activities),
-            (part.arenas, part.activities),
+            (&mut part.arenas, &mut part.activities),
         );
-        let (s, p) = (&mut self.summary, part.summary);
+        let (s, p) = (&mut self.summary, &part.summary);
         s.rows += p.rows;
         s.records += p.records;
         s.rejected += p.rejected;
@@ -445,9 +462,9 @@ impl<'p> FileReader<'p> {
         s.implausible_times += p.implausible_times;
         s.first = s.first.into_iter().chain(p.first).min();
         s.last = s.last.into_iter().chain(p.last).max();
-        self.rejections.extend(part.rejections);
-        self.salvage_errors.extend(part.salvage_errors);
-        for (name, n) in part.user_names {
+        self.rejections.append(&mut part.rejections);
+        self.salvage_errors.append(&mut part.salvage_errors);
+        for (name, n) in part.user_names.drain(..) {
             *self.user_names.entry(name).or_default() += n;
         }
         self.last_line = self.last_line.max(part.last_line);

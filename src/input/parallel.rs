@@ -41,20 +41,27 @@ pub fn read<'p, R: BufRead>(
     let workers = workers.clamp(1, 8);
     let (batch_tx, batch_rx) = mpsc::sync_channel::<Batch>(workers);
     let (done_tx, done_rx) = mpsc::channel::<(usize, Result<FileReader<'p>, InputError>)>();
-    // Parsed batches come back to be filled again: their buffers are
-    // already paged in (a fresh buffer per batch costs page faults).
+    // Parsed batches come back to be filled again, and merged batch readers
+    // to be refilled: their memory is already paged in (fresh buffers and
+    // tables per batch cost page faults, which are slow on a VM).
     let (spare_tx, spare_rx) = mpsc::channel::<Batch>();
-    let batch_rx = Mutex::new(batch_rx);
+    let (spent_tx, spent_rx) = mpsc::channel::<FileReader<'p>>();
+    let (batch_rx, spent_rx) = (Mutex::new(batch_rx), Mutex::new(spent_rx));
     std::thread::scope(|scope| {
         for _ in 0..workers {
             let (batch_rx, done_tx, new_reader) = (&batch_rx, done_tx.clone(), &new_reader);
-            let spare_tx = spare_tx.clone();
+            let (spare_tx, spent_rx) = (spare_tx.clone(), &spent_rx);
             scope.spawn(move || {
                 let (mut splitter, mut fields) = (Splitter::default(), Fields::default());
                 loop {
                     let next = batch_rx.lock().map(|rx| rx.recv());
                     let Ok(Ok(batch)) = next else { break };
-                    let result = parse_batch(&batch, new_reader(), &mut splitter, &mut fields);
+                    let spent = spent_rx.lock().ok().and_then(|rx| rx.try_recv().ok());
+                    let reader = match spent {
+                        Some(spent) => new_reader().reusing(spent),
+                        None => new_reader(),
+                    };
+                    let result = parse_batch(&batch, reader, &mut splitter, &mut fields);
                     if done_tx.send((batch.index, result)).is_err() {
                         break;
                     }
@@ -92,7 +99,8 @@ pub fn read<'p, R: BufRead>(
             while let Ok((i, part)) = done_rx.try_recv() {
                 waiting.insert(i, part);
             }
-            merge_ready(&mut merged, &mut waiting, &mut next_index).map_err(Error::Input)?;
+            merge_ready(&mut merged, &mut waiting, &mut next_index, &spent_tx)
+                .map_err(Error::Input)?;
             // Once, as soon as the first batch is merged (not before: the
             // estimate must survive until there is a table to size).
             if let (Some(m), Some(rows)) = (merged.as_mut(), estimate) {
@@ -104,7 +112,7 @@ pub fn read<'p, R: BufRead>(
         for (i, part) in done_rx {
             waiting.insert(i, part);
         }
-        merge_ready(&mut merged, &mut waiting, &mut next_index).map_err(Error::Input)?;
+        merge_ready(&mut merged, &mut waiting, &mut next_index, &spent_tx).map_err(Error::Input)?;
         if let Some(e) = failure {
             return Err(e);
         }
@@ -121,15 +129,21 @@ fn estimate_rows(first: &Batch, size: Option<u64>) -> Option<usize> {
     Some(usize::try_from(size / per_row).ok()?.saturating_mul(21) / 20)
 }
 
+/// Merges the parts that are next in file order; absorbed parts go to
+/// `spent` for their tables to be refilled.
 fn merge_ready<'p>(
     merged: &mut Option<FileReader<'p>>,
     waiting: &mut BTreeMap<usize, Result<FileReader<'p>, InputError>>,
     next_index: &mut usize,
+    spent: &mpsc::Sender<FileReader<'p>>,
 ) -> Result<(), InputError> {
     while let Some(part) = waiting.remove(next_index) {
-        let part = part?;
+        let mut part = part?;
         match merged {
-            Some(m) => m.absorb(part),
+            Some(m) => {
+                m.absorb(&mut part);
+                let _ = spent.send(part);
+            }
             None => *merged = Some(part),
         }
         *next_index += 1;
