@@ -287,7 +287,7 @@ impl Rule for SentItems {
         for (_, records) in ctx.mailboxes() {
             let sends = ctx.of_kinds(records, SEND_KINDS);
             let mut used = HashSet::new();
-            for d in ctx.of_kinds(records, &[Kind::Delete]) {
+            for d in ctx.each_of_kinds(records, &[Kind::Delete]) {
                 let del = ctx.activity(d);
                 if !(is_delete(del) && folder_is(del, "SourceDefaultFolderType", "SentItems")) {
                     continue;

@@ -482,7 +482,7 @@ fn pair_with_deliveries(
     within: Duration,
 ) -> Vec<Paired> {
     let deliveries = ctx.deliveries(records);
-    let delivered = ctx.of_kinds(records, &[Kind::MessageDelivered]);
+    let delivered = ctx.kind_list(records, Kind::MessageDelivered);
     let mut used = HashSet::new();
     let mut out = Vec::new();
     for &a in actions {
@@ -495,11 +495,11 @@ fn pair_with_deliveries(
         // Deliveries are in time order: scan back from the action only
         // through the window.
         let by_time = || {
-            let end = delivered.partition_point(|&d| ctx.activity(d).time <= t);
+            let end = delivered.partition_point(|&d| ctx.activity(d as usize).time <= t);
             delivered[..end]
                 .iter()
                 .rev()
-                .copied()
+                .map(|&d| d as usize)
                 .take_while(|&d| t - ctx.activity(d).time <= within)
                 .find(|&d| near(d))
         };
@@ -635,7 +635,7 @@ impl Rule for ServerMarkRead {
         for (_, records) in ctx.mailboxes() {
             let deliveries = ctx.deliveries(records);
             let mut hits: IndexMap<String, Vec<(usize, usize)>> = IndexMap::new();
-            for i in ctx.of_kinds(records, &[Kind::MarkAsRead]) {
+            for i in ctx.each_of_kinds(records, &[Kind::MarkAsRead]) {
                 let a = ctx.activity(i);
                 if a.app != App::Exchange {
                     continue;

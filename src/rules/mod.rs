@@ -180,6 +180,13 @@ impl<'a> Ctx<'a> {
         self.each_of_kinds(records, kinds).collect()
     }
 
+    /// The records of one activity type, as the index holds them (no copy).
+    pub fn kind_list(&self, records: Records, kind: Kind) -> &'a [u32] {
+        self.kind_index(records)
+            .and_then(|index| index.get(&kind))
+            .map_or(&[], Vec::as_slice)
+    }
+
     /// [`Ctx::of_kinds`], made as it is consumed: the kinds' index lists
     /// (each in time order) merged on the fly, for rules that walk a busy
     /// mailbox's reads once.

@@ -145,7 +145,7 @@ pub struct SearchHit {
 /// session, terms rebuilt from keystrokes.
 pub fn search_hits(ctx: &Ctx<'_>, records: Records, gap: Duration) -> Vec<SearchHit> {
     let mut by_sid: IndexMap<(String, String), Vec<usize>> = IndexMap::new();
-    for i in ctx.of_kinds(records, &[Kind::SearchResult]) {
+    for i in ctx.each_of_kinds(records, &[Kind::SearchResult]) {
         let a = ctx.activity(i);
         if let Some(term) = a.search_term() {
             let sid = a
