@@ -129,8 +129,10 @@ fn parallel_batches_read_exactly_like_one_pass() {
             .map(|i| {
                 let r = p.rec(i);
                 let props: Vec<String> = r.props().map(|(k, v)| format!("{k}={v}")).collect();
+                // Id hashes are keyed per run: equal within this process.
+                let ids = (r.item, r.message_id(), r.conversation());
                 format!(
-                    "{} {} {} {} {} {}",
+                    "{} {} {} {} {} {} {ids:?}",
                     r.source().line,
                     r.time,
                     r.kind_name(),
