@@ -251,11 +251,16 @@ impl Timeline {
         time_key(&self.activities[i])
     }
 
+    /// Storage order is timeline order: at most one input has records.
+    pub fn stored_in_time_order(&self) -> bool {
+        self.by_mailbox.iter().filter(|r| !r.is_empty()).count() <= 1
+    }
+
     /// Every record index in timeline order, (time, file, line): the
     /// inputs' runs merged.
     pub fn in_time_order(&self) -> TimeOrder<'_> {
         let mut runs = self.by_mailbox.iter().filter(|r| !r.is_empty());
-        if runs.clone().count() <= 1 {
+        if self.stored_in_time_order() {
             let run = runs.next().map_or(0..0, Records::iter);
             return TimeOrder {
                 activities: &self.activities,

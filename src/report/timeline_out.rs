@@ -95,8 +95,8 @@ pub fn write<W: Write>(
     // Record indices in timeline order, where storage order is not that
     // (several inputs); chunks are ranges of positions in it.
     let tl = report.timeline;
-    let order: Option<Vec<u32>> = (tl.by_mailbox.iter().filter(|r| !r.is_empty()).count() > 1)
-        .then(|| tl.in_time_order().map(|i| i as u32).collect());
+    let order: Option<Vec<u32>> =
+        (!tl.stored_in_time_order()).then(|| tl.in_time_order().map(|i| i as u32).collect());
     let at = |p: usize| order.as_ref().map_or(p, |o| o[p] as usize);
     let format = |cursors: &mut Vec<RawCursor<'_>>, positions: Range<usize>, buf: Vec<u8>| {
         let rows = positions
