@@ -344,7 +344,7 @@ fn cited_level(
 
 fn timeline(page: &mut String, report: &Report<'_>) {
     let tl = report.timeline;
-    let cited = Citations::of(report);
+    let cited = report.citations();
     let all: Vec<usize> = tl.within_in_time_order(report.window).collect();
     // Cited rows first, then the rest in time order, up to the cap; kept
     // as positions in `all`, so that sorting them restores time order.
@@ -377,7 +377,7 @@ fn timeline(page: &mut String, report: &Report<'_>) {
     page.push_str("<table id=\"timeline\"><thead><tr><th>Time (UTC)</th><th>Mailbox</th><th>App</th><th>Activity</th><th>IP</th><th>Detail</th><th>Findings</th><th>Line</th></tr></thead><tbody>\n");
     for i in keep.into_iter().map(|p| all[p]) {
         let a = tl.rec(i);
-        let (level, rules) = cited_level(report, &cited, i)
+        let (level, rules) = cited_level(report, cited, i)
             .map_or((-1, String::new()), |(l, r)| (l as i8, r.join(" ")));
         let detail = [
             a.search_term().map(|q| format!("query '{q}'")),

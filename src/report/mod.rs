@@ -25,6 +25,9 @@ pub struct Report<'a> {
     pub window: Window,
     /// Findings left out by the window.
     pub excluded_findings: usize,
+    /// Which findings cite each record: made on first use, once for the
+    /// timeline export and the HTML report alike.
+    citations: std::sync::OnceLock<Citations>,
 }
 
 impl<'a> Report<'a> {
@@ -40,7 +43,13 @@ impl<'a> Report<'a> {
             findings: sorted,
             window,
             excluded_findings,
+            citations: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Which reported findings cite each record.
+    pub fn citations(&self) -> &Citations {
+        self.citations.get_or_init(|| Citations::of(self))
     }
 
     pub fn records(&self) -> u64 {
@@ -88,7 +97,7 @@ pub struct Citations {
 }
 
 impl Citations {
-    pub fn of(report: &Report<'_>) -> Citations {
+    fn of(report: &Report<'_>) -> Citations {
         let index = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
         let mut pairs: Vec<(u32, u32)> = report
             .findings

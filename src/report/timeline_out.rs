@@ -90,7 +90,7 @@ pub fn write<W: Write>(
     if opts.format == TimelineFormat::Csv {
         csv_writer(&mut *out, opts.timesketch)?.flush()?;
     }
-    let tags = Citations::of(report);
+    let tags = report.citations();
     let new_cursors = || report.timeline.raw.iter().map(RawRows::cursor).collect();
     // Record indices in timeline order, where storage order is not that
     // (several inputs); chunks are ranges of positions in it.
@@ -105,14 +105,14 @@ pub fn write<W: Write>(
         match opts.format {
             TimelineFormat::Jsonl => {
                 let mut buf = buf;
-                for_each_row(report, opts, &tags, cursors, rows, |r| {
+                for_each_row(report, opts, tags, cursors, rows, |r| {
                     write_jsonl(&mut buf, r, style)
                 })?;
                 Ok(buf)
             }
             TimelineFormat::Csv => {
                 let mut w = csv_builder().from_writer(buf);
-                for_each_row(report, opts, &tags, cursors, rows, |r| {
+                for_each_row(report, opts, tags, cursors, rows, |r| {
                     write_csv_row(&mut w, r).map_err(csv_io)
                 })?;
                 w.into_inner().map_err(|e| e.into_error())
