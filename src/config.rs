@@ -184,8 +184,8 @@ impl Config {
             read: ReadOptions {
                 strict: cli.strict,
                 progress: !cli.quiet && cli.files.len() == 1 && std::io::stderr().is_terminal(),
-                // Files share the cores (`read_inputs` reads one per core).
-                workers: (crate::input::cores() / cli.files.len().max(1)).max(1),
+                // Every core: `read_inputs` shares them out between files.
+                workers: 0,
             },
             list_rules: cli.list_rules,
             min_level: cli.min_level,

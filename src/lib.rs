@@ -114,6 +114,13 @@ fn selected(mut findings: Vec<Finding>, config: &Config) -> Vec<Finding> {
 /// failing input (in that order) ends the run.
 fn read_inputs(config: &Config) -> anyhow::Result<Vec<input::Parsed>> {
     let files = &config.files;
+    // The cores are shared: files read at once, and threads per file.
+    let cores = input::cores();
+    let at_once = cores.min(files.len());
+    let opts = input::ReadOptions {
+        workers: (cores / files.len().max(1)).max(1),
+        ..config.read
+    };
     let next = std::sync::atomic::AtomicUsize::new(0);
     let read_some = || {
         let mut read = Vec::new();
@@ -121,15 +128,13 @@ fn read_inputs(config: &Config) -> anyhow::Result<Vec<input::Parsed>> {
             let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let Some(path) = files.get(i) else { break };
             let file = u32::try_from(i).unwrap_or(u32::MAX);
-            read.push((i, input::read_path(path, file, config.read)));
+            read.push((i, input::read_path(path, file, opts)));
         }
         read
     };
     let mut results: Vec<(usize, Result<input::Parsed, error::InputError>)> =
         std::thread::scope(|scope| {
-            let threads: Vec<_> = (0..input::cores().min(files.len()))
-                .map(|_| scope.spawn(read_some))
-                .collect();
+            let threads: Vec<_> = (0..at_once).map(|_| scope.spawn(read_some)).collect();
             threads
                 .into_iter()
                 .flat_map(|h| {
