@@ -764,9 +764,13 @@ impl<'a> Rec<'a> {
 
     /// A kept property by key, `None` when absent or empty.
     pub fn get(&self, key: PropKey) -> Option<&'a str> {
+        self.non_empty(key).map(|p| self.strings.get(p.value))
+    }
+
+    /// The property `key`, when present and not empty.
+    fn non_empty(&self, key: PropKey) -> Option<Prop> {
         let p = self.prop_words().find(|p| p.key == key as u32)?;
-        let text = self.strings.get(p.value);
-        (!text.is_empty()).then_some(text)
+        (!self.strings.get(p.value).is_empty()).then_some(p)
     }
 
     /// A boolean property in any of its spellings (`True`, `1`, `true`).
@@ -812,10 +816,10 @@ impl<'a> Rec<'a> {
     /// The interned symbol of [`Rec::sender`]: equal symbols are equal
     /// texts, so a rule can key a map by it without hashing the text.
     pub fn sender_sym(&self) -> Option<Sym> {
-        SENDER_KEYS.iter().find_map(|&k| {
-            let p = self.prop_words().find(|p| p.key == k as u32)?;
-            (!self.strings.get(p.value).is_empty()).then_some(p.value)
-        })
+        SENDER_KEYS
+            .iter()
+            .find_map(|&k| self.non_empty(k))
+            .map(|p| p.value)
     }
 
     pub fn logon_result(&self) -> Option<Cow<'a, str>> {
