@@ -232,6 +232,22 @@ fn write_row<W: Write>(w: &mut csv::Writer<W>, r: &Row) -> io::Result<()> {
     .map_err(io::Error::other)
 }
 
+/// The shared head of generated item ids: base64 of a mailbox GUID and a
+/// folder id, as in `AAMkAD…`.
+const ITEM_PREFIX: &str = "AAMkAGI2ZWQ5YjA3LTYxZmMtNGQ1Zi05YmEzLTM3ODgyNzQxMGZhNABGAAAAAAD\
+                           8uQ2hZ0hVQp2ANb6XGWbJBwB5lT3sbyqRR7uBRmNqYzxtAAAAAAEMAAB5lT3sbyqRR7uBRmNqYzxtAAA";
+
+/// The Exchange Online server in generated `InternetMessageId`s.
+const MESSAGE_ID_HOST: &str = "LO2P265MB0415";
+
+/// `n`'s low 6×`digits` bits in base64url digits, most significant first.
+fn base64url_digits(n: u64, digits: u32) -> impl Iterator<Item = char> {
+    const DIGITS: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    (0..digits)
+        .rev()
+        .map(move |d| DIGITS[(n >> (6 * d) & 63) as usize] as char)
+}
+
 struct Generator {
     rng: Rng,
     next_item: u64,
@@ -239,9 +255,18 @@ struct Generator {
 }
 
 impl Generator {
+    /// A REST item id as long as real ones (152 characters, spec §9's
+    /// sample): the mailbox and folder part is shared, the tail numbers the
+    /// item. Short ids would make a million-row file a fifth smaller than
+    /// a real one and understate the cost of hashing them.
     fn item(&mut self) -> String {
         self.next_item += 1;
-        format!("AAMkAGI2TG93{:012X}AAA=", self.next_item)
+        let mut id = String::with_capacity(152);
+        id.push_str(ITEM_PREFIX);
+        // Five digits number 2^30 items, far past any generated file.
+        id.extend(base64url_digits(self.next_item, 5));
+        id.push_str("AAA=");
+        id
     }
 
     fn guid(&mut self) -> String {
@@ -340,7 +365,10 @@ impl Generator {
                 "DeliveredToClutter",
                 if clutter { "True" } else { "False" }.into(),
             ),
-            ("InternetMessageId", format!("<{n:016X}@mail.example>")),
+            (
+                "InternetMessageId",
+                format!("<{MESSAGE_ID_HOST}{n:028X}@{MESSAGE_ID_HOST}.GBRP265.PROD.OUTLOOK.COM>"),
+            ),
             ("ConversationId", format!("{:032X}", n * 7919)),
             ("SenderSmtpAddress", sender.into()),
             ("DeliveredFolderType", folder.into()),
