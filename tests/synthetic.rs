@@ -163,3 +163,53 @@ fn parallel_batches_read_exactly_like_one_pass() {
     );
     assert_eq!(a.salvaged_properties, 1);
 }
+
+#[test]
+fn out_of_order_rows_are_counted_across_batches_and_sorted() {
+    // Newest first, with a few rows swapped back: the reader counts the
+    // descents batch by batch and across the seams, and the timeline
+    // sorts on that count alone.
+    let mut csv = Vec::new();
+    synth::write_export(
+        &mut csv,
+        &Options {
+            rows: 20_000,
+            seed: 6,
+            intrusion: false,
+        },
+    )
+    .unwrap();
+    let text = String::from_utf8(csv).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines[1..].reverse();
+    lines.swap(5000, 5001);
+    lines.swap(12_288, 12_289);
+    let text = lines.join("\n") + "\n";
+    let dir = std::env::temp_dir().join(format!("o365scan-desc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("export.csv");
+    std::fs::write(&path, &text).unwrap();
+    let batched = input::read_path(path.to_str().unwrap(), 0, ReadOptions::default()).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let one_pass = input::read(
+        Cursor::new(text.into_bytes()),
+        "export.csv",
+        0,
+        ReadOptions::default(),
+    )
+    .unwrap();
+    let times: Vec<_> = one_pass.activities.iter().map(|a| a.time).collect();
+    let expected = times.windows(2).filter(|w| w[1] < w[0]).count() as u64;
+    assert!(expected > 19_000, "{expected}");
+    assert_eq!(one_pass.descents, expected);
+    assert_eq!(batched.descents, expected);
+
+    let tl = Timeline::build(vec![batched]);
+    let keys: Vec<_> = tl
+        .activities
+        .iter()
+        .map(|a| (a.time, a.source().line))
+        .collect();
+    assert!(keys.windows(2).all(|w| w[0] < w[1]));
+    assert_eq!(keys.len(), 20_000);
+}

@@ -75,6 +75,10 @@ pub struct Parsed {
     pub rejections: Vec<Rejection>,
     /// Line → why its `CustomProperties` had to be salvaged.
     pub salvage_errors: Vec<(u32, String)>,
+    /// Records earlier than the record before them: 0 when the file is
+    /// already in time order, as exports normally are, and the timeline
+    /// need not sort (counted while parsing, where the records are hot).
+    pub descents: u64,
 }
 
 impl Parsed {
@@ -277,6 +281,32 @@ struct FileReader<'p> {
     salvage_errors: Vec<(u32, String)>,
     user_names: IndexMap<String, u64>,
     last_line: u64,
+    order: Descents,
+}
+
+/// Counts, in file order, the records whose time is earlier than the
+/// record before them. Batches are counted apart and joined in order.
+#[derive(Debug, Clone, Copy, Default)]
+struct Descents {
+    first: Option<DateTime<Utc>>,
+    last: Option<DateTime<Utc>>,
+    count: u64,
+}
+
+impl Descents {
+    fn push(&mut self, time: DateTime<Utc>) {
+        self.count += u64::from(self.last.is_some_and(|last| time < last));
+        self.first = self.first.or(Some(time));
+        self.last = Some(time);
+    }
+
+    /// `later` follows these records in the file.
+    fn append(&mut self, later: Descents) {
+        let seam = matches!((self.last, later.first), (Some(l), Some(f)) if f < l);
+        self.count += later.count + u64::from(seam);
+        self.first = self.first.or(later.first);
+        self.last = later.last.or(self.last);
+    }
 }
 
 impl<'p> FileReader<'p> {
@@ -320,6 +350,7 @@ impl<'p> FileReader<'p> {
             salvage_errors: Vec::new(),
             user_names: IndexMap::new(),
             last_line: 1,
+            order: Descents::default(),
         }
     }
 
@@ -468,6 +499,7 @@ impl<'p> FileReader<'p> {
             *self.user_names.entry(name).or_default() += n;
         }
         self.last_line = self.last_line.max(part.last_line);
+        self.order.append(std::mem::take(&mut part.order));
     }
 
     /// A line that could not even be split into fields: a row, rejected.
@@ -494,6 +526,7 @@ impl<'p> FileReader<'p> {
                 self.user_names.insert(user.into_owned(), 1);
             }
         }
+        self.order.push(activity.time);
         self.activities.push(activity);
     }
 
@@ -537,6 +570,7 @@ impl<'p> FileReader<'p> {
             },
             rejections: self.rejections,
             salvage_errors: self.salvage_errors,
+            descents: self.order.count,
         }
     }
 }
