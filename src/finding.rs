@@ -75,10 +75,79 @@ pub const DETAILED_EVIDENCE: usize = 100;
 /// A row a finding cites: an index into the timeline plus what about it
 /// mattered ("query 'wire transfer'"); the detail is empty past the first
 /// [`DETAILED_EVIDENCE`] rows.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Evidence {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Evidence<'a> {
     pub record: usize,
-    pub detail: String,
+    pub detail: &'a str,
+}
+
+/// The rows a finding cites, packed: a record index in four bytes and the
+/// details in one string. A busy mailbox's burst findings cite a hundred
+/// thousand rows, which as separate index/string pairs took 80 bytes each.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EvidenceList {
+    records: Vec<u32>,
+    /// Where each detail ends in `details`, for the first rows (at most
+    /// [`DETAILED_EVIDENCE`]); the rest have none.
+    ends: Vec<u32>,
+    details: String,
+}
+
+impl EvidenceList {
+    /// Cites `record`, with `detail` while fewer than [`DETAILED_EVIDENCE`]
+    /// rows have one (it is not called after that).
+    pub fn push(&mut self, record: usize, detail: impl FnOnce() -> String) {
+        // Record indices fit 32 bits: a run's records are counted in u32
+        // line numbers and arena offsets long before this.
+        self.records.push(u32::try_from(record).unwrap_or(u32::MAX));
+        if self.ends.len() < DETAILED_EVIDENCE {
+            self.details.push_str(&detail());
+            self.ends
+                .push(u32::try_from(self.details.len()).unwrap_or(u32::MAX));
+        }
+    }
+
+    /// Room for `rows` cited rows.
+    pub fn with_capacity(rows: usize) -> EvidenceList {
+        EvidenceList {
+            records: Vec::with_capacity(rows),
+            ..EvidenceList::default()
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    pub fn clear(&mut self) {
+        *self = EvidenceList::default();
+    }
+
+    pub fn first(&self) -> Option<Evidence<'_>> {
+        self.iter().next()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = Evidence<'_>> + '_ {
+        let mut start = 0;
+        self.records.iter().enumerate().map(move |(n, &record)| {
+            let detail = match self.ends.get(n) {
+                Some(&end) => {
+                    let detail = self.details.get(start..end as usize).unwrap_or("");
+                    start = end as usize;
+                    detail
+                }
+                None => "",
+            };
+            Evidence {
+                record: record as usize,
+                detail,
+            }
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -94,6 +163,64 @@ pub struct Finding {
     pub count: u64,
     /// One sentence an analyst can paste into a case report.
     pub summary: String,
-    pub evidence: Vec<Evidence>,
+    pub evidence: EvidenceList,
     pub experimental: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn evidence_keeps_details_for_the_first_rows_only() {
+        let mut list = EvidenceList::with_capacity(3);
+        assert!(list.first().is_none());
+        let mut asked = 0;
+        for i in 0..DETAILED_EVIDENCE + 5 {
+            list.push(i * 2, || {
+                asked += 1;
+                if i == 1 {
+                    String::new()
+                } else {
+                    format!("row {i}")
+                }
+            });
+        }
+        assert_eq!(asked, DETAILED_EVIDENCE);
+        assert_eq!(list.len(), DETAILED_EVIDENCE + 5);
+        let all: Vec<Evidence<'_>> = list.iter().collect();
+        assert_eq!(
+            all[0],
+            Evidence {
+                record: 0,
+                detail: "row 0"
+            }
+        );
+        assert_eq!(
+            all[1],
+            Evidence {
+                record: 2,
+                detail: ""
+            }
+        );
+        assert_eq!(
+            all[2],
+            Evidence {
+                record: 4,
+                detail: "row 2"
+            }
+        );
+        let last = DETAILED_EVIDENCE - 1;
+        assert_eq!(all[last].detail, format!("row {last}"));
+        assert_eq!(
+            all[DETAILED_EVIDENCE],
+            Evidence {
+                record: 2 * DETAILED_EVIDENCE,
+                detail: ""
+            }
+        );
+        assert_eq!(list.first(), Some(all[0]));
+        list.clear();
+        assert!(list.is_empty());
+    }
 }

@@ -276,7 +276,7 @@ fn finding(page: &mut String, report: &Report<'_>, f: &Finding) {
                 a.source().line,
                 human(a.time),
                 escape_html(a.kind_name()),
-                escape_html(&e.detail)
+                escape_html(e.detail)
             );
         }
         page.push_str("</table>");

@@ -100,7 +100,7 @@ impl Serialize for EvidenceRows<'_> {
                         line: u64::from(a.source().line),
                         time: time::format(a.time),
                         activity: a.kind_name(),
-                        detail: &e.detail,
+                        detail: e.detail,
                     })
                 }),
         )

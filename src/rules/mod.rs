@@ -21,7 +21,7 @@ mod suspect;
 mod window;
 
 use crate::activity::{Kind, Rec};
-use crate::finding::{DETAILED_EVIDENCE, Evidence, Finding, Level};
+use crate::finding::{EvidenceList, Finding, Level};
 use crate::timeline::Timeline;
 use crate::timeline::{KindIndex, Records};
 pub use settings::{Param, ParamDefault, Settings};
@@ -269,18 +269,13 @@ impl<'a> Ctx<'a> {
             last,
             count: records.len() as u64,
             summary,
-            evidence: records
-                .iter()
-                .enumerate()
-                .map(|(n, &i)| Evidence {
-                    record: i,
-                    detail: if n < DETAILED_EVIDENCE {
-                        detail(i)
-                    } else {
-                        String::new()
-                    },
-                })
-                .collect(),
+            evidence: {
+                let mut evidence = EvidenceList::with_capacity(records.len());
+                for &i in records {
+                    evidence.push(i, || detail(i));
+                }
+                evidence
+            },
             experimental: rule.experimental(),
         }
     }

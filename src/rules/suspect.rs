@@ -24,7 +24,7 @@ impl Suspect {
     pub fn from_findings(timeline: &Timeline, findings: &[Finding], sources: &[&str]) -> Suspect {
         let mut s = Suspect::default();
         for f in findings.iter().filter(|f| sources.contains(&f.rule)) {
-            for e in &f.evidence {
+            for e in f.evidence.iter() {
                 let a = &timeline.activities[e.record];
                 if !a.session.is_empty() {
                     s.by_session
