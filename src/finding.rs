@@ -107,12 +107,19 @@ impl EvidenceList {
         }
     }
 
-    /// Room for `rows` cited rows.
-    pub fn with_capacity(rows: usize) -> EvidenceList {
-        EvidenceList {
-            records: Vec::with_capacity(rows),
-            ..EvidenceList::default()
+    /// Cites `records` in order, each of the first [`DETAILED_EVIDENCE`]
+    /// with `detail(record)`; sized to fit (findings live to the end).
+    pub fn of(records: &[usize], detail: impl Fn(usize) -> String) -> EvidenceList {
+        let mut list = EvidenceList {
+            records: Vec::with_capacity(records.len()),
+            ends: Vec::with_capacity(records.len().min(DETAILED_EVIDENCE)),
+            details: String::new(),
+        };
+        for &i in records {
+            list.push(i, || detail(i));
         }
+        list.details.shrink_to_fit();
+        list
     }
 
     pub fn len(&self) -> usize {
@@ -173,7 +180,7 @@ mod tests {
 
     #[test]
     fn evidence_keeps_details_for_the_first_rows_only() {
-        let mut list = EvidenceList::with_capacity(3);
+        let mut list = EvidenceList::default();
         assert!(list.first().is_none());
         let mut asked = 0;
         for i in 0..DETAILED_EVIDENCE + 5 {
@@ -220,6 +227,12 @@ mod tests {
             }
         );
         assert_eq!(list.first(), Some(all[0]));
+        let records: Vec<usize> = (0..DETAILED_EVIDENCE + 5).map(|i| i * 2).collect();
+        let built = EvidenceList::of(&records, |r| match r {
+            2 => String::new(),
+            r => format!("row {}", r / 2),
+        });
+        assert_eq!(built, list);
         list.clear();
         assert!(list.is_empty());
     }

@@ -269,13 +269,7 @@ impl<'a> Ctx<'a> {
             last,
             count: records.len() as u64,
             summary,
-            evidence: {
-                let mut evidence = EvidenceList::with_capacity(records.len());
-                for &i in records {
-                    evidence.push(i, || detail(i));
-                }
-                evidence
-            },
+            evidence: EvidenceList::of(records, detail),
             experimental: rule.experimental(),
         }
     }
