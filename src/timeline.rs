@@ -136,6 +136,12 @@ impl Timeline {
         // Inputs follow each other by index, so only descents within an
         // input break (input, time, line) order.
         let descents: u64 = parsed.iter().map(|p| p.descents).sum();
+        let mut descents_at = Vec::new();
+        let mut offset = 0;
+        for p in &parsed {
+            descents_at.extend(p.descents_at.iter().map(|&i| offset + i));
+            offset += p.activities.len();
+        }
         for p in parsed {
             // One set of arenas for the whole run; the first input's are
             // taken over as they are (no copy).
@@ -171,7 +177,7 @@ impl Timeline {
             raw.push(p.raw);
             rejections.extend(p.rejections);
         }
-        sort_by_input_and_time(&mut activities, descents);
+        sort_by_input_and_time(&mut activities, descents, &descents_at);
         rejections.sort_by_key(|r| (r.file, r.line));
         let arenas = arenas.unwrap_or_default();
         drop_duplicates((&mut activities, &arenas), &mut inputs, &raw);
@@ -529,10 +535,15 @@ fn index(activities: &[Activity], inputs: usize) -> Indexes {
 /// than the in-place unstable sort and touch a scratch of half the
 /// records, so that case keeps the unstable sort.
 /// `descents` (records that sort before the one stored before them) is
-/// counted by the reader: none, and there is nothing to do.
-fn sort_by_input_and_time(activities: &mut [Activity], descents: u64) {
+/// counted by the reader: none, and there is nothing to do; a few, at
+/// known positions, and the runs between them are merged.
+fn sort_by_input_and_time(activities: &mut [Activity], descents: u64, at: &[usize]) {
     let key = |a: &Activity| (a.source().file, a.time, a.source().line);
-    if descents == 0 {
+    if descents == at.len() as u64 {
+        for (n, &start) in at.iter().enumerate() {
+            let end = at.get(n + 1).copied().unwrap_or(activities.len());
+            merge_run(&mut activities[..end], start, key);
+        }
         debug_assert!(activities.is_sorted_by_key(key));
         return;
     }
@@ -540,6 +551,29 @@ fn sort_by_input_and_time(activities: &mut [Activity], descents: u64) {
         activities.sort_by_key(key);
     } else {
         activities.sort_unstable_by_key(key);
+    }
+}
+
+/// Merges the sorted run `records[start..]` into the sorted records before
+/// it: only the records after the run's first key move, and only the run
+/// is copied aside. Keys are unique, so order among equals cannot arise.
+fn merge_run<K: Ord>(records: &mut [Activity], start: usize, key: impl Fn(&Activity) -> K) {
+    let Some(first) = records.get(start).map(&key) else {
+        return;
+    };
+    let from = records[..start].partition_point(|a| key(a) < first);
+    let run = records[start..].to_vec();
+    // From the back: the larger of the two tails goes last.
+    let (mut left, mut write) = (start, records.len());
+    for r in run.into_iter().rev() {
+        let r_key = key(&r);
+        while left > from && key(&records[left - 1]) > r_key {
+            left -= 1;
+            write -= 1;
+            records.swap(left, write);
+        }
+        write -= 1;
+        records[write] = r;
     }
 }
 

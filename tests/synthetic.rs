@@ -213,3 +213,61 @@ fn out_of_order_rows_are_counted_across_batches_and_sorted() {
     assert!(keys.windows(2).all(|w| w[0] < w[1]));
     assert_eq!(keys.len(), 20_000);
 }
+
+#[test]
+fn a_few_out_of_order_blocks_are_merged_into_place() {
+    // Blocks of rows written late (a paging retry, a merged export): a few
+    // descents, whose positions the reader keeps, across batch seams.
+    let mut csv = Vec::new();
+    synth::write_export(
+        &mut csv,
+        &Options {
+            rows: 20_000,
+            seed: 8,
+            intrusion: true,
+        },
+    )
+    .unwrap();
+    let text = String::from_utf8(csv).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    let late: Vec<&str> = lines.drain(4000..4300).collect();
+    lines.splice(12_000..12_000, late);
+    let early: Vec<&str> = lines.drain(19_000..19_050).collect();
+    lines.splice(100..100, early);
+    lines.swap(8191, 8192);
+    let text = lines.join("\n") + "\n";
+    let dir = std::env::temp_dir().join(format!("o365scan-runs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("export.csv");
+    std::fs::write(&path, &text).unwrap();
+    let batched = input::read_path(path.to_str().unwrap(), 0, ReadOptions::default()).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let one_pass = input::read(
+        Cursor::new(text.into_bytes()),
+        "export.csv",
+        0,
+        ReadOptions::default(),
+    )
+    .unwrap();
+    let times: Vec<_> = one_pass.activities.iter().map(|a| a.time).collect();
+    let expected: Vec<usize> = (1..times.len())
+        .filter(|&i| times[i] < times[i - 1])
+        .collect();
+    assert!((2..=input::KEPT_DESCENTS as usize).contains(&expected.len()));
+    assert_eq!(one_pass.descents_at, expected);
+    assert_eq!(batched.descents_at, expected);
+
+    let mut want: Vec<_> = one_pass
+        .activities
+        .iter()
+        .map(|a| (a.time, a.source().line))
+        .collect();
+    want.sort();
+    let tl = Timeline::build(vec![batched]);
+    let got: Vec<_> = tl
+        .activities
+        .iter()
+        .map(|a| (a.time, a.source().line))
+        .collect();
+    assert_eq!(got, want);
+}

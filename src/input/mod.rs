@@ -79,7 +79,14 @@ pub struct Parsed {
     /// already in time order, as exports normally are, and the timeline
     /// need not sort (counted while parsing, where the records are hot).
     pub descents: u64,
+    /// Where they are in `activities`, when there are at most
+    /// [`KEPT_DESCENTS`]: the timeline then merges the few runs instead of
+    /// sorting.
+    pub descents_at: Vec<usize>,
 }
+
+/// Descents whose positions are kept (see [`Parsed::descents_at`]).
+pub const KEPT_DESCENTS: u64 = 8;
 
 impl Parsed {
     /// Record `i` with its strings and properties.
@@ -285,27 +292,55 @@ struct FileReader<'p> {
 }
 
 /// Counts, in file order, the records whose time is earlier than the
-/// record before them. Batches are counted apart and joined in order.
-#[derive(Debug, Clone, Copy, Default)]
+/// record before them, and keeps where the first few are. Batches are
+/// counted apart and joined in order.
+#[derive(Debug, Clone, Default)]
 struct Descents {
     first: Option<DateTime<Utc>>,
     last: Option<DateTime<Utc>>,
     count: u64,
+    at: Vec<usize>,
 }
 
 impl Descents {
-    fn push(&mut self, time: DateTime<Utc>) {
-        self.count += u64::from(self.last.is_some_and(|last| time < last));
+    /// The record at `index` has `time`.
+    fn push(&mut self, time: DateTime<Utc>, index: usize) {
+        if self.last.is_some_and(|last| time < last) {
+            self.found(index);
+        }
         self.first = self.first.or(Some(time));
         self.last = Some(time);
     }
 
-    /// `later` follows these records in the file.
-    fn append(&mut self, later: Descents) {
-        let seam = matches!((self.last, later.first), (Some(l), Some(f)) if f < l);
-        self.count += later.count + u64::from(seam);
+    fn found(&mut self, index: usize) {
+        self.count += 1;
+        if self.count <= KEPT_DESCENTS {
+            self.at.push(index);
+        }
+    }
+
+    /// `later` follows these records in the file, from index `offset`.
+    fn append(&mut self, later: Descents, offset: usize) {
+        if matches!((self.last, later.first), (Some(l), Some(f)) if f < l) {
+            self.found(offset);
+        }
+        // Past the kept positions, only the count is needed.
+        let unkept = later.count - later.at.len() as u64;
+        for at in later.at {
+            self.found(offset + at);
+        }
+        self.count += unkept;
         self.first = self.first.or(later.first);
         self.last = later.last.or(self.last);
+    }
+
+    /// The kept positions, when they are all of them.
+    fn all_positions(self) -> Vec<usize> {
+        if self.count == self.at.len() as u64 {
+            self.at
+        } else {
+            Vec::new()
+        }
     }
 }
 
@@ -478,6 +513,7 @@ impl<'p> FileReader<'p> {
     /// strings and properties join this reader's tables, and `part` keeps
     /// only its emptied tables (for [`FileReader::reusing`]).
     fn absorb(&mut self, part: &mut FileReader<'p>) {
+        let offset = self.activities.len();
         append_records(
             (&mut self.arenas, &mut self.activities),
             (&mut part.arenas, &mut part.activities),
@@ -499,7 +535,7 @@ impl<'p> FileReader<'p> {
             *self.user_names.entry(name).or_default() += n;
         }
         self.last_line = self.last_line.max(part.last_line);
-        self.order.append(std::mem::take(&mut part.order));
+        self.order.append(std::mem::take(&mut part.order), offset);
     }
 
     /// A line that could not even be split into fields: a row, rejected.
@@ -526,7 +562,7 @@ impl<'p> FileReader<'p> {
                 self.user_names.insert(user.into_owned(), 1);
             }
         }
-        self.order.push(activity.time);
+        self.order.push(activity.time, self.activities.len());
         self.activities.push(activity);
     }
 
@@ -571,6 +607,7 @@ impl<'p> FileReader<'p> {
             rejections: self.rejections,
             salvage_errors: self.salvage_errors,
             descents: self.order.count,
+            descents_at: self.order.all_positions(),
         }
     }
 }
