@@ -122,61 +122,84 @@ pub struct Timeline {
     pub rejections: Vec<Rejection>,
 }
 
-impl Timeline {
-    pub fn build(parsed: Vec<Parsed>) -> Timeline {
-        let mut inputs = Vec::with_capacity(parsed.len());
-        let mut raw = Vec::with_capacity(parsed.len());
-        let mut activities = Vec::new();
-        let mut rejections = Vec::new();
-        let mut salvage_errors = HashMap::new();
-        let mut arenas: Option<Arenas> = None;
-        // Sized once for every input's records, not grown by doubling.
-        let records: usize = parsed.iter().map(|p| p.activities.len()).sum();
-        let extras: usize = parsed.iter().map(|p| p.arenas.extras_len()).sum();
+/// Builds the timeline input by input, as inputs finish reading: each is
+/// appended to one set of tables and its own freed, so a case of many
+/// mailboxes never holds every input twice (read, then merged).
+#[derive(Default)]
+pub struct Builder {
+    inputs: Vec<InputSummary>,
+    raw: Vec<RawRows>,
+    activities: Vec<Activity>,
+    rejections: Vec<Rejection>,
+    salvage_errors: HashMap<Source, String>,
+    /// One set for the whole run; the first input's are taken over as
+    /// they are (no copy).
+    arenas: Option<Arenas>,
+    /// Records and extras words to make room for (see [`Builder::reserve`]).
+    reserved: (usize, usize),
+    /// Out-of-order records (see [`Parsed::descents`]), and where, when
+    /// every input kept its positions.
+    descents: u64,
+    descents_at: Vec<usize>,
+}
+
+impl Builder {
+    /// Room for `records` records and `extras` words of extras in all,
+    /// made when the first input is added (its tables are taken over).
+    pub fn reserve(&mut self, records: usize, extras: usize) {
+        self.reserved = (records, extras);
+    }
+
+    /// Appends the next input (inputs are numbered in the order added).
+    pub fn add(&mut self, p: Parsed) {
+        let file = u32::try_from(self.inputs.len()).unwrap_or(u32::MAX);
         // Inputs follow each other by index, so only descents within an
         // input break (input, time, line) order.
-        let descents: u64 = parsed.iter().map(|p| p.descents).sum();
-        let mut descents_at = Vec::new();
-        let mut offset = 0;
-        for p in &parsed {
-            descents_at.extend(p.descents_at.iter().map(|&i| offset + i));
-            offset += p.activities.len();
-        }
-        for p in parsed {
-            // One set of arenas for the whole run; the first input's are
-            // taken over as they are (no copy).
-            let Some(arenas) = arenas.as_mut() else {
-                let mut first = p.arenas;
-                first.reserve_extras(extras - first.extras_len());
-                arenas = Some(first);
-                activities = p.activities;
-                activities.reserve_exact(records - activities.len());
-                salvage_errors.extend(p.salvage_errors.into_iter().map(|(line, e)| {
-                    (
-                        Source {
-                            file: inputs.len() as u32,
-                            line,
-                        },
-                        e,
-                    )
-                }));
-                inputs.push(p.summary);
-                raw.push(p.raw);
-                rejections.extend(p.rejections);
-                continue;
-            };
-            let (mut their_arenas, mut theirs) = (p.arenas, p.activities);
-            append_records((arenas, &mut activities), (&mut their_arenas, &mut theirs));
-            let file = u32::try_from(inputs.len()).unwrap_or(u32::MAX);
-            salvage_errors.extend(
-                p.salvage_errors
-                    .into_iter()
-                    .map(|(line, e)| (Source { file, line }, e)),
+        let offset = self.activities.len();
+        self.descents += p.descents;
+        self.descents_at
+            .extend(p.descents_at.iter().map(|&i| offset + i));
+        let (mut their_arenas, mut theirs) = (p.arenas, p.activities);
+        if let Some(arenas) = self.arenas.as_mut() {
+            append_records(
+                (arenas, &mut self.activities),
+                (&mut their_arenas, &mut theirs),
             );
-            inputs.push(p.summary);
-            raw.push(p.raw);
-            rejections.extend(p.rejections);
+        } else {
+            let (records, extras) = self.reserved;
+            their_arenas.reserve_extras(extras.saturating_sub(their_arenas.extras_len()));
+            theirs.reserve_exact(records.saturating_sub(theirs.len()));
+            self.arenas = Some(their_arenas);
+            self.activities = theirs;
         }
+        self.salvage_errors.extend(
+            p.salvage_errors
+                .into_iter()
+                .map(|(line, e)| (Source { file, line }, e)),
+        );
+        self.inputs.push(p.summary);
+        self.raw.push(p.raw);
+        self.rejections.extend(p.rejections);
+    }
+
+    /// Sorts, drops duplicate rows and indexes: the timeline rules read.
+    pub fn finish(self) -> Timeline {
+        let Builder {
+            mut inputs,
+            raw,
+            mut activities,
+            mut rejections,
+            salvage_errors,
+            arenas,
+            descents,
+            descents_at,
+            reserved: _,
+        } = self;
+        let descents_at = if descents == descents_at.len() as u64 {
+            descents_at
+        } else {
+            Vec::new()
+        };
         sort_by_input_and_time(&mut activities, descents, &descents_at);
         rejections.sort_by_key(|r| (r.file, r.line));
         let arenas = arenas.unwrap_or_default();
@@ -203,6 +226,22 @@ impl Timeline {
             rejections,
             salvage_errors,
         }
+    }
+}
+
+impl Timeline {
+    /// The timeline of inputs read in full (see [`Builder`] to add them as
+    /// they are read).
+    pub fn build(parsed: Vec<Parsed>) -> Timeline {
+        let mut builder = Builder::default();
+        // Sized once for every input's records, not grown by doubling.
+        let records: usize = parsed.iter().map(|p| p.activities.len()).sum();
+        let extras: usize = parsed.iter().map(|p| p.arenas.extras_len()).sum();
+        builder.reserve(records, extras);
+        for p in parsed {
+            builder.add(p);
+        }
+        builder.finish()
     }
 
     /// Record `i` with its strings and properties.
@@ -541,7 +580,10 @@ fn sort_by_input_and_time(activities: &mut [Activity], descents: u64, at: &[usiz
     let key = |a: &Activity| (a.source().file, a.time, a.source().line);
     if descents == at.len() as u64 {
         for (n, &start) in at.iter().enumerate() {
+            // The run ends at the next descent or its input's end.
             let end = at.get(n + 1).copied().unwrap_or(activities.len());
+            let file = activities[start].source().file;
+            let end = start + activities[start..end].partition_point(|a| a.source().file == file);
             merge_run(&mut activities[..end], start, key);
         }
         debug_assert!(activities.is_sorted_by_key(key));
@@ -555,25 +597,43 @@ fn sort_by_input_and_time(activities: &mut [Activity], descents: u64, at: &[usiz
 }
 
 /// Merges the sorted run `records[start..]` into the sorted records before
-/// it: only the records after the run's first key move, and only the run
-/// is copied aside. Keys are unique, so order among equals cannot arise.
+/// it: only the records after the run's first key move, and only the
+/// smaller side is copied aside. Keys are unique, so order among equals
+/// cannot arise.
 fn merge_run<K: Ord>(records: &mut [Activity], start: usize, key: impl Fn(&Activity) -> K) {
     let Some(first) = records.get(start).map(&key) else {
         return;
     };
     let from = records[..start].partition_point(|a| key(a) < first);
-    let run = records[start..].to_vec();
-    // From the back: the larger of the two tails goes last.
-    let (mut left, mut write) = (start, records.len());
-    for r in run.into_iter().rev() {
-        let r_key = key(&r);
-        while left > from && key(&records[left - 1]) > r_key {
-            left -= 1;
+    let end = records.len();
+    if end - start <= start - from {
+        // The run aside, merged from the back: the larger tails go last.
+        let run = records[start..].to_vec();
+        let (mut left, mut write) = (start, end);
+        for r in run.into_iter().rev() {
+            let r_key = key(&r);
+            while left > from && key(&records[left - 1]) > r_key {
+                left -= 1;
+                write -= 1;
+                records.swap(left, write);
+            }
             write -= 1;
-            records.swap(left, write);
+            records[write] = r;
         }
-        write -= 1;
-        records[write] = r;
+    } else {
+        // The displaced records aside, merged from the front.
+        let displaced = records[from..start].to_vec();
+        let (mut next, mut right, mut write) = (0, start, from);
+        while let Some(d) = displaced.get(next) {
+            if right < end && key(&records[right]) < key(d) {
+                records.swap(write, right);
+                right += 1;
+            } else {
+                records[write] = d.clone();
+                next += 1;
+            }
+            write += 1;
+        }
     }
 }
 

@@ -228,13 +228,16 @@ fn a_few_out_of_order_blocks_are_merged_into_place() {
         },
     )
     .unwrap();
-    let text = String::from_utf8(csv).unwrap();
+    let text = String::from_utf8(csv.clone()).unwrap();
     let mut lines: Vec<&str> = text.lines().collect();
     let late: Vec<&str> = lines.drain(4000..4300).collect();
     lines.splice(12_000..12_000, late);
     let early: Vec<&str> = lines.drain(19_000..19_050).collect();
     lines.splice(100..100, early);
     lines.swap(8191, 8192);
+    // Old rows last: a short run merged from the back.
+    let old: Vec<&str> = lines.drain(2000..2020).collect();
+    lines.extend(old);
     let text = lines.join("\n") + "\n";
     let dir = std::env::temp_dir().join(format!("o365scan-runs-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -263,11 +266,21 @@ fn a_few_out_of_order_blocks_are_merged_into_place() {
         .map(|a| (a.time, a.source().line))
         .collect();
     want.sort();
-    let tl = Timeline::build(vec![batched]);
+    // Before a second input: the last run ends where its input does.
+    let second = input::read(Cursor::new(csv), "second.csv", 1, ReadOptions::default()).unwrap();
+    let mut want: Vec<_> = want.into_iter().map(|(t, l)| (0, t, l)).collect();
+    want.extend(
+        second
+            .activities
+            .iter()
+            .map(|a| (1, a.time, a.source().line)),
+    );
+    want.sort();
+    let tl = Timeline::build(vec![batched, second]);
     let got: Vec<_> = tl
         .activities
         .iter()
-        .map(|a| (a.time, a.source().line))
+        .map(|a| (a.source().file, a.time, a.source().line))
         .collect();
     assert_eq!(got, want);
 }
