@@ -97,8 +97,8 @@ impl EvidenceList {
     /// Cites `record`, with `detail` while fewer than [`DETAILED_EVIDENCE`]
     /// rows have one (it is not called after that).
     pub fn push(&mut self, record: usize, detail: impl FnOnce() -> String) {
-        // Record indices fit 32 bits: a run's records are counted in u32
-        // line numbers and arena offsets long before this.
+        // Four bytes: a run holding 4 billion records would need some
+        // 200 GB for its tables before any rule ran.
         self.records.push(u32::try_from(record).unwrap_or(u32::MAX));
         if self.ends.len() < DETAILED_EVIDENCE {
             self.details.push_str(&detail());
