@@ -11,6 +11,14 @@ use o365scan::timeline::Timeline;
 use std::io::Cursor;
 
 fn findings(rows: usize, seed: u64, intrusion: bool) -> Vec<Finding> {
+    let csv = generated(rows, seed, intrusion);
+    let parsed = input::read(Cursor::new(csv), "synthetic.csv", 0, ReadOptions::default()).unwrap();
+    assert_eq!(parsed.summary.rows, rows as u64);
+    assert_eq!(parsed.summary.records, rows as u64);
+    rules::run_all(&Timeline::build(vec![parsed]), &Settings::defaults())
+}
+
+fn generated(rows: usize, seed: u64, intrusion: bool) -> Vec<u8> {
     let mut csv = Vec::new();
     synth::write_export(
         &mut csv,
@@ -21,10 +29,26 @@ fn findings(rows: usize, seed: u64, intrusion: bool) -> Vec<Finding> {
         },
     )
     .unwrap();
-    let parsed = input::read(Cursor::new(csv), "synthetic.csv", 0, ReadOptions::default()).unwrap();
-    assert_eq!(parsed.summary.rows, rows as u64);
-    assert_eq!(parsed.summary.records, rows as u64);
-    rules::run_all(&Timeline::build(vec![parsed]), &Settings::defaults())
+    csv
+}
+
+/// `text` read from a file (in parallel batches) and from memory (in one
+/// pass).
+fn read_both_ways(text: String, tag: &str) -> (input::Parsed, input::Parsed) {
+    let dir = std::env::temp_dir().join(format!("o365scan-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("export.csv");
+    std::fs::write(&path, &text).unwrap();
+    let batched = input::read_path(path.to_str().unwrap(), 0, ReadOptions::default()).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let one_pass = input::read(
+        Cursor::new(text.into_bytes()),
+        "export.csv",
+        0,
+        ReadOptions::default(),
+    )
+    .unwrap();
+    (batched, one_pass)
 }
 
 #[test]
@@ -95,35 +119,11 @@ fn search_financial_names_the_attackers_terms() {
 fn parallel_batches_read_exactly_like_one_pass() {
     // A plain file is parsed in parallel batches; a byte source in one
     // pass. Both must give the same records, strings and counts.
-    let mut csv = Vec::new();
-    synth::write_export(
-        &mut csv,
-        &Options {
-            rows: 40_000,
-            seed: 5,
-            intrusion: true,
-        },
-    )
-    .unwrap();
     // A damaged row and a stray quote deep inside, across batch boundaries.
-    let text = String::from_utf8(csv).unwrap().replacen(
-        "'DeleteType': 'SoftDelete'",
-        "'DeleteType': 'Soft",
-        1,
-    );
-    let dir = std::env::temp_dir().join(format!("o365scan-par-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("export.csv");
-    std::fs::write(&path, &text).unwrap();
-    let batched = input::read_path(path.to_str().unwrap(), 0, ReadOptions::default()).unwrap();
-    let one_pass = input::read(
-        Cursor::new(text.into_bytes()),
-        path.to_str().unwrap(),
-        0,
-        ReadOptions::default(),
-    )
-    .unwrap();
-    std::fs::remove_dir_all(&dir).unwrap();
+    let text = String::from_utf8(generated(40_000, 5, true))
+        .unwrap()
+        .replacen("'DeleteType': 'SoftDelete'", "'DeleteType': 'Soft", 1);
+    let (batched, one_pass) = read_both_ways(text, "par");
     let view = |p: &input::Parsed| -> Vec<String> {
         (0..p.activities.len())
             .map(|i| {
@@ -169,35 +169,12 @@ fn out_of_order_rows_are_counted_across_batches_and_sorted() {
     // Newest first, with a few rows swapped back: the reader counts the
     // descents batch by batch and across the seams, and the timeline
     // sorts on that count alone.
-    let mut csv = Vec::new();
-    synth::write_export(
-        &mut csv,
-        &Options {
-            rows: 20_000,
-            seed: 6,
-            intrusion: false,
-        },
-    )
-    .unwrap();
-    let text = String::from_utf8(csv).unwrap();
+    let text = String::from_utf8(generated(20_000, 6, false)).unwrap();
     let mut lines: Vec<&str> = text.lines().collect();
     lines[1..].reverse();
     lines.swap(5000, 5001);
     lines.swap(12_288, 12_289);
-    let text = lines.join("\n") + "\n";
-    let dir = std::env::temp_dir().join(format!("o365scan-desc-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("export.csv");
-    std::fs::write(&path, &text).unwrap();
-    let batched = input::read_path(path.to_str().unwrap(), 0, ReadOptions::default()).unwrap();
-    std::fs::remove_dir_all(&dir).unwrap();
-    let one_pass = input::read(
-        Cursor::new(text.into_bytes()),
-        "export.csv",
-        0,
-        ReadOptions::default(),
-    )
-    .unwrap();
+    let (batched, one_pass) = read_both_ways(lines.join("\n") + "\n", "desc");
     let times: Vec<_> = one_pass.activities.iter().map(|a| a.time).collect();
     let expected = times.windows(2).filter(|w| w[1] < w[0]).count() as u64;
     assert!(expected > 19_000, "{expected}");
@@ -218,16 +195,7 @@ fn out_of_order_rows_are_counted_across_batches_and_sorted() {
 fn a_few_out_of_order_blocks_are_merged_into_place() {
     // Blocks of rows written late (a paging retry, a merged export): a few
     // descents, whose positions the reader keeps, across batch seams.
-    let mut csv = Vec::new();
-    synth::write_export(
-        &mut csv,
-        &Options {
-            rows: 20_000,
-            seed: 8,
-            intrusion: true,
-        },
-    )
-    .unwrap();
+    let csv = generated(20_000, 8, true);
     let text = String::from_utf8(csv.clone()).unwrap();
     let mut lines: Vec<&str> = text.lines().collect();
     let late: Vec<&str> = lines.drain(4000..4300).collect();
@@ -238,20 +206,7 @@ fn a_few_out_of_order_blocks_are_merged_into_place() {
     // Old rows last: a short run merged from the back.
     let old: Vec<&str> = lines.drain(2000..2020).collect();
     lines.extend(old);
-    let text = lines.join("\n") + "\n";
-    let dir = std::env::temp_dir().join(format!("o365scan-runs-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("export.csv");
-    std::fs::write(&path, &text).unwrap();
-    let batched = input::read_path(path.to_str().unwrap(), 0, ReadOptions::default()).unwrap();
-    std::fs::remove_dir_all(&dir).unwrap();
-    let one_pass = input::read(
-        Cursor::new(text.into_bytes()),
-        "export.csv",
-        0,
-        ReadOptions::default(),
-    )
-    .unwrap();
+    let (batched, one_pass) = read_both_ways(lines.join("\n") + "\n", "runs");
     let times: Vec<_> = one_pass.activities.iter().map(|a| a.time).collect();
     let expected: Vec<usize> = (1..times.len())
         .filter(|&i| times[i] < times[i - 1])
