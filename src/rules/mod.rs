@@ -323,9 +323,11 @@ pub fn run_all(timeline: &Timeline, settings: &Settings) -> Vec<Finding> {
         }
         findings
     };
-    let access = std::thread::scope(|scope| {
+    std::thread::scope(|scope| {
         // The delivery indexes depend on the timeline only: built beside
-        // the access stage, which does not read them.
+        // the access stage, which does not read them, and on into the
+        // lanes, whose first rule to need a mailbox's waits for it (a busy
+        // mailbox's take longer than the access stage).
         scope.spawn(|| {
             for (cell, &records) in shared.deliveries.iter().zip(&timeline.by_mailbox) {
                 if !records.is_empty() {
@@ -333,23 +335,23 @@ pub fn run_all(timeline: &Timeline, settings: &Settings) -> Vec<Finding> {
                 }
             }
         });
-        run(Stage::Access, Vec::new(), &no_context)
-    });
-    let suspect = Suspect::from_findings(timeline, &access, SUSPECT_SOURCES);
-    let (lane_a, lane_b) = std::thread::scope(|scope| {
-        let b = scope.spawn(|| run(Stage::LaneB, access.clone(), &suspect));
-        let a = run(Stage::LaneA, access.clone(), &suspect);
-        (
-            a,
-            b.join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-        )
-    });
-    let mut all = access;
-    let skip = all.len();
-    all.extend(lane_a.into_iter().skip(skip));
-    all.extend(lane_b.into_iter().skip(skip));
-    run(Stage::Last, all, &suspect)
+        let access = run(Stage::Access, Vec::new(), &no_context);
+        let suspect = Suspect::from_findings(timeline, &access, SUSPECT_SOURCES);
+        let (lane_a, lane_b) = std::thread::scope(|lanes| {
+            let b = lanes.spawn(|| run(Stage::LaneB, access.clone(), &suspect));
+            let a = run(Stage::LaneA, access.clone(), &suspect);
+            (
+                a,
+                b.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            )
+        });
+        let mut all = access;
+        let skip = all.len();
+        all.extend(lane_a.into_iter().skip(skip));
+        all.extend(lane_b.into_iter().skip(skip));
+        run(Stage::Last, all, &suspect)
+    })
 }
 
 /// Short quoting of data inside a summary: `'wire transfer'`.
