@@ -184,7 +184,7 @@ impl Config {
             read: ReadOptions {
                 strict: cli.strict,
                 progress: !cli.quiet && cli.files.len() == 1 && std::io::stderr().is_terminal(),
-                // Every core: `read_timeline` shares them out between files.
+                // Every core: `read_inputs` shares them out between files.
                 workers: 0,
             },
             list_rules: cli.list_rules,

@@ -45,7 +45,8 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         out.flush()?;
         return Ok(ExitCode::SUCCESS);
     }
-    let timeline = read_timeline(&config)?;
+    let parsed = read_inputs(&config)?;
+    let timeline = timeline::Timeline::build(parsed);
     if !config.quiet {
         warn_rejections(&timeline);
     }
@@ -109,11 +110,9 @@ fn selected(mut findings: Vec<Finding>, config: &Config) -> Vec<Finding> {
 
 /// Reads every input, one per core at a time (a case often holds dozens of
 /// mailboxes: one thread each would run them all at once, with all their
-/// read buffers), and adds each to the timeline in command-line order as
-/// soon as it and those before it are read, so finished inputs are not
-/// all held beside the merged tables. The first failing input (in that
-/// order) ends the run.
-fn read_timeline(config: &Config) -> anyhow::Result<timeline::Timeline> {
+/// read buffers). Results keep the command-line order, and the first
+/// failing input (in that order) ends the run.
+fn read_inputs(config: &Config) -> anyhow::Result<Vec<input::Parsed>> {
     let files = &config.files;
     // The cores are shared: files read at once, and threads per file.
     let cores = input::cores();
@@ -123,42 +122,33 @@ fn read_timeline(config: &Config) -> anyhow::Result<timeline::Timeline> {
         ..config.read
     };
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let (done_tx, done_rx) = std::sync::mpsc::channel();
-    let read_some = |done: std::sync::mpsc::Sender<_>| loop {
-        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let Some(path) = files.get(i) else { break };
-        let file = u32::try_from(i).unwrap_or(u32::MAX);
-        if done.send((i, input::read_path(path, file, opts))).is_err() {
-            break;
+    let read_some = || {
+        let mut read = Vec::new();
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(path) = files.get(i) else { break };
+            let file = u32::try_from(i).unwrap_or(u32::MAX);
+            read.push((i, input::read_path(path, file, opts)));
         }
+        read
     };
-    let mut builder = timeline::Builder::default();
-    let failure = std::thread::scope(|scope| {
-        for _ in 0..at_once {
-            let done = done_tx.clone();
-            scope.spawn(move || read_some(done));
-        }
-        drop(done_tx);
-        let mut waiting = std::collections::BTreeMap::new();
-        let mut next_index = 0;
-        for (i, result) in done_rx {
-            waiting.insert(i, result);
-            while let Some(result) = waiting.remove(&next_index) {
-                match result {
-                    Ok(parsed) => builder.add(parsed),
-                    // Later inputs still finish reading (their threads
-                    // end on their own); none is added.
-                    Err(e) => return Some(e),
-                }
-                next_index += 1;
-            }
-        }
-        None
-    });
-    match failure {
-        Some(e) => Err(e.into()),
-        None => Ok(builder.finish()),
+    let mut results: Vec<(usize, Result<input::Parsed, error::InputError>)> =
+        std::thread::scope(|scope| {
+            let threads: Vec<_> = (0..at_once).map(|_| scope.spawn(read_some)).collect();
+            threads
+                .into_iter()
+                .flat_map(|h| {
+                    h.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        });
+    results.sort_by_key(|(i, _)| *i);
+    let mut parsed = Vec::with_capacity(results.len());
+    for (_, r) in results {
+        parsed.push(r?);
     }
+    Ok(parsed)
 }
 
 /// The timeline (file or stdout) and the report (`--output`, else stdout

@@ -122,11 +122,11 @@ pub struct Timeline {
     pub rejections: Vec<Rejection>,
 }
 
-/// Builds the timeline input by input, as inputs finish reading: each is
-/// appended to one set of tables and its own freed, so a case of many
-/// mailboxes never holds every input twice (read, then merged).
+/// Builds the timeline input by input: each is appended to one set of
+/// tables (the first input's, taken over), then sorted, deduplicated and
+/// indexed once.
 #[derive(Default)]
-pub struct Builder {
+struct Builder {
     inputs: Vec<InputSummary>,
     raw: Vec<RawRows>,
     activities: Vec<Activity>,
@@ -146,12 +146,12 @@ pub struct Builder {
 impl Builder {
     /// Room for `records` records and `extras` words of extras in all,
     /// made when the first input is added (its tables are taken over).
-    pub fn reserve(&mut self, records: usize, extras: usize) {
+    fn reserve(&mut self, records: usize, extras: usize) {
         self.reserved = (records, extras);
     }
 
     /// Appends the next input (inputs are numbered in the order added).
-    pub fn add(&mut self, p: Parsed) {
+    fn add(&mut self, p: Parsed) {
         let file = u32::try_from(self.inputs.len()).unwrap_or(u32::MAX);
         // Inputs follow each other by index, so only descents within an
         // input break (input, time, line) order.
@@ -183,7 +183,7 @@ impl Builder {
     }
 
     /// Sorts, drops duplicate rows and indexes: the timeline rules read.
-    pub fn finish(self) -> Timeline {
+    fn finish(self) -> Timeline {
         let Builder {
             mut inputs,
             raw,
@@ -230,8 +230,7 @@ impl Builder {
 }
 
 impl Timeline {
-    /// The timeline of inputs read in full (see [`Builder`] to add them as
-    /// they are read).
+    /// The timeline of the inputs, numbered in the order given.
     pub fn build(parsed: Vec<Parsed>) -> Timeline {
         let mut builder = Builder::default();
         // Sized once for every input's records, not grown by doubling.
