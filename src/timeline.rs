@@ -135,7 +135,8 @@ struct Builder {
     /// One set for the whole run; the first input's are taken over as
     /// they are (no copy).
     arenas: Option<Arenas>,
-    /// Records and extras words to make room for (see [`Builder::reserve`]).
+    /// Records and extras words of all inputs: room is made once, when
+    /// the first input's tables are taken over, not by doubling.
     reserved: (usize, usize),
     /// Out-of-order records (see [`Parsed::descents`]), and where, when
     /// every input kept its positions.
@@ -144,12 +145,6 @@ struct Builder {
 }
 
 impl Builder {
-    /// Room for `records` records and `extras` words of extras in all,
-    /// made when the first input is added (its tables are taken over).
-    fn reserve(&mut self, records: usize, extras: usize) {
-        self.reserved = (records, extras);
-    }
-
     /// Appends the next input (inputs are numbered in the order added).
     fn add(&mut self, p: Parsed) {
         let file = u32::try_from(self.inputs.len()).unwrap_or(u32::MAX);
@@ -232,11 +227,12 @@ impl Builder {
 impl Timeline {
     /// The timeline of the inputs, numbered in the order given.
     pub fn build(parsed: Vec<Parsed>) -> Timeline {
-        let mut builder = Builder::default();
-        // Sized once for every input's records, not grown by doubling.
         let records: usize = parsed.iter().map(|p| p.activities.len()).sum();
         let extras: usize = parsed.iter().map(|p| p.arenas.extras_len()).sum();
-        builder.reserve(records, extras);
+        let mut builder = Builder {
+            reserved: (records, extras),
+            ..Builder::default()
+        };
         for p in parsed {
             builder.add(p);
         }
