@@ -791,6 +791,7 @@ fn attribute_ips(activities: &[Activity], arenas: &Arenas) -> (Vec<Attribution>,
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::activity::TimeSource;
 
     #[test]
     fn records_search_and_slice_like_a_slice_of_indices() {
@@ -814,5 +815,56 @@ mod tests {
         assert!(records.slice(12..30).is_empty());
         let (from, to) = (5, 2);
         assert!(records.slice(from..to).is_empty());
+    }
+
+    /// Inputs made of a few sorted runs each (times in seconds, with
+    /// ties), stored input by input in line order.
+    fn stored(inputs: &[Vec<Vec<i64>>]) -> (Vec<Activity>, u64, Vec<usize>) {
+        let (mut records, mut descents, mut at) = (Vec::new(), 0, Vec::new());
+        for (file, runs) in inputs.iter().enumerate() {
+            let mut times: Vec<i64> = Vec::new();
+            for run in runs {
+                let mut run = run.clone();
+                run.sort_unstable();
+                times.extend(run);
+            }
+            for (n, &t) in times.iter().enumerate() {
+                if n > 0 && t < times[n - 1] {
+                    descents += 1;
+                    at.push(records.len());
+                }
+                let time = DateTime::from_timestamp(1_500_000_000 + t, 0).unwrap_or_default();
+                let source = Source {
+                    file: file as u32,
+                    line: n as u32 + 2,
+                };
+                let kind = Kind::Logon;
+                records.push(Activity::new(time, TimeSource::TimeStamp, source, kind));
+            }
+        }
+        (records, descents, at)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn merging_a_few_runs_sorts_like_a_sort(
+            inputs in proptest::collection::vec(
+                proptest::collection::vec(proptest::collection::vec(0i64..40, 0..30), 0..4),
+                1..4,
+            )
+        ) {
+            let (mut records, descents, at) = stored(&inputs);
+            let key = |a: &Activity| (a.source().file, a.time, a.source().line);
+            let mut expected: Vec<_> = records.iter().map(key).collect();
+            expected.sort();
+            // With the positions (merged), and without them (sorted).
+            let mut sorted = records.clone();
+            sort_by_input_and_time(&mut records, descents, &at);
+            sort_by_input_and_time(&mut sorted, descents, &[]);
+            let merged: Vec<_> = records.iter().map(key).collect();
+            let resorted: Vec<_> = sorted.iter().map(key).collect();
+            proptest::prop_assert_eq!(&merged, &expected);
+            proptest::prop_assert_eq!(&resorted, &expected);
+        }
     }
 }
