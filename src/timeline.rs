@@ -122,79 +122,49 @@ pub struct Timeline {
     pub rejections: Vec<Rejection>,
 }
 
-/// Builds the timeline input by input: each is appended to one set of
-/// tables (the first input's, taken over), then sorted, deduplicated and
-/// indexed once.
-#[derive(Default)]
-struct Builder {
-    inputs: Vec<InputSummary>,
-    raw: Vec<RawRows>,
-    activities: Vec<Activity>,
-    rejections: Vec<Rejection>,
-    salvage_errors: HashMap<Source, String>,
-    /// One set for the whole run; the first input's are taken over as
-    /// they are (no copy).
-    arenas: Option<Arenas>,
-    /// Records and extras words of all inputs: room is made once, when
-    /// the first input's tables are taken over, not by doubling.
-    reserved: (usize, usize),
-    /// Out-of-order records (see [`Parsed::descents`]), and where, when
-    /// every input kept its positions.
-    descents: u64,
-    descents_at: Vec<usize>,
-}
-
-impl Builder {
-    /// Appends the next input (inputs are numbered in the order added).
-    fn add(&mut self, p: Parsed) {
-        let file = u32::try_from(self.inputs.len()).unwrap_or(u32::MAX);
-        // Inputs follow each other by index, so only descents within an
-        // input break (input, time, line) order.
-        let offset = self.activities.len();
-        self.descents += p.descents;
-        self.descents_at
-            .extend(p.descents_at.iter().map(|&i| offset + i));
-        let (mut their_arenas, mut theirs) = (p.arenas, p.activities);
-        if let Some(arenas) = self.arenas.as_mut() {
-            append_records(
-                (arenas, &mut self.activities),
-                (&mut their_arenas, &mut theirs),
+impl Timeline {
+    /// The timeline of the inputs, numbered in the order given: appended
+    /// to one set of tables (the first input's, taken over), then sorted,
+    /// deduplicated and indexed once.
+    pub fn build(parsed: Vec<Parsed>) -> Timeline {
+        let mut inputs = Vec::with_capacity(parsed.len());
+        let mut raw = Vec::with_capacity(parsed.len());
+        let mut activities = Vec::new();
+        let mut rejections = Vec::new();
+        let mut salvage_errors = HashMap::new();
+        let mut arenas: Option<Arenas> = None;
+        // Sized once for every input's records, not grown by doubling.
+        let records: usize = parsed.iter().map(|p| p.activities.len()).sum();
+        let extras: usize = parsed.iter().map(|p| p.arenas.extras_len()).sum();
+        // Out-of-order records and where (see [`Parsed::descents`]). Inputs
+        // follow each other by index, so only descents within an input
+        // break (input, time, line) order.
+        let (mut descents, mut descents_at) = (0, Vec::new());
+        for p in parsed {
+            let file = u32::try_from(inputs.len()).unwrap_or(u32::MAX);
+            let offset = activities.len();
+            descents += p.descents;
+            descents_at.extend(p.descents_at.iter().map(|&i| offset + i));
+            let (mut their_arenas, mut theirs) = (p.arenas, p.activities);
+            if let Some(arenas) = arenas.as_mut() {
+                append_records((arenas, &mut activities), (&mut their_arenas, &mut theirs));
+            } else {
+                // One set of arenas for the whole run: the first input's,
+                // taken over as they are (no copy), with room for the rest.
+                their_arenas.reserve_extras(extras.saturating_sub(their_arenas.extras_len()));
+                theirs.reserve_exact(records.saturating_sub(theirs.len()));
+                arenas = Some(their_arenas);
+                activities = theirs;
+            }
+            salvage_errors.extend(
+                p.salvage_errors
+                    .into_iter()
+                    .map(|(line, e)| (Source { file, line }, e)),
             );
-        } else {
-            let (records, extras) = self.reserved;
-            their_arenas.reserve_extras(extras.saturating_sub(their_arenas.extras_len()));
-            theirs.reserve_exact(records.saturating_sub(theirs.len()));
-            self.arenas = Some(their_arenas);
-            self.activities = theirs;
+            inputs.push(p.summary);
+            raw.push(p.raw);
+            rejections.extend(p.rejections);
         }
-        self.salvage_errors.extend(
-            p.salvage_errors
-                .into_iter()
-                .map(|(line, e)| (Source { file, line }, e)),
-        );
-        self.inputs.push(p.summary);
-        self.raw.push(p.raw);
-        self.rejections.extend(p.rejections);
-    }
-
-    /// Sorts, drops duplicate rows and indexes: the timeline rules read.
-    fn finish(self) -> Timeline {
-        let Builder {
-            mut inputs,
-            raw,
-            mut activities,
-            mut rejections,
-            salvage_errors,
-            arenas,
-            descents,
-            descents_at,
-            reserved: _,
-        } = self;
-        let descents_at = if descents == descents_at.len() as u64 {
-            descents_at
-        } else {
-            Vec::new()
-        };
         sort_by_input_and_time(&mut activities, descents, &descents_at);
         rejections.sort_by_key(|r| (r.file, r.line));
         let arenas = arenas.unwrap_or_default();
@@ -221,22 +191,6 @@ impl Builder {
             rejections,
             salvage_errors,
         }
-    }
-}
-
-impl Timeline {
-    /// The timeline of the inputs, numbered in the order given.
-    pub fn build(parsed: Vec<Parsed>) -> Timeline {
-        let records: usize = parsed.iter().map(|p| p.activities.len()).sum();
-        let extras: usize = parsed.iter().map(|p| p.arenas.extras_len()).sum();
-        let mut builder = Builder {
-            reserved: (records, extras),
-            ..Builder::default()
-        };
-        for p in parsed {
-            builder.add(p);
-        }
-        builder.finish()
     }
 
     /// Record `i` with its strings and properties.
@@ -569,8 +523,8 @@ fn index(activities: &[Activity], inputs: usize) -> Indexes {
 /// than the in-place unstable sort and touch a scratch of half the
 /// records, so that case keeps the unstable sort.
 /// `descents` (records that sort before the one stored before them) is
-/// counted by the reader: none, and there is nothing to do; a few, at
-/// known positions, and the runs between them are merged.
+/// counted by the reader: none, and there is nothing to do; a few, all at
+/// known positions `at`, and the runs between them are merged.
 fn sort_by_input_and_time(activities: &mut [Activity], descents: u64, at: &[usize]) {
     let key = |a: &Activity| (a.source().file, a.time, a.source().line);
     if descents == at.len() as u64 {
