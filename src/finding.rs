@@ -96,7 +96,7 @@ pub struct EvidenceList {
 impl EvidenceList {
     /// Cites `record`, with `detail` while fewer than [`DETAILED_EVIDENCE`]
     /// rows have one (it is not called after that).
-    pub fn push(&mut self, record: usize, detail: impl FnOnce() -> String) {
+    fn push(&mut self, record: usize, detail: impl FnOnce() -> String) {
         // Four bytes: a run holding 4 billion records would need some
         // 200 GB for its tables before any rule ran.
         self.records.push(u32::try_from(record).unwrap_or(u32::MAX));

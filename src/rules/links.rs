@@ -16,6 +16,16 @@ pub struct Deliveries {
     by_message_id: HashTable<u32>,
 }
 
+/// The ids the tables compare through: a delivery's item id, and its
+/// Internet message id.
+fn item_of(timeline: &Timeline, j: u32) -> IdHash {
+    timeline.activities[j as usize].item
+}
+
+fn message_id_of(timeline: &Timeline, j: u32) -> IdHash {
+    timeline.rec(j as usize).message_id()
+}
+
 /// First-come entry of `i` under `id` (deliveries arrive in time order, so
 /// the earliest delivery of an id wins).
 fn insert_first(table: &mut HashTable<u32>, id: IdHash, i: u32, id_of: impl Fn(u32) -> IdHash) {
@@ -37,8 +47,7 @@ impl Deliveries {
             .get(records.file)
             .and_then(|k| k.get(&Kind::MessageDelivered))
             .map_or(&[], Vec::as_slice);
-        let item_of = |j: u32| timeline.activities[j as usize].item;
-        let message_id_of = |j: u32| timeline.rec(j as usize).message_id();
+        let (item, message_id) = (|j| item_of(timeline, j), |j| message_id_of(timeline, j));
         // One pass over the deliveries fills both tables, sized once
         // (growing by rehashing cost more than filling). A busy mailbox has
         // hundreds of thousands: reading each record once took two thirds
@@ -47,8 +56,8 @@ impl Deliveries {
         let mut by_item = HashTable::with_capacity(delivered.len());
         let mut by_message_id = HashTable::with_capacity(delivered.len());
         for &i in delivered {
-            insert_first(&mut by_item, item_of(i), i, item_of);
-            insert_first(&mut by_message_id, message_id_of(i), i, message_id_of);
+            insert_first(&mut by_item, item(i), i, item);
+            insert_first(&mut by_message_id, message_id(i), i, message_id);
         }
         Deliveries {
             by_item,
@@ -63,15 +72,13 @@ impl Deliveries {
         if a.kind == Kind::MessageDelivered {
             return Some(i);
         }
-        let find = |table: &HashTable<u32>, id: IdHash, id_of: &dyn Fn(usize) -> IdHash| {
-            let found = (!id.is_empty()).then(|| table.find(id.0, |&j| id_of(j as usize) == id));
+        let tl = ctx.timeline;
+        let find = |table: &HashTable<u32>, id: IdHash, id_of: fn(&Timeline, u32) -> IdHash| {
+            let found = (!id.is_empty()).then(|| table.find(id.0, |&j| id_of(tl, j) == id));
             found.flatten().map(|&j| j as usize)
         };
-        find(&self.by_item, a.item, &|j| ctx.timeline.activities[j].item).or_else(|| {
-            find(&self.by_message_id, a.message_id(), &|j| {
-                ctx.activity(j).message_id()
-            })
-        })
+        find(&self.by_item, a.item, item_of)
+            .or_else(|| find(&self.by_message_id, a.message_id(), message_id_of))
     }
 
     /// The subject of the linked delivery (or the row's own subject).
