@@ -74,7 +74,7 @@ fn injected_intrusion_is_found_at_the_right_time() {
     let end = Utc.with_ymd_and_hms(2018, 6, 7, 3, 30, 0).unwrap();
     let expected = [
         ("logon-new-ip", Level::Medium),
-        ("logon-suspicious-agent", Level::Medium),
+        ("logon-suspicious-agent", Level::High),
         ("logon-timezone-mismatch", Level::Medium),
         ("search-financial", Level::High),
         ("search-then-read", Level::Medium),

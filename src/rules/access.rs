@@ -38,21 +38,23 @@ const AGENTS_HIGH: &[&str] = &[
     "sharphound/",
     "undici",
     "teams/1.3.00.30866",
+    // HTTP libraries: no person reads mail through one (issue 13, item 10).
+    "python-requests",
+    "python-urllib/",
+    "libwww-perl/",
+    "wget/",
+    "java/",
+    "apache-httpclient/",
 ];
-/// §3.5 Yellow entries and our additions: scripting runtimes and admin tools.
+/// §3.5 Yellow entries: scripting runtimes and admin tools, which
+/// administrators also use.
 const AGENTS_MEDIUM: &[&str] = &[
     "azurecli/",
     "azurepowershell/",
     "postmanruntime/",
     "powershell/5.1",
     "powershell/7",
-    "python-requests",
     "python/",
-    "python-urllib/",
-    "libwww-perl/",
-    "wget/",
-    "java/",
-    "apache-httpclient/",
 ];
 /// Client types that bypass modern authentication.
 const LEGACY_APPS: &[App] = &[App::Imap4, App::Imap, App::Pop3, App::Other];
