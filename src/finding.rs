@@ -1,7 +1,9 @@
 //! What rules emit and reports read.
 
+use crate::actors::Actor;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use std::sync::Arc;
 
 /// Sigma's levels, in order: `--fail-on high` means `level >= High`.
 #[derive(
@@ -172,6 +174,9 @@ pub struct Finding {
     pub summary: String,
     pub evidence: EvidenceList,
     pub experimental: bool,
+    /// Who the evidence points at (`docs/actors.md`): the new actor among
+    /// its rows if there is one, else the one with most rows.
+    pub actor: Option<Arc<Actor>>,
 }
 
 #[cfg(test)]

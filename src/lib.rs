@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod activity;
+pub mod actors;
 pub mod cli;
 pub mod config;
 pub mod error;

@@ -2,6 +2,7 @@
 //! and `--format jsonl` (one finding per line).
 
 use super::Report;
+use crate::actors::Actor;
 use crate::config::Style;
 use crate::escape;
 use crate::finding::Finding;
@@ -75,6 +76,41 @@ struct JsonFinding<'a> {
     summary: &'a str,
     evidence: EvidenceRows<'a>,
     experimental: bool,
+    actor: Option<JsonActor<'a>>,
+}
+
+/// A finding's actor (`docs/actors.md`).
+#[derive(Serialize)]
+struct JsonActor<'a> {
+    id: &'a str,
+    standing: &'static str,
+    first: String,
+    last: String,
+    networks: &'a [String],
+    ips: &'a [String],
+    agents: &'a [String],
+    clients: &'a [String],
+    sessions: usize,
+    logons: usize,
+    failed_logons: usize,
+}
+
+impl<'a> JsonActor<'a> {
+    fn of(a: &'a Actor) -> JsonActor<'a> {
+        JsonActor {
+            id: &a.id,
+            standing: a.standing.as_str(),
+            first: time::format(a.first),
+            last: time::format(a.last),
+            networks: &a.networks,
+            ips: &a.ips,
+            agents: &a.agents,
+            clients: &a.clients,
+            sessions: a.sessions,
+            logons: a.logons,
+            failed_logons: a.failed_logons,
+        }
+    }
 }
 
 /// A finding's evidence, made row by row as it is written: a busy
@@ -188,6 +224,7 @@ fn finding<'a>(report: &'a Report<'a>, f: &'a Finding) -> JsonFinding<'a> {
         summary: &f.summary,
         evidence,
         experimental: f.experimental,
+        actor: f.actor.as_deref().map(JsonActor::of),
     }
 }
 

@@ -8,12 +8,12 @@
 
 use super::window::{self, Event};
 use super::{Ctx, Meta, Param, Rule, list, plural, quoted};
-use crate::activity::{App, Kind, Rec};
+use crate::activity::{App, Kind};
+pub use crate::actors::{agent_key, is_failure, network};
 use crate::finding::{Finding, Level};
 use crate::timeline::Records;
 use chrono::{DateTime, Duration, Utc};
 use indexmap::{IndexMap, IndexSet};
-use std::net::IpAddr;
 
 /// Days at the start of each mailbox that define "known".
 const BASELINE_DAYS: Param = Param::int("baseline_days", 7);
@@ -102,69 +102,6 @@ fn baseline_end(ctx: &Ctx<'_>, records: Records) -> DateTime<Utc> {
 /// order.
 fn baseline(ctx: &Ctx<'_>, records: Records, end: DateTime<Utc>) -> Records {
     records.slice(0..records.partition_point(|i| ctx.activity(i).time < end))
-}
-
-/// IPv4 /24, IPv6 /48; anything else (anonymised, garbage) as written.
-pub fn network(ip: &str) -> String {
-    match ip.parse::<IpAddr>() {
-        Ok(IpAddr::V4(v4)) => {
-            let o = v4.octets();
-            format!("{}.{}.{}.0/24", o[0], o[1], o[2])
-        }
-        Ok(IpAddr::V6(v6)) => {
-            let s = v6.segments();
-            format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2])
-        }
-        Err(_) => ip.to_string(),
-    }
-}
-
-/// A failed `ServerLogon`: a `Result` that is not a success, or exception text.
-pub fn is_failure(a: Rec<'_>) -> bool {
-    let bad_result = a.logon_result().is_some_and(|r| {
-        let r = r.to_ascii_lowercase();
-        !(r.contains("success") || r == "true" || r == "ok")
-    });
-    bad_result || a.prop("ExceptionInfo").is_some()
-}
-
-/// Browser family and OS of a user agent, `+Preload` suffixes stripped:
-/// "Chrome on Windows". Unknown software keeps its product token.
-pub fn agent_key(ua: &str) -> String {
-    let ua = ua.trim().trim_end_matches("+Preload");
-    let lower = ua.trim_end_matches("+Preload").to_ascii_lowercase();
-    let family = [
-        ("edge/", "Edge"),
-        ("edg/", "Edge"),
-        ("opr/", "Opera"),
-        ("chrome/", "Chrome"),
-        ("firefox/", "Firefox"),
-        ("trident/", "Internet Explorer"),
-        ("msie", "Internet Explorer"),
-        ("microsoft office", "Microsoft Office"),
-        ("outlook", "Outlook"),
-        ("safari/", "Safari"),
-    ]
-    .iter()
-    .find(|(needle, _)| lower.contains(needle))
-    .map(|(_, name)| name.to_string())
-    .unwrap_or_else(|| ua.split(['/', ' ']).next().unwrap_or(ua).to_string());
-    let os = [
-        ("windows", "Windows"),
-        ("android", "Android"),
-        ("iphone", "iOS"),
-        ("ipad", "iOS"),
-        ("mac os x", "macOS"),
-        ("macintosh", "macOS"),
-        ("linux", "Linux"),
-    ]
-    .iter()
-    .find(|(needle, _)| lower.contains(needle))
-    .map(|(_, name)| *name);
-    match os {
-        Some(os) => format!("{family} on {os}"),
-        None => family,
-    }
 }
 
 fn logon_detail(ctx: &Ctx<'_>, i: usize) -> String {
@@ -670,25 +607,5 @@ impl Rule for TimezoneMismatch {
                 out.push(ctx.finding(self, self.level(), &recs, summary, |i| logon_detail(ctx, i)));
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn networks() {
-        assert_eq!(network("185.220.101.7"), "185.220.101.0/24");
-        assert_eq!(network("2001:db8:abcd:12::1"), "2001:db8:abcd::/48");
-        assert_eq!(network("not-an-ip"), "not-an-ip");
-    }
-
-    #[test]
-    fn agent_families() {
-        let chrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/67.0.3396.99 Safari/537.36+Preload+Preload";
-        assert_eq!(agent_key(chrome), "Chrome on Windows");
-        assert_eq!(agent_key("python-requests/2.18.4"), "python-requests");
-        assert_eq!(agent_key("Android-Mail/7.10.31"), "Android-Mail on Android");
     }
 }

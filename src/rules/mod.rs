@@ -21,10 +21,12 @@ mod suspect;
 mod window;
 
 use crate::activity::{Kind, Rec};
+use crate::actors::{Actor, Actors, Standing};
 use crate::finding::{EvidenceList, Finding, Level};
 use crate::timeline::Timeline;
 use crate::timeline::{KindIndex, Records};
 pub use settings::{Param, ParamDefault, Settings};
+use std::sync::Arc;
 use suspect::Suspect;
 
 /// What a rule is, as data: the catalogue entry `--list-rules` prints.
@@ -119,6 +121,7 @@ pub fn find(id: &str) -> Option<&'static dyn Rule> {
 
 /// Indexes several rules need, built once per run on first use.
 struct Shared {
+    actors: Actors,
     /// Per mailbox: its deliveries by item and message id.
     deliveries: Vec<std::sync::OnceLock<links::Deliveries>>,
 }
@@ -229,6 +232,43 @@ impl<'a> Ctx<'a> {
         self.settings.keywords(self.rule, key)
     }
 
+    /// The actor of record `i` (`docs/actors.md`).
+    pub fn actor(&self, i: usize) -> Option<&'a Arc<Actor>> {
+        self.shared.actors.of(i)
+    }
+
+    /// The actor a finding over `records` is about: the new actor with the
+    /// most rows if any row has one, else the actor with the most rows.
+    pub fn actor_of(&self, records: &[usize]) -> Option<Arc<Actor>> {
+        let mut counts: Vec<(&Arc<Actor>, usize)> = Vec::new();
+        for &i in records {
+            if let Some(actor) = self.actor(i) {
+                match counts.iter_mut().find(|(a, _)| Arc::ptr_eq(a, actor)) {
+                    Some((_, n)) => *n += 1,
+                    None => counts.push((actor, 1)),
+                }
+            }
+        }
+        counts
+            .into_iter()
+            .max_by_key(|(a, n)| (!a.is_known(), *n, std::cmp::Reverse(a.first_record)))
+            .map(|(a, _)| Arc::clone(a))
+    }
+
+    /// How the actors of `records` stand: new if any is new, known if all
+    /// attributed rows are known, `None` when no row has an actor.
+    pub fn standing(&self, records: &[usize]) -> Option<Standing> {
+        let mut standing = None;
+        for &i in records {
+            match self.actor(i).map(|a| a.standing) {
+                Some(Standing::New) => return Some(Standing::New),
+                Some(s) => standing = Some(standing.map_or(s, |t: Standing| t.min(s))),
+                None => {}
+            }
+        }
+        standing
+    }
+
     /// Record `i` is near an access anomaly of its session or IP.
     pub fn is_suspect(&self, i: usize) -> bool {
         self.suspect.contains(self.timeline, i)
@@ -271,6 +311,7 @@ impl<'a> Ctx<'a> {
             summary,
             evidence: EvidenceList::of(records, detail),
             experimental: rule.experimental(),
+            actor: self.actor_of(records),
         }
     }
 }
@@ -301,6 +342,7 @@ fn stage_of(id: &str) -> Stage {
 /// Runs every rule; findings come back in stage order (reports sort them).
 pub fn run_all(timeline: &Timeline, settings: &Settings) -> Vec<Finding> {
     let shared = Shared {
+        actors: Actors::build(timeline, settings.int("logon-new-ip", "baseline_days")),
         deliveries: (0..timeline.inputs.len().max(1))
             .map(|_| std::sync::OnceLock::new())
             .collect(),

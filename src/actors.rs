@@ -1,0 +1,498 @@
+//! Actors: who did what in a mailbox (`docs/actors.md`).
+//!
+//! A person reaches a mailbox from several devices, each roaming over
+//! networks: a phone's carrier hands out a new /24 every few days, a dual
+//! stack home alternates IPv4 and IPv6 in one session, a laptop travels.
+//! An intruder differs in *combination*: a network **and** a client the
+//! mailbox has never used. So logons are grouped into actors, joined on
+//! what carries over between a person's logons:
+//!
+//! 1. the same `ClientSessionId` with the same client family;
+//! 2. the same network (IPv4 /24, IPv6 /64) with the same client family;
+//! 3. the same client (client type and exact user agent) on any network:
+//!    a phone roaming over its carrier, a laptop on hotel wifi;
+//! 4. the same site (IPv4 /16, IPv6 /48) with the same client family;
+//! 5. the same network with any client (a new device at home or work).
+//!
+//! Anything else starts a new actor. An actor is *known* when it was
+//! active in the mailbox's baseline, or when it stayed in use for weeks
+//! (a new laptop); the rest are *new*: an intruder is a new actor, and so
+//! is a new device, which rules rate one step lower than a stranger with
+//! anything to corroborate it.
+//!
+//! Every record is lent the actor of its session, else of the logon its IP
+//! was attributed from (`timeline.rs`, same client type): one pass in time
+//! order, a hash lookup per record.
+
+use crate::activity::{App, Rec};
+use crate::intern::Sym;
+use crate::timeline::{Records, Timeline};
+use chrono::{DateTime, Duration, Utc};
+use indexmap::IndexSet;
+use rustc_hash::FxHashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// A new actor counts as the owner's once it has been used on this many
+/// distinct days spanning [`ADOPTED_SPAN_DAYS`]: a replaced laptop, not a
+/// visit.
+const ADOPTED_DAYS: usize = 5;
+const ADOPTED_SPAN_DAYS: i64 = 10;
+
+/// How an actor relates to the mailbox's history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Standing {
+    /// Active in the baseline period.
+    Baseline,
+    /// First seen later, then used on many days over weeks.
+    Adopted,
+    /// Neither: a new device or a stranger.
+    New,
+}
+
+impl Standing {
+    pub fn is_known(self) -> bool {
+        self != Standing::New
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Standing::Baseline => "baseline",
+            Standing::Adopted => "adopted",
+            Standing::New => "new",
+        }
+    }
+}
+
+/// One actor of one mailbox, as reports show it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Actor {
+    /// `A1`, `A2`… per mailbox, in order of first logon.
+    pub id: String,
+    pub standing: Standing,
+    pub first: DateTime<Utc>,
+    pub last: DateTime<Utc>,
+    /// Networks, IPs, user agents and client types of its logons, in order
+    /// of first use.
+    pub networks: Vec<String>,
+    pub ips: Vec<String>,
+    pub agents: Vec<String>,
+    pub clients: Vec<String>,
+    /// Distinct `ClientSessionId`s of its records.
+    pub sessions: usize,
+    /// Its first record, whatever the type.
+    pub first_record: usize,
+    /// Logons, successful or not.
+    pub logons: usize,
+    pub failed_logons: usize,
+}
+
+impl Actor {
+    pub fn is_known(&self) -> bool {
+        self.standing.is_known()
+    }
+
+    /// `A3 (new: 185.220.101.0/24, Chrome on Windows)`.
+    pub fn label(&self) -> String {
+        let families: IndexSet<String> = self.agents.iter().map(|a| agent_key(a)).collect();
+        let mut parts: Vec<String> = Vec::new();
+        parts.extend(self.networks.iter().take(2).cloned());
+        if self.networks.len() > 2 {
+            parts.push(format!("+{} networks", self.networks.len() - 2));
+        }
+        parts.extend(families.into_iter().take(2));
+        format!(
+            "{} ({}: {})",
+            self.id,
+            self.standing.as_str(),
+            parts.join(", ")
+        )
+    }
+}
+
+/// What a logon is compared on.
+struct Logon {
+    network: String,
+    site: String,
+    /// Client type and agent family: "Web/Chrome on Windows".
+    family: Option<String>,
+    /// Client type and the exact user agent.
+    client: Option<String>,
+}
+
+/// The actors of every mailbox and the actor of every record.
+#[derive(Debug, Default)]
+pub struct Actors {
+    pub actors: Vec<Arc<Actor>>,
+    /// Parallel to the timeline's records; [`NONE`] when unattributed.
+    by_record: Vec<u32>,
+}
+
+const NONE: u32 = u32::MAX;
+
+impl Actors {
+    pub fn build(timeline: &Timeline, baseline_days: i64) -> Actors {
+        let mut all = Actors {
+            actors: Vec::new(),
+            by_record: vec![NONE; timeline.activities.len()],
+        };
+        for &records in &timeline.by_mailbox {
+            all.add_mailbox(timeline, records, baseline_days);
+        }
+        all
+    }
+
+    /// The actor of record `i`.
+    pub fn of(&self, i: usize) -> Option<&Arc<Actor>> {
+        let at = *self.by_record.get(i)?;
+        self.actors.get(at as usize)
+    }
+
+    fn add_mailbox(&mut self, timeline: &Timeline, records: Records, baseline_days: i64) {
+        let Some(start) = records.first().map(|i| timeline.activities[i].time) else {
+            return;
+        };
+        let baseline_end = start + Duration::days(baseline_days);
+        let mut m = Mailbox::default();
+        for i in records.iter() {
+            let a = timeline.rec(i);
+            let actor = if a.kind.is_logon() {
+                a.client_ip().map(|ip| {
+                    let ip = ip.trim().to_string();
+                    let logon = describe(
+                        &ip,
+                        a.app,
+                        a.user_agent().as_deref(),
+                        &timeline.arenas.strings,
+                    );
+                    let actor = m.join(&logon, a.session);
+                    let draft = &mut m.drafts[actor];
+                    draft.record(i, a.time);
+                    draft.logons += 1;
+                    draft.failed += usize::from(is_failure(a));
+                    draft.networks.insert(logon.network.clone());
+                    draft.ips.insert(ip);
+                    if let Some(ua) = a.user_agent() {
+                        draft
+                            .agents
+                            .insert(ua.trim().trim_end_matches("+Preload").to_string());
+                    }
+                    m.remember(&logon, a.session, actor);
+                    if let Some(ip) = timeline.attribution[i].ip() {
+                        m.by_ip.insert((ip, a.app), actor);
+                    }
+                    actor
+                })
+            } else {
+                None
+            };
+            let actor = actor
+                .or_else(|| {
+                    (!a.session.is_empty())
+                        .then(|| m.by_session.get(&a.session))?
+                        .copied()
+                })
+                .or_else(|| {
+                    let ip = timeline.attribution[i].ip()?;
+                    m.by_ip.get(&(ip, a.app)).copied()
+                });
+            if let Some(actor) = actor {
+                let draft = &mut m.drafts[actor];
+                draft.record(i, a.time);
+                if !a.session.is_empty() {
+                    draft.sessions.insert(a.session);
+                }
+                draft.clients.insert(a.app);
+                self.by_record[i] = u32::try_from(self.actors.len() + actor).unwrap_or(NONE);
+            }
+        }
+        for (n, draft) in m.drafts.into_iter().enumerate() {
+            let standing = draft.standing(baseline_end, n == 0);
+            self.actors.push(Arc::new(Actor {
+                id: format!("A{}", n + 1),
+                standing,
+                first: draft.first,
+                last: draft.last,
+                networks: draft.networks.into_iter().collect(),
+                ips: draft.ips.into_iter().collect(),
+                agents: draft.agents.into_iter().collect(),
+                clients: draft
+                    .clients
+                    .iter()
+                    .map(|app| app.name(&timeline.arenas.strings).to_string())
+                    .collect(),
+                sessions: draft.sessions.len(),
+                first_record: draft.first_record,
+                logons: draft.logons,
+                failed_logons: draft.failed,
+            }));
+        }
+    }
+}
+
+/// An actor while its mailbox is read.
+struct Draft {
+    first: DateTime<Utc>,
+    last: DateTime<Utc>,
+    first_record: usize,
+    networks: IndexSet<String>,
+    ips: IndexSet<String>,
+    agents: IndexSet<String>,
+    clients: IndexSet<App>,
+    sessions: IndexSet<Sym>,
+    /// Days (since the epoch) it logged on.
+    days: IndexSet<i64>,
+    logons: usize,
+    failed: usize,
+    /// Products of its logons' agents (see [`product`]).
+    products: IndexSet<String>,
+}
+
+impl Draft {
+    fn new() -> Draft {
+        Draft {
+            first: DateTime::<Utc>::MAX_UTC,
+            last: DateTime::<Utc>::MIN_UTC,
+            first_record: usize::MAX,
+            networks: IndexSet::new(),
+            ips: IndexSet::new(),
+            agents: IndexSet::new(),
+            clients: IndexSet::new(),
+            sessions: IndexSet::new(),
+            days: IndexSet::new(),
+            logons: 0,
+            failed: 0,
+            products: IndexSet::new(),
+        }
+    }
+
+    /// A logon in one of this actor's sessions continues it unless its
+    /// agent is another program: a stolen session cookie replayed from a
+    /// script is someone else.
+    fn same_product(&self, logon: &Logon) -> bool {
+        match &logon.family {
+            Some(f) => self.products.is_empty() || self.products.contains(product(f)),
+            None => true,
+        }
+    }
+
+    fn record(&mut self, i: usize, time: DateTime<Utc>) {
+        if time < self.first {
+            self.first = time;
+            self.first_record = i;
+        }
+        self.last = self.last.max(time);
+        self.days.insert(time.timestamp().div_euclid(86_400));
+    }
+
+    /// The mailbox's first actor is known even when the baseline holds no
+    /// logon: the export starts with its owner, as far as anyone can tell.
+    fn standing(&self, baseline_end: DateTime<Utc>, first_actor: bool) -> Standing {
+        if self.first < baseline_end || first_actor {
+            Standing::Baseline
+        } else if self.days.len() >= ADOPTED_DAYS
+            && self.last - self.first >= Duration::days(ADOPTED_SPAN_DAYS)
+        {
+            Standing::Adopted
+        } else {
+            Standing::New
+        }
+    }
+}
+
+/// One mailbox's actors and the keys that join a logon to one.
+#[derive(Default)]
+struct Mailbox {
+    drafts: Vec<Draft>,
+    by_session: FxHashMap<Sym, usize>,
+    by_network_family: FxHashMap<(String, String), usize>,
+    by_client: FxHashMap<String, usize>,
+    by_site_family: FxHashMap<(String, String), usize>,
+    by_network: FxHashMap<String, usize>,
+    /// The actor of the latest logon from an IP with a client type: whom
+    /// records attributed to that IP belong to.
+    by_ip: FxHashMap<(u32, App), usize>,
+}
+
+impl Mailbox {
+    /// The actor a logon continues, in the order of the module's list, or
+    /// a new one.
+    fn join(&mut self, logon: &Logon, session: Sym) -> usize {
+        let by_session = (!session.is_empty())
+            .then(|| self.by_session.get(&session).copied())
+            .flatten()
+            .filter(|&a| self.drafts[a].same_product(logon));
+        let found = by_session
+            .or_else(|| match &logon.family {
+                Some(f) => self
+                    .by_network_family
+                    .get(&(logon.network.clone(), f.clone()))
+                    .copied(),
+                None => self.by_network.get(&logon.network).copied(),
+            })
+            .or_else(|| self.by_client.get(logon.client.as_ref()?).copied())
+            .or_else(|| {
+                let f = logon.family.as_ref()?;
+                self.by_site_family
+                    .get(&(logon.site.clone(), f.clone()))
+                    .copied()
+            })
+            .or_else(|| self.by_network.get(&logon.network).copied());
+        found.unwrap_or_else(|| {
+            self.drafts.push(Draft::new());
+            self.drafts.len() - 1
+        })
+    }
+
+    /// Files the logon's keys under `actor`; the first actor to use a key
+    /// keeps it, except sessions, which follow their latest logon.
+    fn remember(&mut self, logon: &Logon, session: Sym, actor: usize) {
+        if !session.is_empty() {
+            self.by_session.insert(session, actor);
+        }
+        if let Some(f) = &logon.family {
+            self.by_network_family
+                .entry((logon.network.clone(), f.clone()))
+                .or_insert(actor);
+            self.by_site_family
+                .entry((logon.site.clone(), f.clone()))
+                .or_insert(actor);
+            self.drafts[actor].products.insert(product(f).to_string());
+        }
+        if let Some(c) = &logon.client {
+            self.by_client.entry(c.clone()).or_insert(actor);
+        }
+        self.by_network
+            .entry(logon.network.clone())
+            .or_insert(actor);
+    }
+}
+
+/// The keys of a logon: `ip` trimmed, `agent` as the row gives it.
+fn describe(ip: &str, app: App, agent: Option<&str>, strings: &crate::intern::Strings) -> Logon {
+    let agent = agent
+        .map(|a| a.trim().trim_end_matches("+Preload"))
+        .filter(|a| !a.is_empty());
+    let app = app.name(strings);
+    Logon {
+        network: host_network(ip),
+        site: site(ip),
+        family: agent.map(|a| format!("{app}/{}", agent_key(a))),
+        client: agent.map(|a| format!("{app}/{a}")),
+    }
+}
+
+/// The browser or program of a family, without client type or OS:
+/// "Web/Chrome on Windows" → "Chrome". The OWA `Logon` row names its
+/// browser without an OS, so a session is matched on this alone.
+fn product(family: &str) -> &str {
+    let family = family.split_once('/').map_or(family, |(_, f)| f);
+    family.split_once(" on ").map_or(family, |(p, _)| p)
+}
+
+/// One host's network: IPv4 /24, IPv6 /64 (privacy addresses rotate
+/// inside it).
+fn host_network(ip: &str) -> String {
+    match ip.parse::<IpAddr>() {
+        Ok(IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        _ => network(ip),
+    }
+}
+
+/// A site or provider: IPv4 /16, IPv6 /48.
+fn site(ip: &str) -> String {
+    match ip.parse::<IpAddr>() {
+        Ok(IpAddr::V4(v4)) => {
+            let o = v4.octets();
+            format!("{}.{}.0.0/16", o[0], o[1])
+        }
+        _ => network(ip),
+    }
+}
+
+/// IPv4 /24, IPv6 /48; anything else (anonymised, garbage) as written.
+pub fn network(ip: &str) -> String {
+    match ip.parse::<IpAddr>() {
+        Ok(IpAddr::V4(v4)) => {
+            let o = v4.octets();
+            format!("{}.{}.{}.0/24", o[0], o[1], o[2])
+        }
+        Ok(IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2])
+        }
+        Err(_) => ip.to_string(),
+    }
+}
+
+/// A failed `ServerLogon`: a `Result` that is not a success, or exception text.
+pub fn is_failure(a: Rec<'_>) -> bool {
+    let bad_result = a.logon_result().is_some_and(|r| {
+        let r = r.to_ascii_lowercase();
+        !(r.contains("success") || r == "true" || r == "ok")
+    });
+    bad_result || a.prop("ExceptionInfo").is_some()
+}
+
+/// Browser family and OS of a user agent, `+Preload` suffixes stripped:
+/// "Chrome on Windows". Unknown software keeps its product token.
+pub fn agent_key(ua: &str) -> String {
+    let ua = ua.trim().trim_end_matches("+Preload");
+    let lower = ua.trim_end_matches("+Preload").to_ascii_lowercase();
+    let family = [
+        ("edge/", "Edge"),
+        ("edg/", "Edge"),
+        ("opr/", "Opera"),
+        ("chrome/", "Chrome"),
+        ("firefox/", "Firefox"),
+        ("trident/", "Internet Explorer"),
+        ("msie", "Internet Explorer"),
+        ("microsoft office", "Microsoft Office"),
+        ("outlook", "Outlook"),
+        ("safari/", "Safari"),
+    ]
+    .iter()
+    .find(|(needle, _)| lower.contains(needle))
+    .map(|(_, name)| name.to_string())
+    .unwrap_or_else(|| ua.split(['/', ' ']).next().unwrap_or(ua).to_string());
+    let os = [
+        ("windows", "Windows"),
+        ("android", "Android"),
+        ("iphone", "iOS"),
+        ("ipad", "iOS"),
+        ("mac os x", "macOS"),
+        ("macintosh", "macOS"),
+        ("linux", "Linux"),
+    ]
+    .iter()
+    .find(|(needle, _)| lower.contains(needle))
+    .map(|(_, name)| *name);
+    match os {
+        Some(os) => format!("{family} on {os}"),
+        None => family,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn networks() {
+        assert_eq!(network("185.220.101.7"), "185.220.101.0/24");
+        assert_eq!(network("2001:db8:abcd:12::1"), "2001:db8:abcd::/48");
+        assert_eq!(network("not-an-ip"), "not-an-ip");
+    }
+
+    #[test]
+    fn agent_families() {
+        let chrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/67.0.3396.99 Safari/537.36+Preload+Preload";
+        assert_eq!(agent_key(chrome), "Chrome on Windows");
+        assert_eq!(agent_key("python-requests/2.18.4"), "python-requests");
+        assert_eq!(agent_key("Android-Mail/7.10.31"), "Android-Mail on Android");
+    }
+}
