@@ -128,6 +128,17 @@ impl EvidenceList {
         self.records.len()
     }
 
+    /// Appends the rows of `other` this list does not cite yet, with their
+    /// details while there is room: two findings merged into one episode.
+    pub fn extend(&mut self, other: &EvidenceList) {
+        let cited: rustc_hash::FxHashSet<u32> = self.records.iter().copied().collect();
+        for e in other.iter() {
+            if !cited.contains(&u32::try_from(e.record).unwrap_or(u32::MAX)) {
+                self.push(e.record, || e.detail.to_string());
+            }
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.records.is_empty()
     }

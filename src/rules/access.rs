@@ -9,11 +9,13 @@
 use super::window::{self, Event};
 use super::{Ctx, Meta, Param, Rule, list, plural, quoted};
 use crate::activity::{App, Kind};
+use crate::actors::{Actor, Standing};
 pub use crate::actors::{agent_key, is_failure, network};
 use crate::finding::{Finding, Level};
 use crate::timeline::Records;
 use chrono::{DateTime, Duration, Utc};
 use indexmap::{IndexMap, IndexSet};
+use std::sync::Arc;
 
 /// Days at the start of each mailbox that define "known".
 const BASELINE_DAYS: Param = Param::int("baseline_days", 7);
@@ -131,7 +133,7 @@ impl Rule for NewIp {
                 level: Level::Medium,
                 attack: &["T1078.004"],
                 experimental: false,
-                description: "Successful logon from an IPv4 /24 or IPv6 /48 not seen in the mailbox's baseline",
+                description: "Successful logons from networks (IPv4 /24, IPv6 /48) outside the baseline, one finding per actor: medium for a new actor, low for a known one roaming",
                 params: &[BASELINE_DAYS],
             }
         }
@@ -139,8 +141,7 @@ impl Rule for NewIp {
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         for (_, records) in ctx.mailboxes() {
             let end = baseline_end(ctx, records);
-            let all = logons(ctx, records);
-            let ok: Vec<&Logon> = all.iter().filter(|l| l.ok).collect();
+            let ok: Vec<Logon> = logons(ctx, records).into_iter().filter(|l| l.ok).collect();
             let mut known: IndexSet<&str> = ok
                 .iter()
                 .filter(|l| l.time < end)
@@ -151,32 +152,66 @@ impl Rule for NewIp {
             {
                 known.insert(&first.network);
             }
-            let mut new: IndexMap<&str, Vec<&Logon>> = IndexMap::new();
+            // Per actor, its logons from networks outside the baseline.
+            let mut by_actor: IndexMap<*const Actor, (&Arc<Actor>, Vec<&Logon>)> = IndexMap::new();
             for l in ok.iter().filter(|l| !known.contains(l.network.as_str())) {
-                new.entry(&l.network).or_default().push(l);
+                if let Some(actor) = ctx.actor(l.record) {
+                    by_actor
+                        .entry(Arc::as_ptr(actor))
+                        .or_insert((actor, Vec::new()))
+                        .1
+                        .push(l);
+                }
             }
-            for (net, hits) in new {
-                let ips: IndexSet<&str> = hits.iter().map(|l| l.ip.as_str()).collect();
-                let agents: IndexSet<&str> =
-                    hits.iter().filter_map(|l| l.agent.as_deref()).collect();
-                let summary = format!(
-                    "{} from new network {net} ({}){}; baseline had {}",
-                    plural(hits.len(), "logon", "logons"),
-                    list(&ips.iter().map(|s| s.to_string()).collect::<Vec<_>>(), 3),
-                    if agents.is_empty() {
-                        String::new()
-                    } else {
-                        format!(
-                            " using {}",
-                            list(&agents.iter().map(|s| s.to_string()).collect::<Vec<_>>(), 3)
-                        )
-                    },
-                    list(&known.iter().map(|s| s.to_string()).collect::<Vec<_>>(), 3),
-                );
-                let recs: Vec<usize> = hits.iter().map(|l| l.record).collect();
-                out.push(ctx.finding(self, self.level(), &recs, summary, |i| logon_detail(ctx, i)));
+            for (actor, hits) in by_actor.into_values() {
+                out.push(self.actor_finding(ctx, actor, &hits, &known));
             }
         }
+    }
+}
+
+impl NewIp {
+    /// One finding per actor: medium for a new actor (a network and a
+    /// client the mailbox never used), low for a known one roaming.
+    fn actor_finding(
+        &self,
+        ctx: &Ctx<'_>,
+        actor: &Actor,
+        hits: &[&Logon],
+        known: &IndexSet<&str>,
+    ) -> Finding {
+        let nets: IndexSet<&str> = hits.iter().map(|l| l.network.as_str()).collect();
+        let ips: IndexSet<&str> = hits.iter().map(|l| l.ip.as_str()).collect();
+        let agents: IndexSet<&str> = hits.iter().filter_map(|l| l.agent.as_deref()).collect();
+        let strings = |set: &IndexSet<&str>| set.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let using = if agents.is_empty() {
+            String::new()
+        } else {
+            format!(" using {}", list(&strings(&agents), 3))
+        };
+        let (level, who) = match actor.standing {
+            Standing::New => (Level::Medium, "a new actor"),
+            Standing::Adopted => (
+                Level::Low,
+                "an actor first seen after the baseline, then in use for weeks",
+            ),
+            Standing::Baseline => (Level::Low, "a known actor roaming (same client)"),
+        };
+        let summary = format!(
+            "{} from {} new {} ({}){using}, by {who} {}; baseline networks {}",
+            plural(hits.len(), "logon", "logons"),
+            nets.len(),
+            if nets.len() == 1 {
+                "network"
+            } else {
+                "networks"
+            },
+            list(&strings(&ips), 3),
+            actor.id,
+            list(&strings(known), 3),
+        );
+        let recs: Vec<usize> = hits.iter().map(|l| l.record).collect();
+        ctx.finding(self, level, &recs, summary, |i| logon_detail(ctx, i))
     }
 }
 
@@ -467,7 +502,7 @@ impl Rule for SessionMultiIp {
                 level: Level::High,
                 attack: &["T1550.004", "T1078.004"],
                 experimental: true,
-                description: "Logons from 2+ networks within minutes (one not in the baseline), or one session changing network within seconds",
+                description: "A new actor logging on within minutes of another actor from another network (medium), or one session taken over by another actor from another network within seconds (high)",
                 params: &[
                     BASELINE_DAYS,
                     Param::int("window_minutes", 10),
@@ -480,31 +515,53 @@ impl Rule for SessionMultiIp {
         let window = ctx.minutes("window_minutes");
         let change = Duration::seconds(ctx.int("session_change_seconds"));
         for (_, records) in ctx.mailboxes() {
-            let end = baseline_end(ctx, records);
             let all: Vec<Logon> = logons(ctx, records).into_iter().filter(|l| l.ok).collect();
-            let baseline: IndexSet<&str> = all
-                .iter()
-                .filter(|l| l.time < end)
-                .map(|l| l.network.as_str())
-                .collect();
             let events: Vec<Event<&str>> = all
                 .iter()
                 .map(|l| Event::new(l.record, l.time, l.network.as_str()))
                 .collect();
+            // A person's own devices overlap all the time (an office PC
+            // left running, dual stack, a phone): only a new actor beside
+            // another one counts, once per new actor.
+            let mut by_actor: IndexMap<*const Actor, (&Arc<Actor>, Vec<usize>, usize)> =
+                IndexMap::new();
             for range in window::bursts(&events, window, 2) {
                 let burst = &events[range];
-                if burst.iter().all(|e| baseline.contains(e.key)) {
+                let actors: Vec<Option<&Arc<Actor>>> =
+                    burst.iter().map(|e| ctx.actor(e.record())).collect();
+                let Some(new) = actors.iter().flatten().find(|a| !a.is_known()) else {
+                    continue;
+                };
+                let others = actors.iter().flatten().any(|a| !Arc::ptr_eq(a, new));
+                let nets: IndexSet<&str> = burst.iter().map(|e| e.key).collect();
+                if !others || nets.len() < 2 {
                     continue;
                 }
-                let nets: IndexSet<&str> = burst.iter().map(|e| e.key).collect();
-                let recs: Vec<usize> = burst.iter().map(Event::record).collect();
+                let entry = by_actor
+                    .entry(Arc::as_ptr(new))
+                    .or_insert((new, Vec::new(), 0));
+                entry.1.extend(burst.iter().map(Event::record));
+                entry.2 += 1;
+            }
+            for (actor, mut recs, bursts) in by_actor.into_values() {
+                recs.sort_unstable();
+                recs.dedup();
+                let nets: IndexSet<String> = recs
+                    .iter()
+                    .filter_map(|&i| ctx.activity(i).client_ip())
+                    .map(|ip| network(&ip))
+                    .collect();
                 let summary = format!(
-                    "Logons from {} networks within {} min: {}",
-                    nets.len(),
+                    "New actor {} logged on within {} min of another actor, {}, from {} networks: {}",
+                    actor.id,
                     window.num_minutes(),
-                    list(&nets.iter().map(|s| s.to_string()).collect::<Vec<_>>(), 4)
+                    plural(bursts, "time", "times"),
+                    nets.len(),
+                    list(&nets.into_iter().collect::<Vec<_>>(), 4)
                 );
-                out.push(ctx.finding(self, self.level(), &recs, summary, |i| logon_detail(ctx, i)));
+                out.push(ctx.finding(self, Level::Medium, &recs, summary, |i| {
+                    logon_detail(ctx, i)
+                }));
             }
             self.session_changes(ctx, &all, change, out);
         }
@@ -529,9 +586,13 @@ impl SessionMultiIp {
             }
         }
         for (session, ls) in by_session {
-            let pair = ls
-                .windows(2)
-                .find(|w| w[0].network != w[1].network && w[1].time - w[0].time <= change);
+            // Dual stack and a reconnect keep the actor; a cookie replayed
+            // from another program does not (`docs/actors.md`).
+            let pair = ls.windows(2).find(|w| {
+                w[0].network != w[1].network
+                    && w[1].time - w[0].time <= change
+                    && !same_actor(ctx.actor(w[0].record), ctx.actor(w[1].record))
+            });
             if let Some(w) = pair {
                 let summary = format!(
                     "Session {session} moved from {} to {} within {} s",
@@ -548,6 +609,13 @@ impl SessionMultiIp {
                 ));
             }
         }
+    }
+}
+
+fn same_actor(a: Option<&Arc<Actor>>, b: Option<&Arc<Actor>>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+        _ => false,
     }
 }
 

@@ -12,6 +12,7 @@ mod collection;
 mod correlation;
 mod data;
 mod deletion;
+mod episodes;
 mod inbox_rules;
 pub mod keywords;
 mod links;
@@ -269,9 +270,13 @@ impl<'a> Ctx<'a> {
         standing
     }
 
-    /// Record `i` is near an access anomaly of its session or IP.
+    /// A record of a new actor is suspect (`docs/actors.md`); one no actor
+    /// is tied to is suspect when its session or IP had an access anomaly.
     pub fn is_suspect(&self, i: usize) -> bool {
-        self.suspect.contains(self.timeline, i)
+        match self.actor(i) {
+            Some(actor) => !actor.is_known(),
+            None => self.suspect.contains(self.timeline, i),
+        }
     }
 
     /// A finding of this rule over `records` (time-ordered indices); count
@@ -361,6 +366,12 @@ pub fn run_all(timeline: &Timeline, settings: &Settings) -> Vec<Finding> {
                 rule: rule.id(),
             };
             rule.check(&ctx, &mut out);
+            if stage != Stage::Last {
+                for f in &mut out {
+                    cap_by_actor(f);
+                }
+                out = episodes::merge(out, settings.int(rule.id(), "window_minutes"));
+            }
             findings.extend(out);
         }
         findings
@@ -394,6 +405,18 @@ pub fn run_all(timeline: &Timeline, settings: &Settings) -> Vec<Finding> {
         all.extend(lane_b.into_iter().skip(skip));
         run(Stage::Last, all, &suspect)
     })
+}
+
+/// The level a finding may have given who it is about
+/// (`docs/severity.md`): the owner's known actors at most low, activity no
+/// actor can be tied to at most medium, a new actor what the rule says.
+fn cap_by_actor(f: &mut Finding) {
+    let cap = match f.actor.as_ref().map(|a| a.standing) {
+        Some(Standing::Baseline | Standing::Adopted) => Level::Low,
+        None => Level::Medium,
+        Some(Standing::New) => Level::Critical,
+    };
+    f.level = f.level.min(cap);
 }
 
 /// Short quoting of data inside a summary: `'wire transfer'`.
