@@ -236,7 +236,7 @@ prop_keys! {
     DeliveredToClutter, DeliveredFolderId, SenderSmtpAddress, SenderAddress, From, Subject,
     IsConversation, DeleteType, DeletedByEmptyFolder, DeletedByDeleteAll, SourceDefaultFolderType,
     SourceFolder, TargetFolder, DestinationFolder, SelectedFolderName, MoveType, RuleName, Name,
-    DisplayName, AttachmentAction,
+    DisplayName, AttachmentAction, ItemClass,
 }
 
 /// One kept property: a known key (index below 256) or, for activity types

@@ -2,6 +2,10 @@
 //! same actor of the same mailbox that follow each other closely are one
 //! episode and become one finding, with the true span and count.
 //!
+//! Findings no actor is tied to are left as the rule cut them: a rule
+//! without an actor splits by what it is about (sender, folder), and two
+//! senders' rule effects are not one episode.
+//!
 //! Rules cut their findings by their own windows; the same tidy-up or the
 //! same intruder's searches then come out as tens of findings. Merging
 //! here, once for every rule, keeps each rule simple and the promise
@@ -32,6 +36,7 @@ pub fn merge(mut findings: Vec<Finding>, window_minutes: i64) -> Vec<Finding> {
         match out.last_mut() {
             Some(last)
                 if last.mailbox == f.mailbox
+                    && actor_key(&f).is_some()
                     && actor_key(last) == actor_key(&f)
                     && f.first - last.last <= gap =>
             {

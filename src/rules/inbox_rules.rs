@@ -9,7 +9,7 @@ use super::deletion::is_notice;
 use super::keywords::Keywords;
 use super::window::{self, Event};
 use super::{Ctx, Meta, Param, Rule, list, plural, quoted};
-use crate::activity::{App, Kind, Rec, folder_type_name};
+use crate::activity::{App, Kind, PropKey, Rec, folder_type_name};
 use crate::finding::{Finding, Level};
 use crate::intern::Sym;
 use crate::timeline::Records;
@@ -396,7 +396,7 @@ impl Rule for HiddenDelivery {
             let inbox_senders: HashSet<String> = (lowered.into_iter().zip(reached_inbox))
                 .filter_map(|(sender, inbox)| inbox.then_some(sender))
                 .collect();
-            self.emit(ctx, clusters, &inbox_senders, out);
+            self.emit(ctx, records, clusters, &inbox_senders, out);
         }
     }
 }
@@ -405,6 +405,7 @@ impl HiddenDelivery {
     fn emit(
         &self,
         ctx: &Ctx<'_>,
+        records: Records,
         clusters: IndexMap<(String, String), Vec<(usize, Level)>>,
         inbox: &HashSet<String>,
         out: &mut Vec<Finding>,
@@ -424,14 +425,20 @@ impl HiddenDelivery {
                 }
             }
             let recs: Vec<usize> = hits.iter().map(|(i, _)| *i).collect();
-            let level = hits.iter().map(|(_, l)| *l).max().unwrap_or(Level::Medium);
+            let is_standing = standing(ctx, records, recs[0]);
+            let level = if is_standing {
+                Level::Low
+            } else {
+                hits.iter().map(|(_, l)| *l).max().unwrap_or(Level::Medium)
+            };
             let history = recs.iter().any(|&i| {
                 ctx.activity(i)
                     .sender()
                     .is_some_and(|s| inbox.contains(&s.to_lowercase()))
             });
             let summary = format!(
-                "{} delivered past the Inbox: {}{}",
+                "{}{} delivered past the Inbox: {}{}",
+                if is_standing { STANDING } else { "" },
                 plural(recs.len(), "message", "messages"),
                 describe_rule(ctx, &recs, &folder),
                 if history {
@@ -472,9 +479,13 @@ struct Paired {
     delivery: usize,
 }
 
-/// Pairs each action (time-ordered) with its delivery: the same item id,
-/// else (moves carry a new id) the nearest earlier unpaired delivery within
-/// `within`.
+/// Pairs each action (time-ordered) with the delivery of its item: the
+/// same item id or Internet message id. A server `Move` carries the item's
+/// *new* id and no message id (`docs/rules.md`, "Rule effects"), so for it
+/// (and a forward, a new item) the one delivery within `within` before it
+/// stands in, only when there
+/// is exactly one and the two rows do not name different sessions: never
+/// the nearest of several, which paired unrelated mail.
 fn pair_with_deliveries(
     ctx: &Ctx<'_>,
     records: Records,
@@ -486,25 +497,29 @@ fn pair_with_deliveries(
     let mut used = HashSet::new();
     let mut out = Vec::new();
     for &a in actions {
-        let t = ctx.activity(a).time;
+        let action = ctx.activity(a);
+        let t = action.time;
         let near = |d: usize| {
             let dt = t - ctx.activity(d).time;
-            dt >= Duration::zero() && dt <= within && !used.contains(&d)
+            dt >= Duration::zero() && dt <= within
         };
         let by_id = deliveries.linked(ctx, a).filter(|&d| near(d));
-        // Deliveries are in time order: scan back from the action only
-        // through the window.
-        let by_time = || {
+        let only_one = || {
             let end = delivered.partition_point(|&d| ctx.activity(d as usize).time <= t);
-            delivered[..end]
+            let mut window = delivered[..end]
                 .iter()
                 .rev()
                 .map(|&d| d as usize)
-                .take_while(|&d| t - ctx.activity(d).time <= within)
-                .find(|&d| near(d))
+                .take_while(|&d| near(d));
+            let d = window.next()?;
+            let session = ctx.activity(d).session;
+            let same_session =
+                action.session.is_empty() || session.is_empty() || session == action.session;
+            (window.next().is_none() && same_session).then_some(d)
         };
-        if let Some(d) = by_id.or_else(by_time) {
-            used.insert(d);
+        // A `Delete` keeps the item's id: unlinked, it is about other mail.
+        let paired = by_id.or_else(|| (action.kind != Kind::Delete).then(only_one).flatten());
+        if let Some(d) = paired.filter(|d| used.insert(*d)) {
             out.push(Paired {
                 action: a,
                 delivery: d,
@@ -512,6 +527,38 @@ fn pair_with_deliveries(
         }
     }
     out
+}
+
+/// Exchange's Calendar Assistant files and deletes meeting requests,
+/// responses and cancellations on its own (`docs/benign.md`).
+fn is_meeting_mail(a: Rec<'_>) -> bool {
+    if a.get(PropKey::ItemClass)
+        .is_some_and(|c| c.to_ascii_lowercase().starts_with("ipm.schedule.meeting"))
+    {
+        return true;
+    }
+    let subject = a.subject().unwrap_or_default();
+    MEETING_PREFIXES.iter().any(|p| {
+        subject.len() >= p.len()
+            && subject.is_char_boundary(p.len())
+            && subject[..p.len()].eq_ignore_ascii_case(p)
+    })
+}
+
+const MEETING_PREFIXES: &[&str] = &[
+    "accepted:",
+    "declined:",
+    "tentative:",
+    "canceled:",
+    "cancelled:",
+    "updated:",
+    "new time proposed:",
+];
+
+/// A pattern (sender → folder) whose first effect falls in the baseline
+/// period is a rule the owner already had: one low finding, named so.
+fn standing(ctx: &Ctx<'_>, records: Records, first: usize) -> bool {
+    ctx.activity(first).time < ctx.baseline_end(records)
 }
 
 pub struct ServerMove;
@@ -535,17 +582,23 @@ impl Rule for ServerMove {
         let financial = ctx.settings.keywords("search-financial", "keywords");
         let (subjects, senders) = notice_lists(ctx);
         for (_, records) in ctx.mailboxes() {
+            // Exchange's own moves only: an Outlook move seconds after a
+            // delivery is the person at the keyboard (or their client
+            // rule), about whatever mail they were reading.
             let actions: Vec<usize> = ctx
                 .of_kinds(records, &[Kind::Move, Kind::Delete])
                 .into_iter()
                 .filter(|&i| {
                     let a = ctx.activity(i);
-                    matches!(a.app, App::Exchange | App::Outlook) && leaves_inbox(a)
+                    a.app == App::Exchange && leaves_inbox(a)
                 })
                 .collect();
             let mut clusters: IndexMap<(String, String), Vec<(Paired, Level)>> = IndexMap::new();
             for p in pair_with_deliveries(ctx, records, &actions, within) {
                 let (a, d) = (ctx.activity(p.action), ctx.activity(p.delivery));
+                if is_meeting_mail(d) {
+                    continue;
+                }
                 let target = if a.kind == Kind::Delete {
                     "deleted".to_string()
                 } else {
@@ -554,32 +607,28 @@ impl Rule for ServerMove {
                 };
                 let sensitive = d.subject().is_some_and(|s| financial.is_match(&s))
                     || is_notice(d, subjects, senders);
-                let level = match a.app {
-                    App::Outlook => Level::Medium,
-                    _ if a.kind == Kind::Delete || is_hiding_folder(&target) || sensitive => {
-                        Level::High
-                    }
-                    _ => Level::Medium,
+                let level = if a.kind == Kind::Delete || is_hiding_folder(&target) || sensitive {
+                    Level::High
+                } else {
+                    Level::Medium
                 };
-                let sender = sender_domain(&d.sender().unwrap_or_default());
+                let sender = d.sender().unwrap_or_default().to_lowercase();
                 clusters
                     .entry((sender, target))
                     .or_default()
                     .push((p, level));
             }
             for ((_, target), hits) in clusters {
-                let level = hits.iter().map(|(_, l)| *l).max().unwrap_or(Level::Medium);
                 let dels: Vec<usize> = hits.iter().map(|(p, _)| p.delivery).collect();
-                let by = if hits
-                    .iter()
-                    .all(|(p, _)| ctx.activity(p.action).app == App::Outlook)
-                {
-                    "Outlook (client-side rule)"
+                let is_standing = standing(ctx, records, dels[0]);
+                let level = if is_standing {
+                    Level::Low
                 } else {
-                    "Exchange"
+                    hits.iter().map(|(_, l)| *l).max().unwrap_or(Level::Medium)
                 };
                 let summary = format!(
-                    "{} handled by {by} within seconds of delivery: {}",
+                    "{}{} handled by Exchange within seconds of delivery: {}",
+                    if is_standing { STANDING } else { "" },
                     plural(hits.len(), "message", "messages"),
                     describe_rule(ctx, &dels, &target)
                 );
@@ -595,6 +644,9 @@ impl Rule for ServerMove {
         }
     }
 }
+
+/// How a standing rule's finding begins.
+const STANDING: &str = "Standing rule, active since the export's first days: ";
 
 /// From the Inbox (or no source recorded) to anything but Inbox/Clutter.
 fn leaves_inbox(a: Rec<'_>) -> bool {
@@ -653,7 +705,9 @@ impl Rule for ServerMarkRead {
             for (_, pairs) in hits {
                 let dels: Vec<usize> = pairs.iter().map(|p| p.0).collect();
                 let also_moved = dels.iter().any(|d| moved.contains(d));
-                let level = if also_moved {
+                let level = if standing(ctx, records, dels[0]) {
+                    Level::Low
+                } else if also_moved {
                     Level::High
                 } else {
                     Level::Medium

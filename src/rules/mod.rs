@@ -233,6 +233,17 @@ impl<'a> Ctx<'a> {
         self.settings.keywords(self.rule, key)
     }
 
+    /// The end of the baseline period of the mailbox `records` belong to:
+    /// its first `baseline_days` (`logon-new-ip`'s setting, shared by all).
+    pub fn baseline_end(&self, records: Records) -> chrono::DateTime<chrono::Utc> {
+        let start = records
+            .first()
+            .map_or_else(chrono::DateTime::<chrono::Utc>::default, |i| {
+                self.activity(i).time
+            });
+        start + chrono::Duration::days(self.settings.int("logon-new-ip", "baseline_days"))
+    }
+
     /// The actor of record `i` (`docs/actors.md`).
     pub fn actor(&self, i: usize) -> Option<&'a Arc<Actor>> {
         self.shared.actors.of(i)
