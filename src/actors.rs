@@ -49,11 +49,20 @@ pub enum Standing {
     Adopted,
     /// Neither: a new device or a stranger.
     New,
+    /// The export is shorter than the baseline period: there is no history
+    /// to tell the owner from anyone else, so rules keep their own levels.
+    Unjudged,
 }
 
 impl Standing {
+    /// The owner's, as far as the history shows.
     pub fn is_known(self) -> bool {
-        self != Standing::New
+        matches!(self, Standing::Baseline | Standing::Adopted)
+    }
+
+    /// Unlike the history: an intruder candidate.
+    pub fn is_new(self) -> bool {
+        self == Standing::New
     }
 
     pub fn as_str(self) -> &'static str {
@@ -61,6 +70,7 @@ impl Standing {
             Standing::Baseline => "baseline",
             Standing::Adopted => "adopted",
             Standing::New => "new",
+            Standing::Unjudged => "unjudged",
         }
     }
 }
@@ -91,6 +101,10 @@ pub struct Actor {
 impl Actor {
     pub fn is_known(&self) -> bool {
         self.standing.is_known()
+    }
+
+    pub fn is_new(&self) -> bool {
+        self.standing.is_new()
     }
 
     /// `A3 (new: 185.220.101.0/24, Chrome on Windows)`.
@@ -127,6 +141,9 @@ pub struct Actors {
     pub actors: Vec<Arc<Actor>>,
     /// Parallel to the timeline's records; [`NONE`] when unattributed.
     by_record: Vec<u32>,
+    /// Per input: its export is longer than the baseline period, so there
+    /// is a history to compare with.
+    judged: Vec<bool>,
 }
 
 const NONE: u32 = u32::MAX;
@@ -136,11 +153,17 @@ impl Actors {
         let mut all = Actors {
             actors: Vec::new(),
             by_record: vec![NONE; timeline.activities.len()],
+            judged: vec![false; timeline.by_mailbox.len()],
         };
         for &records in &timeline.by_mailbox {
             all.add_mailbox(timeline, records, baseline_days);
         }
         all
+    }
+
+    /// Whether input `file` has a history past its baseline period.
+    pub fn judged(&self, file: usize) -> bool {
+        self.judged.get(file).copied().unwrap_or(false)
     }
 
     /// The actor of record `i`.
@@ -154,6 +177,13 @@ impl Actors {
             return;
         };
         let baseline_end = start + Duration::days(baseline_days);
+        let end = records
+            .last()
+            .map_or(start, |i| timeline.activities[i].time);
+        let judged = end >= baseline_end;
+        if let Some(flag) = self.judged.get_mut(records.file) {
+            *flag = judged;
+        }
         let mut m = Mailbox::default();
         for i in records.iter() {
             let a = timeline.rec(i);
@@ -208,7 +238,11 @@ impl Actors {
             }
         }
         for (n, draft) in m.drafts.into_iter().enumerate() {
-            let standing = draft.standing(baseline_end, n == 0);
+            let standing = if judged {
+                draft.standing(baseline_end, n == 0)
+            } else {
+                Standing::Unjudged
+            };
             self.actors.push(Arc::new(Actor {
                 id: format!("A{}", n + 1),
                 standing,

@@ -196,6 +196,7 @@ impl NewIp {
                 "an actor first seen after the baseline, then in use for weeks",
             ),
             Standing::Baseline => (Level::Low, "a known actor roaming (same client)"),
+            Standing::Unjudged => (Level::Medium, "an actor of an export too short to judge"),
         };
         let summary = format!(
             "{} from {} new {} ({}){using}, by {who} {}; baseline networks {}",
@@ -240,7 +241,7 @@ impl Rule for NewAgent {
             let new_ip_times: Vec<DateTime<Utc>> = ctx
                 .prior
                 .iter()
-                .filter(|f| f.rule == "logon-new-ip" && f.mailbox == mailbox)
+                .filter(|f| f.rule == NewIp.id() && f.mailbox == mailbox)
                 .flat_map(|f| f.evidence.iter().map(|e| ctx.activity(e.record).time))
                 .collect();
             let mut hits: IndexMap<String, Vec<usize>> = IndexMap::new();
@@ -502,7 +503,7 @@ impl Rule for SessionMultiIp {
                 level: Level::High,
                 attack: &["T1550.004", "T1078.004"],
                 experimental: true,
-                description: "A new actor logging on within minutes of another actor from another network (medium), or one session taken over by another actor from another network within seconds (high)",
+                description: "A new actor logging on within minutes of another actor from another network, or one session taken over by another actor from another network within seconds",
                 params: &[
                     BASELINE_DAYS,
                     Param::int("window_minutes", 10),
@@ -529,7 +530,7 @@ impl Rule for SessionMultiIp {
                 let burst = &events[range];
                 let actors: Vec<Option<&Arc<Actor>>> =
                     burst.iter().map(|e| ctx.actor(e.record())).collect();
-                let Some(new) = actors.iter().flatten().find(|a| !a.is_known()) else {
+                let Some(new) = actors.iter().flatten().find(|a| a.is_new()) else {
                     continue;
                 };
                 let others = actors.iter().flatten().any(|a| !Arc::ptr_eq(a, new));
@@ -559,9 +560,7 @@ impl Rule for SessionMultiIp {
                     nets.len(),
                     list(&nets.into_iter().collect::<Vec<_>>(), 4)
                 );
-                out.push(ctx.finding(self, Level::Medium, &recs, summary, |i| {
-                    logon_detail(ctx, i)
-                }));
+                out.push(ctx.finding(self, self.level(), &recs, summary, |i| logon_detail(ctx, i)));
             }
             self.session_changes(ctx, &all, change, out);
         }

@@ -1,7 +1,7 @@
 //! Reading, collection and sending bursts (`detections.md` §2.4, §2.7).
 
 use super::window::{self, Event};
-use super::{Ctx, Meta, Param, Rule, plural};
+use super::{Ctx, Meta, Param, Rule, access, plural, search};
 use crate::activity::{App, IdHash, Kind, Rec};
 use crate::finding::{Finding, Level};
 use crate::timeline::Records;
@@ -105,10 +105,13 @@ fn burst_findings(
     window::for_each_burst(events, window, threshold, hasher, |burst| {
         let recs: Vec<usize> = burst.iter().map(Event::record).collect();
         let distinct = window::distinct(burst, hasher);
+        // The true span, not the window it fitted in.
+        let span = burst.last().map(|e| e.time).unwrap_or_default()
+            - burst.first().map(|e| e.time).unwrap_or_default();
         let summary = format!(
-            "{} within {} min{}",
+            "{} within {}{}",
             plural(distinct, what.0, what.1),
-            window.num_minutes(),
+            super::episodes::span_text(span),
             from_ip(ctx, &recs)
         );
         let mut f = ctx.finding(rule, level_of(&recs), &recs, summary, |i| {
@@ -177,7 +180,7 @@ impl Rule for AttachmentBurst {
         }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-        let financial = ctx.settings.keywords("search-financial", "keywords");
+        let financial = ctx.settings.keywords(search::Financial.id(), "keywords");
         for (_, records) in ctx.mailboxes() {
             let deliveries = ctx.deliveries(records);
             let events = user_events(ctx, records, ATTACHMENT_KINDS, &item_key);
@@ -203,14 +206,15 @@ impl Rule for AttachmentBurst {
 
 pub struct SendBurst;
 
-const ACCESS_RULES: &[&str] = &[
-    "logon-new-ip",
-    "logon-suspicious-agent",
-    "logon-legacy-client",
-    "session-multi-ip",
-    "logon-timezone-mismatch",
-    "logon-new-agent",
-    "logon-failures",
+/// Access rules, by value (a renamed rule fails to compile here).
+const ACCESS_RULES: &[&dyn Rule] = &[
+    &access::NewIp,
+    &access::SuspiciousAgent,
+    &access::LegacyClient,
+    &access::SessionMultiIp,
+    &access::TimezoneMismatch,
+    &access::NewAgent,
+    &access::Failures,
 ];
 
 impl Rule for SendBurst {
@@ -248,7 +252,7 @@ impl Rule for SendBurst {
             let access: Vec<_> = ctx
                 .prior
                 .iter()
-                .filter(|f| f.mailbox == mailbox && ACCESS_RULES.contains(&f.rule))
+                .filter(|f| f.mailbox == mailbox && ACCESS_RULES.iter().any(|r| r.id() == f.rule))
                 .map(|f| f.first)
                 .collect();
             let level = |recs: &[usize]| {
@@ -285,7 +289,7 @@ impl Rule for ForwardBurst {
                 level: Level::Medium,
                 attack: &["T1114"],
                 experimental: false,
-                description: "Many distinct items forwarded by a user client; high in suspect context or with a financial subject",
+                description: "Many distinct items forwarded by a user client, or any forward by a new actor; high for a new actor or with a financial subject",
                 params: &[
                     Param::int("threshold", 10),
                     Param::int("window_minutes", 30),
@@ -294,7 +298,7 @@ impl Rule for ForwardBurst {
         }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-        let financial = ctx.settings.keywords("search-financial", "keywords");
+        let financial = ctx.settings.keywords(search::Financial.id(), "keywords");
         for (_, records) in ctx.mailboxes() {
             let deliveries = ctx.deliveries(records);
             let events = user_events(ctx, records, &[Kind::Forward], &item_key);
@@ -307,6 +311,7 @@ impl Rule for ForwardBurst {
                 });
                 if raised { Level::High } else { Level::Medium }
             };
+            let start = out.len();
             burst_findings(
                 self,
                 ctx,
@@ -315,6 +320,43 @@ impl Rule for ForwardBurst {
                 &level,
                 out,
             );
+            self.new_actor_forwards(ctx, records, start, &level, out);
+        }
+    }
+}
+
+impl ForwardBurst {
+    /// Forwards by a new actor, however few, outside any burst: an
+    /// intruder sends on the one payment mail it came for.
+    fn new_actor_forwards(
+        &self,
+        ctx: &Ctx<'_>,
+        records: Records,
+        start: usize,
+        level: &dyn Fn(&[usize]) -> Level,
+        out: &mut Vec<Finding>,
+    ) {
+        let in_bursts: std::collections::HashSet<usize> = out[start..]
+            .iter()
+            .flat_map(|f| f.evidence.iter().map(|e| e.record))
+            .collect();
+        let mut by_actor: indexmap::IndexMap<usize, Vec<usize>> = indexmap::IndexMap::new();
+        for i in ctx.each_of_kinds(records, &[Kind::Forward]) {
+            if let Some(actor) = ctx.actor(i).filter(|a| a.is_new())
+                && ctx.activity(i).app != App::Exchange
+                && !in_bursts.contains(&i)
+            {
+                by_actor.entry(actor.first_record).or_default().push(i);
+            }
+        }
+        for recs in by_actor.into_values() {
+            let summary = format!(
+                "{} by a new actor{}",
+                plural(recs.len(), "item forwarded", "items forwarded"),
+                from_ip(ctx, &recs)
+            );
+            let f = ctx.finding(self, level(&recs), &recs, summary, |i| item_detail(ctx, i));
+            out.push(f);
         }
     }
 }

@@ -1,10 +1,12 @@
 //! Correlation (`detections.md` §2.8): the BEC kill chain across findings.
 
-use super::{Ctx, Meta, Param, Rule, list};
+use super::{Ctx, Meta, Param, Rule, access, collection, deletion, inbox_rules, list, search};
+use crate::actors::Actor;
 use crate::finding::{Finding, Level};
 use chrono::Duration;
+use std::sync::Arc;
 
-/// Stage of a finding in the BEC story, by rule id.
+/// Stage of a finding in the BEC story.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
     Access,
@@ -13,21 +15,37 @@ enum Stage {
     Action,
 }
 
+/// The rules that make up the chain, by value: a rule renamed or removed
+/// fails to compile here instead of silently naming nothing.
+const STAGES: &[(&dyn Rule, Stage)] = &[
+    (&access::NewIp, Stage::Access),
+    (&access::SuspiciousAgent, Stage::Access),
+    (&access::LegacyClient, Stage::Access),
+    (&access::SessionMultiIp, Stage::Access),
+    (&access::TimezoneMismatch, Stage::Access),
+    (&access::Failures, Stage::Access),
+    (&search::Financial, Stage::Recon),
+    (&search::Detection, Stage::Recon),
+    (&search::Credentials, Stage::Recon),
+    (&search::ThenRead, Stage::Recon),
+    (&collection::ReadBurst, Stage::Recon),
+    (&collection::AttachmentBurst, Stage::Recon),
+    (&inbox_rules::RuleActivity, Stage::Concealment),
+    (&inbox_rules::AlertNotice, Stage::Concealment),
+    (&inbox_rules::HiddenDelivery, Stage::Concealment),
+    (&inbox_rules::ServerMove, Stage::Concealment),
+    (&inbox_rules::ServerMarkRead, Stage::Concealment),
+    (&deletion::Mass, Stage::Concealment),
+    (&deletion::EmptyDeletedItems, Stage::Concealment),
+    (&deletion::SentItems, Stage::Concealment),
+    (&deletion::SecurityNotice, Stage::Concealment),
+    (&inbox_rules::InferredForward, Stage::Action),
+    (&collection::SendBurst, Stage::Action),
+    (&collection::ForwardBurst, Stage::Action),
+];
+
 fn stage(rule: &str) -> Option<Stage> {
-    Some(match rule {
-        "logon-new-ip"
-        | "logon-suspicious-agent"
-        | "logon-legacy-client"
-        | "session-multi-ip"
-        | "logon-timezone-mismatch"
-        | "logon-impossible-travel" => Stage::Access,
-        "search-financial" | "search-detection" | "search-credentials" | "search-then-read"
-        | "read-burst" | "read-old-mail" | "attachment-burst" => Stage::Recon,
-        "rule-inferred-forward" | "forward-burst" => Stage::Action,
-        r if r.starts_with("send-") => Stage::Action,
-        r if r.starts_with("rule-") || r.starts_with("delete-") => Stage::Concealment,
-        _ => return None,
-    })
+    STAGES.iter().find(|(r, _)| r.id() == rule).map(|&(_, s)| s)
 }
 
 pub struct BecChain;
@@ -41,7 +59,7 @@ impl Rule for BecChain {
                 level: Level::Critical,
                 attack: &["T1078.004", "T1114.002", "T1564.008", "T1070.008", "T1534"],
                 experimental: false,
-                description: "An access anomaly followed, within 72 h, by at least two of: reconnaissance, concealment, action (after recon or concealment)",
+                description: "A new actor with an access finding whose own findings (and unattributed ones within 72 h) cover at least two of: reconnaissance, concealment, action (after recon or concealment); starts at the actor's first activity",
                 params: &[Param::int("window_hours", 72), Param::int("min_stages", 3)],
             }
         }
@@ -50,39 +68,53 @@ impl Rule for BecChain {
         let window = Duration::hours(ctx.int("window_hours"));
         let min_stages = ctx.int("min_stages") as usize;
         for (mailbox, _) in ctx.mailboxes() {
-            let mut mine: Vec<(&Finding, Stage)> = ctx
+            let mine: Vec<(&Finding, Stage)> = ctx
                 .prior
                 .iter()
-                .filter(|f| f.mailbox == mailbox)
+                .filter(|f| f.mailbox == mailbox && f.level >= Level::Medium)
                 .filter_map(|f| stage(f.rule).map(|s| (f, s)))
                 .collect();
-            mine.sort_by(|a, b| (a.0.first, a.0.rule).cmp(&(b.0.first, b.0.rule)));
-            let best = mine
-                .iter()
-                .filter(|(_, s)| *s == Stage::Access)
-                .map(|(a, _)| chain_from(a, &mine, window))
-                .filter(|chain| chain.1 >= min_stages)
-                .max_by(|x, y| x.1.cmp(&y.1).then(y.0[0].first.cmp(&x.0[0].first)));
-            if let Some((links, stages)) = best {
-                out.push(self.emit(ctx, &links, stages));
+            // The new actors with an access finding, in order of arrival.
+            let mut actors: Vec<&Arc<Actor>> = Vec::new();
+            for (f, s) in &mine {
+                if let Some(a) = f.actor.as_ref().filter(|a| a.is_new())
+                    && *s == Stage::Access
+                    && !actors.iter().any(|b| Arc::ptr_eq(a, b))
+                {
+                    actors.push(a);
+                }
+            }
+            actors.sort_by_key(|a| (a.first, a.first_record));
+            for actor in actors {
+                let (links, stages) = chain_of(actor, &mine, window);
+                if stages >= min_stages {
+                    out.push(self.emit(ctx, actor, &links, stages));
+                }
             }
         }
     }
 }
 
-/// The findings that continue a chain starting at access finding `a`, and
-/// how many stages they cover.
-fn chain_from<'f>(
-    a: &'f Finding,
+/// The findings of one new actor's chain and how many stages they cover:
+/// the actor's own findings, and findings no actor is tied to (Exchange
+/// carrying out a rule) from its first activity until `window` after its
+/// last. Known actors' findings never join.
+fn chain_of<'f>(
+    actor: &Arc<Actor>,
     all: &[(&'f Finding, Stage)],
     window: Duration,
 ) -> (Vec<&'f Finding>, usize) {
-    let in_window: Vec<&(&Finding, Stage)> = all
+    let mut links: Vec<(&Finding, Stage)> = all
         .iter()
-        .filter(|(f, _)| f.first >= a.first && f.first - a.first <= window)
+        .filter(|(f, _)| match &f.actor {
+            Some(a) => Arc::ptr_eq(a, actor),
+            None => f.first >= actor.first && f.first <= actor.last + window,
+        })
+        .copied()
         .collect();
+    links.sort_by(|a, b| (a.0.first, a.0.rule).cmp(&(b.0.first, b.0.rule)));
     let first_of = |s: Stage| {
-        in_window
+        links
             .iter()
             .filter(|(_, st)| *st == s)
             .map(|(f, _)| f.first)
@@ -90,40 +122,54 @@ fn chain_from<'f>(
     };
     let (recon, conceal) = (first_of(Stage::Recon), first_of(Stage::Concealment));
     let prepared = [recon, conceal].into_iter().flatten().min();
-    let action_ok = |f: &Finding| prepared.is_some_and(|p| f.first >= p);
-    let links: Vec<&Finding> = in_window
-        .iter()
-        .filter(|(f, s)| match s {
-            Stage::Access => std::ptr::eq(*f, a) || f.first == a.first,
-            Stage::Action => action_ok(f),
-            _ => true,
-        })
-        .map(|(f, _)| *f)
-        .collect();
-    let mut stages = 1 + usize::from(recon.is_some()) + usize::from(conceal.is_some());
-    stages += usize::from(links.iter().any(|f| stage(f.rule) == Some(Stage::Action)));
-    (links, stages)
+    // Action counts once the intruder has looked or hidden something.
+    links.retain(|(f, s)| *s != Stage::Action || prepared.is_some_and(|p| f.first >= p));
+    let access = links.iter().any(|(_, s)| *s == Stage::Access);
+    let action = links.iter().any(|(_, s)| *s == Stage::Action);
+    let stages = [access, recon.is_some(), conceal.is_some(), action]
+        .into_iter()
+        .filter(|&b| b)
+        .count();
+    (links.into_iter().map(|(f, _)| f).collect(), stages)
 }
 
 impl BecChain {
-    fn emit(&self, ctx: &Ctx<'_>, links: &[&Finding], stages: usize) -> Finding {
-        // One evidence row per record: two findings may start on the same
-        // row. In time order: inputs that name the same mailbox chain
-        // together, and record indices run input by input.
-        let mut records: Vec<usize> = links
-            .iter()
-            .filter_map(|f| f.evidence.first().map(|e| e.record))
+    fn emit(
+        &self,
+        ctx: &Ctx<'_>,
+        actor: &Arc<Actor>,
+        links: &[&Finding],
+        stages: usize,
+    ) -> Finding {
+        // The actor's first row, then the first row of each finding; one
+        // evidence row per record, in time order.
+        let mut records: Vec<usize> = std::iter::once(actor.first_record)
+            .chain(
+                links
+                    .iter()
+                    .filter_map(|f| f.evidence.first().map(|e| e.record)),
+            )
             .collect();
         records.sort_unstable_by_key(|&i| ctx.timeline.time_key(i));
         records.dedup();
-        let names: Vec<String> = links.iter().map(|f| f.rule.to_string()).collect();
-        let span = links.iter().map(|f| f.last).max().unwrap_or_default() - links[0].first;
+        let mut names: Vec<String> = Vec::new();
+        for f in links {
+            if !names.iter().any(|n| n == f.rule) {
+                names.push(f.rule.to_string());
+            }
+        }
+        let last = links.iter().map(|f| f.last).max().unwrap_or(actor.last);
         let summary = format!(
-            "{stages} BEC stages within {}: {}",
-            duration_text(span),
+            "{stages} BEC stages by new actor {} (IPs {}) within {} of its first activity: {}",
+            actor.label(),
+            list(&actor.ips, 3),
+            super::episodes::span_text(last - actor.first),
             list(&names, 8)
         );
         let mut f = ctx.finding(self, self.level(), &records, summary, |i| {
+            if i == actor.first_record {
+                return format!("first activity of {}", actor.id);
+            }
             let starts: Vec<String> = links
                 .iter()
                 .filter(|l| l.evidence.first().is_some_and(|e| e.record == i))
@@ -131,18 +177,10 @@ impl BecChain {
                 .collect();
             starts.join(" | ")
         });
-        f.first = links[0].first;
-        f.last = links.iter().map(|l| l.last).max().unwrap_or(f.last);
+        f.first = actor.first;
+        f.last = last;
         f.count = links.len() as u64;
+        f.actor = Some(Arc::clone(actor));
         f
-    }
-}
-
-/// "25 min" under two hours, else "41 h".
-fn duration_text(d: Duration) -> String {
-    if d < Duration::hours(2) {
-        format!("{} min", d.num_minutes().max(1))
-    } else {
-        format!("{} h", d.num_hours())
     }
 }

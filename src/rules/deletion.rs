@@ -187,7 +187,7 @@ impl Rule for EmptyDeletedItems {
                     .collect();
                 let mut why = Vec::new();
                 if ctx.prior.iter().any(|f| {
-                    f.rule == "delete-mass"
+                    f.rule == Mass.id()
                         && f.mailbox == mailbox
                         && f.first <= start
                         && start - f.last <= within

@@ -5,8 +5,9 @@
 //! delivery. Hits are clustered by sender and subject tokens so the summary
 //! reads like the rule an attacker would have written.
 
-use super::deletion::is_notice;
+use super::deletion::{self, is_notice};
 use super::keywords::Keywords;
+use super::search;
 use super::window::{self, Event};
 use super::{Ctx, Meta, Param, Rule, list, plural, quoted};
 use crate::activity::{App, Kind, PropKey, Rec, folder_type_name};
@@ -74,8 +75,10 @@ const HIDING_WELL_KNOWN: &[&str] = &[
 /// `--config` entry tunes all three rules.
 fn notice_lists<'a>(ctx: &Ctx<'a>) -> (&'a Keywords, &'a Keywords) {
     (
-        ctx.settings.keywords("delete-security-notice", "subjects"),
-        ctx.settings.keywords("delete-security-notice", "senders"),
+        ctx.settings
+            .keywords(deletion::SecurityNotice.id(), "subjects"),
+        ctx.settings
+            .keywords(deletion::SecurityNotice.id(), "senders"),
     )
 }
 
@@ -355,7 +358,7 @@ impl Rule for HiddenDelivery {
         }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-        let financial = ctx.settings.keywords("search-financial", "keywords");
+        let financial = ctx.settings.keywords(search::Financial.id(), "keywords");
         let (subjects, senders) = notice_lists(ctx);
         for (_, records) in ctx.mailboxes() {
             // Each distinct sender lowercased and numbered once (by its
@@ -447,7 +450,11 @@ impl HiddenDelivery {
                     ""
                 }
             );
-            out.push(ctx.finding(self, level, &recs, summary, |i| delivery_detail(ctx, i)));
+            let mut f = ctx.finding(self, level, &recs, summary, |i| delivery_detail(ctx, i));
+            if !is_standing {
+                attribute_to_author(ctx, records, &mut f);
+            }
+            out.push(f);
         }
     }
 }
@@ -558,7 +565,7 @@ const MEETING_PREFIXES: &[&str] = &[
 /// A pattern (sender → folder) whose first effect falls in the baseline
 /// period is a rule the owner already had: one low finding, named so.
 fn standing(ctx: &Ctx<'_>, records: Records, first: usize) -> bool {
-    ctx.activity(first).time < ctx.baseline_end(records)
+    ctx.judged(records) && ctx.activity(first).time < ctx.baseline_end(records)
 }
 
 pub struct ServerMove;
@@ -579,7 +586,7 @@ impl Rule for ServerMove {
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         let within = Duration::seconds(ctx.int("within_seconds"));
-        let financial = ctx.settings.keywords("search-financial", "keywords");
+        let financial = ctx.settings.keywords(search::Financial.id(), "keywords");
         let (subjects, senders) = notice_lists(ctx);
         for (_, records) in ctx.mailboxes() {
             // Exchange's own moves only: an Outlook move seconds after a
@@ -639,9 +646,35 @@ impl Rule for ServerMove {
                 recs.sort_unstable();
                 let mut f = ctx.finding(self, level, &recs, summary, |i| delivery_detail(ctx, i));
                 f.count = hits.len() as u64;
+                if !is_standing {
+                    attribute_to_author(ctx, records, &mut f);
+                }
                 out.push(f);
             }
         }
+    }
+}
+
+/// How long after a new actor appears a rule's first effect is still tied
+/// to it: the bec-chain window, since a rule may wait days for its mail.
+const AUTHOR_WINDOW_HOURS: i64 = 72;
+
+/// Ties an effect of a rule made after the baseline to the new actor who
+/// appeared last before its first effect: rule changes are not in this
+/// log, so that actor is the only one who can be named, and the summary
+/// says it is by time. Without such an actor the finding stays actor-less.
+fn attribute_to_author(ctx: &Ctx<'_>, records: Records, f: &mut Finding) {
+    if f.actor.is_some() {
+        return;
+    }
+    let within = Duration::hours(AUTHOR_WINDOW_HOURS);
+    if let Some(author) = ctx.new_actor_before(records, f.first, within) {
+        f.summary.push_str(&format!(
+            "; first effect {} after new actor {} appeared (attributed by time: rule changes are not logged)",
+            super::episodes::span_text(f.first - author.first),
+            author.id
+        ));
+        f.actor = Some(author);
     }
 }
 
@@ -681,7 +714,7 @@ impl Rule for ServerMarkRead {
         let moved: HashSet<usize> = ctx
             .prior
             .iter()
-            .filter(|f| f.rule == "rule-server-move")
+            .filter(|f| f.rule == ServerMove.id())
             .flat_map(|f| f.evidence.iter().map(|e| e.record))
             .collect();
         for (_, records) in ctx.mailboxes() {
@@ -705,7 +738,8 @@ impl Rule for ServerMarkRead {
             for (_, pairs) in hits {
                 let dels: Vec<usize> = pairs.iter().map(|p| p.0).collect();
                 let also_moved = dels.iter().any(|d| moved.contains(d));
-                let level = if standing(ctx, records, dels[0]) {
+                let is_standing = standing(ctx, records, dels[0]);
+                let level = if is_standing {
                     Level::Low
                 } else if also_moved {
                     Level::High
@@ -722,6 +756,9 @@ impl Rule for ServerMarkRead {
                 recs.sort_unstable();
                 let mut f = ctx.finding(self, level, &recs, summary, |i| delivery_detail(ctx, i));
                 f.count = pairs.len() as u64;
+                if !is_standing {
+                    attribute_to_author(ctx, records, &mut f);
+                }
                 out.push(f);
             }
         }
@@ -779,6 +816,7 @@ impl Rule for InferredForward {
                     delivery_detail(ctx, i)
                 });
                 f.count = group.len() as u64;
+                attribute_to_author(ctx, records, &mut f);
                 out.push(f);
             }
         }

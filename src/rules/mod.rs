@@ -114,7 +114,11 @@ pub const RULES: &[&dyn Rule] = &[
 
 /// Ids of the rules whose findings define suspect context
 /// (`detections.md` §2.1).
-const SUSPECT_SOURCES: &[&str] = &["logon-new-ip", "logon-suspicious-agent", "session-multi-ip"];
+const SUSPECT_SOURCES: &[&dyn Rule] = &[
+    &access::NewIp,
+    &access::SuspiciousAgent,
+    &access::SessionMultiIp,
+];
 
 pub fn find(id: &str) -> Option<&'static dyn Rule> {
     RULES.iter().copied().find(|r| r.id() == id)
@@ -241,7 +245,13 @@ impl<'a> Ctx<'a> {
             .map_or_else(chrono::DateTime::<chrono::Utc>::default, |i| {
                 self.activity(i).time
             });
-        start + chrono::Duration::days(self.settings.int("logon-new-ip", "baseline_days"))
+        start + chrono::Duration::days(self.settings.int(access::NewIp.id(), "baseline_days"))
+    }
+
+    /// The mailbox of `records` has a history past its baseline period:
+    /// only then can anything be "as before" (standing rules, known actors).
+    pub fn judged(&self, records: Records) -> bool {
+        self.shared.actors.judged(records.file)
     }
 
     /// The actor of record `i` (`docs/actors.md`).
@@ -263,8 +273,28 @@ impl<'a> Ctx<'a> {
         }
         counts
             .into_iter()
-            .max_by_key(|(a, n)| (!a.is_known(), *n, std::cmp::Reverse(a.first_record)))
+            .max_by_key(|(a, n)| (a.is_new(), *n, std::cmp::Reverse(a.first_record)))
             .map(|(a, _)| Arc::clone(a))
+    }
+
+    /// The new actor of the mailbox of `records` who was last to appear at
+    /// or before `time`, if it appeared no more than `within` earlier.
+    /// Exchange's rule changes are not in this log, so a rule's effects are
+    /// tied to who could have made it by time alone (`docs/actors.md`).
+    pub fn new_actor_before(
+        &self,
+        records: Records,
+        time: chrono::DateTime<chrono::Utc>,
+        within: chrono::Duration,
+    ) -> Option<Arc<Actor>> {
+        self.shared
+            .actors
+            .actors
+            .iter()
+            .filter(|a| a.is_new() && records.iter().contains(&a.first_record))
+            .filter(|a| a.first <= time && time - a.first <= within)
+            .max_by_key(|a| (a.first, std::cmp::Reverse(a.first_record)))
+            .cloned()
     }
 
     /// How the actors of `records` stand: new if any is new, known if all
@@ -281,12 +311,14 @@ impl<'a> Ctx<'a> {
         standing
     }
 
-    /// A record of a new actor is suspect (`docs/actors.md`); one no actor
-    /// is tied to is suspect when its session or IP had an access anomaly.
+    /// A record of a new actor is suspect (`docs/actors.md`), one of a known
+    /// actor is not; any other is suspect when its session or IP had an
+    /// access anomaly within a day.
     pub fn is_suspect(&self, i: usize) -> bool {
-        match self.actor(i) {
-            Some(actor) => !actor.is_known(),
-            None => self.suspect.contains(self.timeline, i),
+        match self.actor(i).map(|a| a.standing) {
+            Some(Standing::New) => true,
+            Some(Standing::Baseline | Standing::Adopted) => false,
+            Some(Standing::Unjudged) | None => self.suspect.contains(self.timeline, i),
         }
     }
 
@@ -358,7 +390,7 @@ fn stage_of(id: &str) -> Stage {
 /// Runs every rule; findings come back in stage order (reports sort them).
 pub fn run_all(timeline: &Timeline, settings: &Settings) -> Vec<Finding> {
     let shared = Shared {
-        actors: Actors::build(timeline, settings.int("logon-new-ip", "baseline_days")),
+        actors: Actors::build(timeline, settings.int(access::NewIp.id(), "baseline_days")),
         deliveries: (0..timeline.inputs.len().max(1))
             .map(|_| std::sync::OnceLock::new())
             .collect(),
@@ -379,7 +411,11 @@ pub fn run_all(timeline: &Timeline, settings: &Settings) -> Vec<Finding> {
             rule.check(&ctx, &mut out);
             if stage != Stage::Last {
                 for f in &mut out {
-                    cap_by_actor(f);
+                    let file = f
+                        .evidence
+                        .first()
+                        .map(|e| timeline.activities[e.record].source().file);
+                    cap_by_actor(f, file.is_some_and(|n| shared.actors.judged(n as usize)));
                 }
                 out = episodes::merge(out, settings.int(rule.id(), "window_minutes"));
             }
@@ -420,12 +456,14 @@ pub fn run_all(timeline: &Timeline, settings: &Settings) -> Vec<Finding> {
 
 /// The level a finding may have given who it is about
 /// (`docs/severity.md`): the owner's known actors at most low, activity no
-/// actor can be tied to at most medium, a new actor what the rule says.
-fn cap_by_actor(f: &mut Finding) {
+/// actor can be tied to at most medium, a new actor what the rule says. An
+/// export shorter than the baseline has no history: levels stand.
+fn cap_by_actor(f: &mut Finding, judged: bool) {
     let cap = match f.actor.as_ref().map(|a| a.standing) {
         Some(Standing::Baseline | Standing::Adopted) => Level::Low,
-        None => Level::Medium,
-        Some(Standing::New) => Level::Critical,
+        None if judged => Level::Medium,
+        None => Level::Critical,
+        Some(Standing::New | Standing::Unjudged) => Level::Critical,
     };
     f.level = f.level.min(cap);
 }

@@ -467,7 +467,7 @@ impl Rule for ThenRead {
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         let within = ctx.minutes("within_minutes");
-        let sources = ["search-financial", "search-detection", "search-credentials"];
+        let sources = [Financial.id(), Detection.id(), Credentials.id()];
         for f in ctx.prior.iter().filter(|f| sources.contains(&f.rule)) {
             let searches: Vec<usize> = f.evidence.iter().map(|e| e.record).collect();
             let Some(&last) = searches.iter().max() else {

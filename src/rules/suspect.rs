@@ -21,9 +21,16 @@ pub struct Suspect {
 impl Suspect {
     /// Marks the session, IP and time of every evidence row of the findings
     /// of `sources`.
-    pub fn from_findings(timeline: &Timeline, findings: &[Finding], sources: &[&str]) -> Suspect {
+    pub fn from_findings(
+        timeline: &Timeline,
+        findings: &[Finding],
+        sources: &[&dyn super::Rule],
+    ) -> Suspect {
         let mut s = Suspect::default();
-        for f in findings.iter().filter(|f| sources.contains(&f.rule)) {
+        for f in findings
+            .iter()
+            .filter(|f| sources.iter().any(|r| r.id() == f.rule))
+        {
             for e in f.evidence.iter() {
                 let a = &timeline.activities[e.record];
                 if !a.session.is_empty() {
