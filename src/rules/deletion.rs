@@ -8,6 +8,7 @@ use crate::activity::{App, IdHash, Kind, Rec};
 use crate::finding::{Finding, Level};
 use chrono::Duration;
 use std::collections::HashSet;
+use std::sync::Arc;
 
 /// §3.6 security-notice subjects (non-delivery reports excluded: deleting
 /// bounces is ordinary housekeeping, see `delete-ndr-cleanup` in the catalogue).
@@ -292,24 +293,23 @@ impl Rule for SentItems {
                 if !(is_delete(del) && folder_is(del, "SourceDefaultFolderType", "SentItems")) {
                     continue;
                 }
-                let same = |s: Rec<'_>| {
-                    (!s.item.is_empty() && s.item == del.item)
-                        || (!s.conversation().is_empty() && s.conversation() == del.conversation())
-                };
                 // Sends are in time order: scan back from the delete only
                 // through the window.
                 let end = sends.partition_point(|&s| ctx.activity(s).time <= del.time);
-                let send = sends[..end]
+                let candidates: Vec<usize> = sends[..end]
                     .iter()
                     .rev()
                     .copied()
                     .take_while(|&s| del.time - ctx.activity(s).time <= within)
-                    .find(|&s| same(ctx.activity(s)) && !used.contains(&s));
-                let Some(s) = send else { continue };
+                    .filter(|s| !used.contains(s))
+                    .collect();
+                let Some((s, link)) = linked_send(ctx, d, &candidates) else {
+                    continue;
+                };
                 used.insert(s);
                 let minutes = (del.time - ctx.activity(s).time).num_minutes();
                 let summary = format!(
-                    "{} deleted from Sent Items {} after it was sent",
+                    "{} deleted from Sent Items {} after it was sent (linked by {link})",
                     ctx.activity(s).kind_name(),
                     plural(minutes as usize, "minute", "minutes")
                 );
@@ -321,6 +321,35 @@ impl Rule for SentItems {
             }
         }
     }
+}
+
+/// The send a Sent Items delete removed, nearest first, and how it was
+/// linked: the same item, else the same conversation, else the same
+/// client session or actor. Exchange gives a message a new
+/// `ActivityItemId` when it lands in Sent Items (`docs/rules.md`), so the
+/// ids of the send and of the copy deleted often differ; the session or
+/// actor that sent is then the link.
+fn linked_send(ctx: &Ctx<'_>, d: usize, candidates: &[usize]) -> Option<(usize, &'static str)> {
+    let del = ctx.activity(d);
+    let by = |test: &dyn Fn(Rec<'_>) -> bool| {
+        candidates.iter().copied().find(|&s| test(ctx.activity(s)))
+    };
+    if let Some(s) = by(&|s| !s.item.is_empty() && s.item == del.item) {
+        return Some((s, "item id"));
+    }
+    if let Some(s) = by(&|s| !s.conversation().is_empty() && s.conversation() == del.conversation())
+    {
+        return Some((s, "conversation"));
+    }
+    if let Some(s) = by(&|s| !s.session.is_empty() && s.session == del.session) {
+        return Some((s, "client session"));
+    }
+    let actor = ctx.actor(d)?;
+    candidates
+        .iter()
+        .copied()
+        .find(|&s| ctx.actor(s).is_some_and(|a| Arc::ptr_eq(a, actor)))
+        .map(|s| (s, "actor"))
 }
 
 pub struct SecurityNotice;
