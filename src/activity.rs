@@ -598,6 +598,12 @@ impl Activity {
         }
     }
 
+    /// Renumbers the record's input (one account of a pasted file becomes
+    /// an input of its own: `input/accounts.rs`).
+    pub fn set_file(&mut self, file: u32) {
+        self.file = u16::try_from(file).unwrap_or(u16::MAX);
+    }
+
     /// Where the raw row starts in its input's raw store (for exports).
     pub fn raw(&self) -> u64 {
         u64::from(self.raw_high_and_flags & (Self::FROM_CREATION - 1)) << 32

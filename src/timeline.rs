@@ -3,7 +3,7 @@
 //! into one time order for showing. Built once; rules and reports only
 //! read it.
 
-use crate::activity::{Activity, App, Arenas, Kind, Rec, Source, append_records};
+use crate::activity::{Activity, App, Arenas, Kind, MAX_INPUTS, Rec, Source, append_records};
 use crate::input::{InputSummary, Parsed, RawRows, Rejection};
 use crate::intern::Sym;
 use chrono::{DateTime, Duration, Utc};
@@ -140,9 +140,17 @@ impl Timeline {
         // follow each other by index, so only descents within an input
         // break (input, time, line) order.
         let (mut descents, mut descents_at) = (0, Vec::new());
-        for p in parsed {
+        // Accounts of pasted files become inputs of their own, as far as
+        // the run's input limit allows (`input/accounts.rs`).
+        let mut room = MAX_INPUTS.saturating_sub(parsed.len());
+        for mut p in parsed {
             let file = u32::try_from(inputs.len()).unwrap_or(u32::MAX);
             let offset = activities.len();
+            let mut accounts = std::mem::take(&mut p.accounts);
+            if accounts.len() > room + 1 {
+                accounts.clear();
+            }
+            room -= accounts.len().saturating_sub(1);
             descents += p.descents;
             descents_at.extend(p.descents_at.iter().map(|&i| offset + i));
             let (mut their_arenas, mut theirs) = (p.arenas, p.activities);
@@ -156,14 +164,36 @@ impl Timeline {
                 arenas = Some(their_arenas);
                 activities = theirs;
             }
-            salvage_errors.extend(
-                p.salvage_errors
-                    .into_iter()
-                    .map(|(line, e)| (Source { file, line }, e)),
-            );
-            inputs.push(p.summary);
-            raw.push(p.raw);
-            rejections.extend(p.rejections);
+            let file_of = |line: u64| {
+                let k = accounts.partition_point(|a| a.first_line <= line);
+                file + u32::try_from(k.saturating_sub(1)).unwrap_or(0)
+            };
+            if activities[offset..]
+                .first()
+                .is_some_and(|a| a.source().file != file)
+                || !accounts.is_empty()
+            {
+                for a in &mut activities[offset..] {
+                    a.set_file(file_of(u64::from(a.source().line)));
+                }
+            }
+            salvage_errors.extend(p.salvage_errors.into_iter().map(|(line, e)| {
+                let file = file_of(u64::from(line));
+                (Source { file, line }, e)
+            }));
+            rejections.extend(p.rejections.into_iter().map(|mut r| {
+                r.file = file_of(r.line);
+                r
+            }));
+            if accounts.is_empty() {
+                inputs.push(p.summary);
+                raw.push(p.raw);
+            } else {
+                for account in accounts {
+                    inputs.push(account.summary);
+                    raw.push(p.raw.clone());
+                }
+            }
         }
         sort_by_input_and_time(&mut activities, descents, &descents_at);
         rejections.sort_by_key(|r| (r.file, r.line));

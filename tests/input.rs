@@ -104,6 +104,52 @@ fn merged_file_skips_its_second_header() {
 }
 
 #[test]
+fn pasted_accounts_become_mailboxes_and_one_accounts_parts_stay_one() {
+    // Line 11 is the second export's BOM + header; its ServerLogon names
+    // finance@, the first part's test@.
+    let tl = timeline(&["fixtures/variants/pasted.csv"]);
+    let accounts: Vec<_> = tl
+        .inputs
+        .iter()
+        .map(|s| {
+            (
+                s.mailbox.as_str(),
+                s.rows,
+                s.records,
+                s.account
+                    .map(|a| (a.index, a.of, a.first_line, a.last_line)),
+            )
+        })
+        .collect();
+    assert_eq!(
+        accounts,
+        vec![
+            ("test@address.com", 9, 9, Some((1, 2, 1, 10))),
+            ("finance@address.com", 9, 9, Some((2, 2, 11, 20))),
+        ]
+    );
+    for s in &tl.inputs {
+        assert_eq!(
+            s.rows,
+            s.records + s.rejected + s.duplicates,
+            "{}",
+            s.mailbox
+        );
+        assert_eq!(s.path, "fixtures/variants/pasted.csv");
+    }
+    // Records keep their physical lines and belong to their account.
+    for i in 0..tl.activities.len() {
+        let src = tl.activities[i].source();
+        assert_eq!(src.file, u32::from(src.line > 11), "line {}", src.line);
+    }
+    assert_eq!(tl.by_mailbox.iter().map(|r| r.len()).sum::<usize>(), 18);
+    // The same account exported twice and merged stays one mailbox.
+    let merged = timeline(&["fixtures/variants/merged.csv"]);
+    assert_eq!(merged.inputs.len(), 1);
+    assert!(merged.inputs[0].account.is_none());
+}
+
+#[test]
 fn exact_duplicates_dropped_once_multi_select_kept() {
     let tl = timeline(&["fixtures/variants/unsorted.csv"]);
     let s = &tl.inputs[0];

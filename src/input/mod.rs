@@ -4,6 +4,7 @@
 //! encodings or Python literals, so another export format only needs a new
 //! reader here.
 
+pub mod accounts;
 pub mod decode;
 mod header;
 mod parallel;
@@ -48,6 +49,11 @@ pub struct InputSummary {
     pub duplicates: u64,
     /// Header lines after the first (merged files); not rows.
     pub repeated_headers: u64,
+    /// Their line numbers, in order.
+    pub header_lines: Vec<u64>,
+    /// Set when this is one account of a file that held several
+    /// ([`accounts`]).
+    pub account: Option<accounts::AccountPart>,
     /// Fields decoded as cp1252 because they were not UTF-8.
     pub cp1252_fields: u64,
     /// Records whose `CustomProperties` was not a valid literal.
@@ -83,6 +89,9 @@ pub struct Parsed {
     /// [`KEPT_DESCENTS`]: the timeline then merges the few runs instead of
     /// sorting.
     pub descents_at: Vec<usize>,
+    /// The accounts of a file pasted together from several mailboxes'
+    /// exports, each to be its own input; empty for one mailbox.
+    pub accounts: Vec<accounts::Account>,
 }
 
 /// Descents whose positions are kept (see [`Parsed::descents_at`]).
@@ -362,6 +371,8 @@ impl<'p> FileReader<'p> {
             rejected: 0,
             duplicates: 0,
             repeated_headers: 0,
+            header_lines: Vec::new(),
+            account: None,
             cp1252_fields: 0,
             salvaged_properties: 0,
             creation_time_fallbacks: 0,
@@ -402,6 +413,7 @@ impl<'p> FileReader<'p> {
         }
         if header::is_header(fields) {
             self.summary.repeated_headers += 1;
+            self.summary.header_lines.push(line);
             return Ok(());
         }
         self.summary.rows += 1;
@@ -523,6 +535,7 @@ impl<'p> FileReader<'p> {
         s.records += p.records;
         s.rejected += p.rejected;
         s.repeated_headers += p.repeated_headers;
+        s.header_lines.extend_from_slice(&p.header_lines);
         s.cp1252_fields += p.cp1252_fields;
         s.salvaged_properties += p.salvaged_properties;
         s.creation_time_fallbacks += p.creation_time_fallbacks;
@@ -596,7 +609,8 @@ impl<'p> FileReader<'p> {
             },
             (None, None) => RawStore::Memory(Vec::new()),
         };
-        Parsed {
+        let last_line = self.last_line;
+        let mut parsed = Parsed {
             summary: self.summary,
             activities: self.activities,
             arenas: self.arenas,
@@ -608,7 +622,10 @@ impl<'p> FileReader<'p> {
             salvage_errors: self.salvage_errors,
             descents: self.order.count,
             descents_at: self.order.all_positions(),
-        }
+            accounts: Vec::new(),
+        };
+        parsed.accounts = accounts::split(&parsed, last_line);
+        parsed
     }
 }
 

@@ -12,7 +12,7 @@ use std::io::{self, BufReader, Seek, SeekFrom};
 use std::path::PathBuf;
 
 /// Where an input's raw rows are.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum RawStore {
     /// The file itself; `base` is the length of a UTF-8 BOM, skipped.
     File { path: PathBuf, base: u64 },
@@ -21,7 +21,7 @@ pub enum RawStore {
 }
 
 /// The raw rows of one input and how to find `CustomProperties` in them.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct RawRows {
     pub(crate) store: RawStore,
     pub(crate) columns: Columns,

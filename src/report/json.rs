@@ -50,8 +50,20 @@ struct Input<'a> {
     rejected: u64,
     duplicates: u64,
     repeated_headers: u64,
+    /// Present when the file held several accounts' exports.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    account: Option<Account>,
     first: Option<String>,
     last: Option<String>,
+}
+
+/// Which account of a pasted file an input is, and its lines.
+#[derive(Serialize)]
+struct Account {
+    index: usize,
+    of: usize,
+    first_line: u64,
+    last_line: u64,
 }
 
 /// Present only with `--from`/`--to`.
@@ -173,6 +185,12 @@ fn document<'a>(report: &'a Report<'a>) -> Document<'a> {
             rejected: s.rejected,
             duplicates: s.duplicates,
             repeated_headers: s.repeated_headers,
+            account: s.account.map(|a| Account {
+                index: a.index,
+                of: a.of,
+                first_line: a.first_line,
+                last_line: a.last_line,
+            }),
             first: s.first.map(time::format),
             last: s.last.map(time::format),
         })

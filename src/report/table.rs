@@ -78,6 +78,14 @@ fn header_block(report: &Report<'_>, style: &Style) -> Table {
                 String::new()
             },
         );
+        let detail = match s.account {
+            Some(a) => format!(
+                "{detail}
+account {} of {} in this file (lines {}–{}): analysed as its own mailbox",
+                a.index, a.of, a.first_line, a.last_line
+            ),
+            None => detail,
+        };
         table.add_row(vec![
             Cell::new("File"),
             Cell::new(format!("{}\n{detail}", for_terminal(&s.path))),
