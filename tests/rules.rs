@@ -91,4 +91,10 @@ fn every_rule_is_listed_in_the_readme() {
             rule.id()
         );
     }
+    for step in o365scan::rules::SEVERITY_STEPS {
+        assert!(
+            readme.contains(step),
+            "README lacks the severity step {step:?}"
+        );
+    }
 }

@@ -240,7 +240,7 @@ fn finding(page: &mut String, report: &Report<'_>, f: &Finding) {
     let l = f.level as u8;
     let _ = write!(
         page,
-        "<div class=\"finding l{l}\" data-rule=\"{}\"><h3><span class=\"lvl l{l}\">{}</span>{} <code>{}</code></h3><p>{}</p><p class=\"meta\">{} · {} – {} · count {} · ATT&amp;CK {}{}</p>",
+        "<div class=\"finding l{l}\" data-rule=\"{}\"><h3><span class=\"lvl l{l}\">{}</span>{} <code>{}</code></h3><p>{}</p><p class=\"meta\">{} · {} – {} · count {} · ATT&amp;CK {}{}{}</p>",
         escape_html(f.rule),
         f.level.as_str(),
         escape_html(f.title),
@@ -259,7 +259,11 @@ fn finding(page: &mut String, report: &Report<'_>, f: &Finding) {
             " · experimental"
         } else {
             ""
-        }
+        },
+        f.actor
+            .as_ref()
+            .map(|a| format!(" · actor {}", escape_html(&a.label())))
+            .unwrap_or_default()
     );
     if !f.evidence.is_empty() {
         let _ = write!(

@@ -207,6 +207,10 @@ fn similar(f: &Finding) -> (&str, &'static str, Level) {
 /// Rule id, summary and the first evidence lines, escaped.
 fn summary_text(report: &Report<'_>, f: &Finding) -> String {
     let mut text = format!("{}\n{}", f.rule, for_terminal(&f.summary));
+    if let Some(actor) = &f.actor {
+        // User agents are the sender's choice: escaped like any data.
+        text.push_str(&format!("\nactor {}", for_terminal(&actor.label())));
+    }
 
     let lines: Vec<String> = f
         .evidence
@@ -317,5 +321,10 @@ pub fn list_rules<W: Write>(out: &mut W, style: &Style) -> io::Result<()> {
             Cell::new(format!("{}{status}", rule.title())),
         ]);
     }
-    writeln!(out, "{table}")
+    writeln!(out, "{table}")?;
+    writeln!(out, "\nHow a level is reached (docs/severity.md):")?;
+    for step in rules::SEVERITY_STEPS {
+        writeln!(out, "{step}")?;
+    }
+    Ok(())
 }

@@ -454,6 +454,17 @@ pub fn run_all(timeline: &Timeline, settings: &Settings) -> Vec<Finding> {
     })
 }
 
+/// How a finding's level is reached, step by step (`docs/severity.md`):
+/// printed under `--list-rules` and quoted in the README, which a test
+/// keeps equal to this text.
+pub const SEVERITY_STEPS: &[&str] = &[
+    "1. The rule's condition sets the level: the rule table's description says which condition gives which level (for example rule-hidden-delivery: high into Deleted Items or RSS, medium into a custom folder or Junk).",
+    "2. Suspect context raises 'medium, high in suspect context' rules: the row's actor is new, or (without a judged actor) its session or IP had logon-new-ip, logon-suspicious-agent or session-multi-ip within 24 h.",
+    "3. A rule effect already present in the baseline (the export's first 7 days) is a standing rule: low, one finding per pattern.",
+    "4. The level is capped by whom the finding is about: the owner's known actors (active in the baseline, or adopted: used on 5 or more days over 10 or more) at most low; rows no actor can be tied to at most medium; a new actor keeps the rule's level. An export shorter than its baseline has no history: actors are 'unjudged' and levels stand.",
+    "5. One finding per rule, mailbox, actor and episode (activity with gaps under the rule's window); bec-chain is critical: one new actor's access finding followed within 72 h by at least two of reconnaissance, concealment and action.",
+];
+
 /// The level a finding may have given who it is about
 /// (`docs/severity.md`): the owner's known actors at most low, activity no
 /// actor can be tied to at most medium, a new actor what the rule says. An
