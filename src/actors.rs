@@ -29,7 +29,7 @@ use crate::intern::Sym;
 use crate::timeline::{Records, Timeline};
 use chrono::{DateTime, Duration, Utc};
 use indexmap::IndexSet;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -185,9 +185,12 @@ impl Actors {
             *flag = judged;
         }
         let mut m = Mailbox::default();
+        let mut last_session: Option<(Sym, Option<usize>)> = None;
         for i in records.iter() {
-            let a = timeline.rec(i);
-            let actor = if a.kind.is_logon() {
+            // Plain fields only, except for logons: most records are not.
+            let act = &timeline.activities[i];
+            let actor = if act.kind.is_logon() {
+                let a = timeline.rec(i);
                 a.client_ip().map(|ip| {
                     let ip = ip.trim().to_string();
                     let logon = describe(
@@ -201,12 +204,17 @@ impl Actors {
                     draft.record(i, a.time);
                     draft.logons += 1;
                     draft.failed += usize::from(is_failure(a));
-                    draft.networks.insert(logon.network.clone());
-                    draft.ips.insert(ip);
+                    if !draft.networks.contains(&logon.network) {
+                        draft.networks.insert(logon.network.clone());
+                    }
+                    if !draft.ips.contains(&ip) {
+                        draft.ips.insert(ip);
+                    }
                     if let Some(ua) = a.user_agent() {
-                        draft
-                            .agents
-                            .insert(ua.trim().trim_end_matches("+Preload").to_string());
+                        let ua = ua.trim().trim_end_matches("+Preload");
+                        if !draft.agents.contains(ua) {
+                            draft.agents.insert(ua.to_string());
+                        }
                     }
                     m.remember(&logon, a.session, actor);
                     if let Some(ip) = timeline.attribution[i].ip() {
@@ -217,23 +225,41 @@ impl Actors {
             } else {
                 None
             };
+            if actor.is_some() {
+                // A logon may have moved its session to another actor.
+                last_session = None;
+            }
             let actor = actor
                 .or_else(|| {
-                    (!a.session.is_empty())
-                        .then(|| m.by_session.get(&a.session))?
-                        .copied()
+                    if act.session.is_empty() {
+                        return None;
+                    }
+                    // Rows of one session come in runs: one lookup per run
+                    // (Exchange's own sessions, never logged on, included).
+                    if let Some((session, actor)) = last_session
+                        && session == act.session
+                    {
+                        return actor;
+                    }
+                    let actor = m.by_session.get(&act.session).copied();
+                    last_session = Some((act.session, actor));
+                    actor
                 })
                 .or_else(|| {
                     let ip = timeline.attribution[i].ip()?;
-                    m.by_ip.get(&(ip, a.app)).copied()
+                    m.by_ip.get(&(ip, act.app)).copied()
                 });
             if let Some(actor) = actor {
                 let draft = &mut m.drafts[actor];
-                draft.record(i, a.time);
-                if !a.session.is_empty() {
-                    draft.sessions.insert(a.session);
+                draft.record(i, act.time);
+                if !act.session.is_empty() && draft.last_session != Some(act.session) {
+                    draft.last_session = Some(act.session);
+                    draft.sessions.insert(act.session);
                 }
-                draft.clients.insert(a.app);
+                if draft.last_client != Some(act.app) {
+                    draft.last_client = Some(act.app);
+                    draft.clients.insert(act.app);
+                }
                 self.by_record[i] = u32::try_from(self.actors.len() + actor).unwrap_or(NONE);
             }
         }
@@ -274,9 +300,14 @@ struct Draft {
     ips: IndexSet<String>,
     agents: IndexSet<String>,
     clients: IndexSet<App>,
-    sessions: IndexSet<Sym>,
-    /// Days (since the epoch) it logged on.
-    days: IndexSet<i64>,
+    sessions: FxHashSet<Sym>,
+    /// Days (since the epoch) it was active.
+    days: FxHashSet<i64>,
+    /// The last day, session and client type added: records come in time
+    /// order and mostly repeat them, so most records skip the hashing.
+    last_day: i64,
+    last_session: Option<Sym>,
+    last_client: Option<App>,
     logons: usize,
     failed: usize,
     /// Products of its logons' agents (see [`product`]).
@@ -293,8 +324,11 @@ impl Draft {
             ips: IndexSet::new(),
             agents: IndexSet::new(),
             clients: IndexSet::new(),
-            sessions: IndexSet::new(),
-            days: IndexSet::new(),
+            sessions: FxHashSet::default(),
+            days: FxHashSet::default(),
+            last_day: i64::MIN,
+            last_session: None,
+            last_client: None,
             logons: 0,
             failed: 0,
             products: IndexSet::new(),
@@ -317,7 +351,11 @@ impl Draft {
             self.first_record = i;
         }
         self.last = self.last.max(time);
-        self.days.insert(time.timestamp().div_euclid(86_400));
+        let day = time.timestamp().div_euclid(86_400);
+        if day != self.last_day {
+            self.last_day = day;
+            self.days.insert(day);
+        }
     }
 
     /// The mailbox's first actor is known even when the baseline holds no

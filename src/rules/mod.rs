@@ -125,10 +125,10 @@ pub fn find(id: &str) -> Option<&'static dyn Rule> {
 }
 
 /// Indexes several rules need, built once per run on first use.
-struct Shared {
+struct Shared<'d> {
     actors: Actors,
     /// Per mailbox: its deliveries by item and message id.
-    deliveries: Vec<std::sync::OnceLock<links::Deliveries>>,
+    deliveries: &'d [std::sync::OnceLock<links::Deliveries>],
 }
 
 /// Record indices from several ascending lists, in ascending order.
@@ -157,7 +157,7 @@ impl Iterator for MergedKinds<'_> {
 pub struct Ctx<'a> {
     pub timeline: &'a Timeline,
     pub settings: &'a Settings,
-    shared: &'a Shared,
+    shared: &'a Shared<'a>,
     /// Findings of the rules before this one in [`RULES`].
     pub prior: &'a [Finding],
     suspect: &'a Suspect,
@@ -389,12 +389,31 @@ fn stage_of(id: &str) -> Stage {
 
 /// Runs every rule; findings come back in stage order (reports sort them).
 pub fn run_all(timeline: &Timeline, settings: &Settings) -> Vec<Finding> {
-    let shared = Shared {
-        actors: Actors::build(timeline, settings.int(access::NewIp.id(), "baseline_days")),
-        deliveries: (0..timeline.inputs.len().max(1))
-            .map(|_| std::sync::OnceLock::new())
-            .collect(),
-    };
+    let deliveries: Vec<std::sync::OnceLock<links::Deliveries>> = (0..timeline.inputs.len().max(1))
+        .map(|_| std::sync::OnceLock::new())
+        .collect();
+    std::thread::scope(|scope| {
+        // The delivery indexes depend on the timeline only: built beside
+        // the actors and the access stage, which do not read them, and on
+        // into the lanes, whose first rule to need a mailbox's waits for
+        // it (a busy mailbox's take longer than the access stage).
+        scope.spawn(|| {
+            for (cell, &records) in deliveries.iter().zip(&timeline.by_mailbox) {
+                if !records.is_empty() {
+                    cell.get_or_init(|| links::Deliveries::of(timeline, records));
+                }
+            }
+        });
+        let shared = Shared {
+            actors: Actors::build(timeline, settings.int(access::NewIp.id(), "baseline_days")),
+            deliveries: &deliveries,
+        };
+        run_stages(timeline, settings, &shared)
+    })
+}
+
+/// The stages in order, on two threads where lanes allow.
+fn run_stages(timeline: &Timeline, settings: &Settings, shared: &Shared<'_>) -> Vec<Finding> {
     let no_context = Suspect::default();
     let run = |stage: Stage, prior: Vec<Finding>, suspect: &Suspect| -> Vec<Finding> {
         let mut findings = prior;
@@ -403,7 +422,7 @@ pub fn run_all(timeline: &Timeline, settings: &Settings) -> Vec<Finding> {
             let ctx = Ctx {
                 timeline,
                 settings,
-                shared: &shared,
+                shared,
                 prior: &findings,
                 suspect,
                 rule: rule.id(),
@@ -423,35 +442,22 @@ pub fn run_all(timeline: &Timeline, settings: &Settings) -> Vec<Finding> {
         }
         findings
     };
-    std::thread::scope(|scope| {
-        // The delivery indexes depend on the timeline only: built beside
-        // the access stage, which does not read them, and on into the
-        // lanes, whose first rule to need a mailbox's waits for it (a busy
-        // mailbox's take longer than the access stage).
-        scope.spawn(|| {
-            for (cell, &records) in shared.deliveries.iter().zip(&timeline.by_mailbox) {
-                if !records.is_empty() {
-                    cell.get_or_init(|| links::Deliveries::of(timeline, records));
-                }
-            }
-        });
-        let access = run(Stage::Access, Vec::new(), &no_context);
-        let suspect = Suspect::from_findings(timeline, &access, SUSPECT_SOURCES);
-        let (lane_a, lane_b) = std::thread::scope(|lanes| {
-            let b = lanes.spawn(|| run(Stage::LaneB, access.clone(), &suspect));
-            let a = run(Stage::LaneA, access.clone(), &suspect);
-            (
-                a,
-                b.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            )
-        });
-        let mut all = access;
-        let skip = all.len();
-        all.extend(lane_a.into_iter().skip(skip));
-        all.extend(lane_b.into_iter().skip(skip));
-        run(Stage::Last, all, &suspect)
-    })
+    let access = run(Stage::Access, Vec::new(), &no_context);
+    let suspect = Suspect::from_findings(timeline, &access, SUSPECT_SOURCES);
+    let (lane_a, lane_b) = std::thread::scope(|lanes| {
+        let b = lanes.spawn(|| run(Stage::LaneB, access.clone(), &suspect));
+        let a = run(Stage::LaneA, access.clone(), &suspect);
+        (
+            a,
+            b.join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+        )
+    });
+    let mut all = access;
+    let skip = all.len();
+    all.extend(lane_a.into_iter().skip(skip));
+    all.extend(lane_b.into_iter().skip(skip));
+    run(Stage::Last, all, &suspect)
 }
 
 /// How a finding's level is reached, step by step (`docs/severity.md`):
