@@ -1,7 +1,7 @@
 //! Correlation (`detections.md` §2.8): the BEC kill chain across findings.
 
 use super::{Ctx, Meta, Param, Rule, access, collection, deletion, inbox_rules, list, search};
-use crate::actors::Actor;
+use crate::actors::{Actor, Standing};
 use crate::finding::{Finding, Level};
 use chrono::Duration;
 use std::sync::Arc;
@@ -74,10 +74,15 @@ impl Rule for BecChain {
                 .filter(|f| f.mailbox == mailbox && f.level >= Level::Medium)
                 .filter_map(|f| stage(f.rule).map(|s| (f, s)))
                 .collect();
-            // The new actors with an access finding, in order of arrival.
+            // The new actors with an access finding, in order of arrival;
+            // in an export too short to judge anyone, any actor with one
+            // (an attack tool's logon in a two-day export is still one).
             let mut actors: Vec<&Arc<Actor>> = Vec::new();
             for (f, s) in &mine {
-                if let Some(a) = f.actor.as_ref().filter(|a| a.is_new())
+                if let Some(a) = f
+                    .actor
+                    .as_ref()
+                    .filter(|a| a.is_new() || a.standing == Standing::Unjudged)
                     && *s == Stage::Access
                     && !actors.iter().any(|b| Arc::ptr_eq(a, b))
                 {
@@ -160,7 +165,8 @@ impl BecChain {
         }
         let last = links.iter().map(|f| f.last).max().unwrap_or(actor.last);
         let summary = format!(
-            "{stages} BEC stages by new actor {} (IPs {}) within {} of its first activity: {}",
+            "{stages} BEC stages by {} actor {} (IPs {}) within {} of its first activity: {}",
+            actor.standing.as_str(),
             actor.label(),
             list(&actor.ips, 3),
             super::episodes::span_text(last - actor.first),

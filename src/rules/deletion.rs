@@ -425,6 +425,10 @@ impl Rule for SecurityNotice {
                     delete_detail(ctx, r)
                 });
                 f.count = 1;
+                if a.app == App::Exchange {
+                    // Exchange removing a notice is a rule's doing.
+                    super::inbox_rules::attribute_to_author(ctx, records, &mut f);
+                }
                 out.push(f);
             }
         }

@@ -335,6 +335,10 @@ impl Rule for AlertNotice {
                 });
                 f.first = a.time;
                 f.count = 1;
+                // The alert is about whoever made the rule, not whoever
+                // acted last: tied by time to a new actor, or to no one.
+                f.actor = None;
+                attribute_to_author(ctx, records, &mut f);
                 out.push(f);
             }
         }
@@ -663,7 +667,7 @@ const AUTHOR_WINDOW_HOURS: i64 = 72;
 /// appeared last before its first effect: rule changes are not in this
 /// log, so that actor is the only one who can be named, and the summary
 /// says it is by time. Without such an actor the finding stays actor-less.
-fn attribute_to_author(ctx: &Ctx<'_>, records: Records, f: &mut Finding) {
+pub(super) fn attribute_to_author(ctx: &Ctx<'_>, records: Records, f: &mut Finding) {
     if f.actor.is_some() {
         return;
     }
