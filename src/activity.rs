@@ -96,7 +96,7 @@ const fn catalogue_index(names: &[&str], name: &str) -> u32 {
 }
 
 open_enum! {
-    /// `AppIdType`: the client class (spec §5).
+    /// `AppIdType`: the client class (`docs/format.md` §5).
     App {
         Web = "Web", Exchange = "Exchange", Outlook = "Outlook", Mobile = "Mobile",
         MacOutlook = "MacOutlook", MacMail = "MacMail", Pop3 = "POP3", Imap4 = "IMAP4",
@@ -105,7 +105,7 @@ open_enum! {
 }
 
 open_enum! {
-    /// `ActivityIdType` (spec §6 A–C; `detections.md` §2.9 catalogue).
+    /// `ActivityIdType` (`docs/format.md` §6 A–C; `docs/rules.md` §2.9 catalogue).
     Kind {
         // A: documented by CrowdStrike.
         Delete = "Delete", Forward = "Forward", LinkClicked = "LinkClicked",
@@ -144,7 +144,7 @@ open_enum! {
 }
 
 impl Kind {
-    /// Both spellings of the search-keystroke type (spec §6 B).
+    /// Both spellings of the search-keystroke type (`docs/format.md` §6 B).
     pub fn is_search_suggestion(&self) -> bool {
         matches!(
             *self,
@@ -205,7 +205,7 @@ impl IdHash {
     }
 }
 
-/// The CustomProperties keys rules and reports read (`detections.md`); other
+/// The CustomProperties keys rules and reports read (`docs/rules.md`); other
 /// keys of known activity types are left in the file.
 macro_rules! prop_keys {
     ($($variant:ident),+ $(,)?) => {
@@ -866,7 +866,7 @@ const SENDER_KEYS: &[PropKey] = &[
     PropKey::From,
 ];
 
-/// Strips `<tags>`, lower-cases and collapses whitespace (`detections.md` §2.3).
+/// Strips `<tags>`, lower-cases and collapses whitespace (`docs/rules.md` §2.3).
 pub fn normalise_term(raw: &str) -> String {
     let mut text = String::with_capacity(raw.len());
     let mut in_tag = false;
@@ -885,7 +885,7 @@ pub fn normalise_term(raw: &str) -> String {
 }
 
 /// Exchange `DefaultFolderType` codes seen in `DeliveredFolderType`
-/// (`detections.md` §1.2).
+/// (`docs/rules.md` §1.2).
 pub fn folder_type_name(code: &str) -> Option<&'static str> {
     Some(match code.trim() {
         "0" => "Custom",

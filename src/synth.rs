@@ -134,7 +134,7 @@ fn python_nonprintable(c: char) -> bool {
         || (0xF0000..=0x10FFFF).contains(&u)
 }
 
-/// A port of CPython 3's `repr(str)`: the quoting `str(dict)` uses (spec §4.2).
+/// A port of CPython 3's `repr(str)`: the quoting `str(dict)` uses (`docs/format.md` §4.2).
 pub fn py_repr(s: &str) -> String {
     let quote = if s.contains('\'') && !s.contains('"') {
         '"'
@@ -255,7 +255,7 @@ struct Generator {
 }
 
 impl Generator {
-    /// A REST item id as long as real ones (152 characters, spec §9's
+    /// A REST item id as long as real ones (152 characters, `docs/format.md` §9's
     /// sample): the mailbox and folder part is shared, the tail numbers the
     /// item. Short ids would make a million-row file a fifth smaller than
     /// a real one and understate the cost of hashing them.

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::ops::Range;
 
 /// How long a logon's IP is lent to later rows of the same client type that
-/// share no session with it (`detections.md` §2.9 `data-attribution`).
+/// share no session with it (`docs/rules.md` §2.9 `data-attribution`).
 const SAME_APP_WINDOW_MINUTES: i64 = 30;
 
 /// `--from`/`--to`, inclusive.

@@ -1,4 +1,4 @@
-//! Parsed values of specific rows of every producer variant (spec §1.2, §12).
+//! Parsed values of specific rows of every producer variant (`docs/format.md` §1.2, §12).
 
 mod common;
 

@@ -1,5 +1,5 @@
 //! Byte-level decoding of an export: BOM sniffing, UTF-16 transcoding and the
-//! per-field UTF-8 → cp1252 fallback (spec §1.2, §11.1).
+//! per-field UTF-8 → cp1252 fallback (`docs/format.md` §1.2, §11.1).
 
 use serde::Serialize;
 use std::borrow::Cow;

@@ -1,5 +1,5 @@
 //! The header line: columns mapped by name, case-insensitive and
-//! BOM-tolerant (spec §2, §11.3), and recognition of repeated headers and of
+//! BOM-tolerant (`docs/format.md` §2, §11.3), and recognition of repeated headers and of
 //! files that are not Activities exports at all.
 
 use super::records::Fields;
@@ -57,7 +57,7 @@ impl Columns {
     }
 }
 
-/// A later line equal to a header (merged exports, spec §2).
+/// A later line equal to a header (merged exports, `docs/format.md` §2).
 /// Asked of every row, so it reads the fields in place (no copies).
 pub fn is_header(record: &Fields) -> bool {
     let is = |field: &[u8], name: &str| {

@@ -1,5 +1,5 @@
 //! A parser for the Python literal grammar that `str(dict)` writes into the
-//! `CustomProperties` column (spec §4): `'…'`/`"…"` strings with every Python
+//! `CustomProperties` column (`docs/format.md` §4): `'…'`/`"…"` strings with every Python
 //! escape, `u''`/`b''`/`r''` prefixes, `None`, `True`/`False`, numbers, and
 //! nested lists, tuples, sets and dicts. It is the Rust counterpart of
 //! `ast.literal_eval`, bounded in nesting depth so hostile input cannot

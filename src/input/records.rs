@@ -9,7 +9,7 @@
 
 use std::io::{self, BufRead};
 
-/// The largest record kept (spec §4.3 asks for at least 10 MB fields).
+/// The largest record kept (`docs/format.md` §4.3 asks for at least 10 MB fields).
 pub const MAX_RECORD_BYTES: usize = 64 << 20;
 /// Lines a quoted field may span before the quote is judged unterminated.
 pub const MAX_RECORD_LINES: usize = 100;

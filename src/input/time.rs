@@ -1,6 +1,6 @@
 //! Timestamps of the export: ISO 8601 UTC with 0–7 fraction digits, `Z` or
-//! an offset, and the `0001-01-01` "unknown" sentinel (spec §8). Never parsed
-//! through a locale (`detections.md` §4: hawk#290).
+//! an offset, and the `0001-01-01` "unknown" sentinel (`docs/format.md` §8). Never parsed
+//! through a locale (`docs/rules.md` §4: hawk#290).
 
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 

@@ -1,4 +1,4 @@
-//! Access rules (`detections.md` §2.2): logons against a baseline learned
+//! Access rules (`docs/rules.md` §2.2): logons against a baseline learned
 //! from the same mailbox's earlier activity.
 //!
 //! The baseline is everything in the mailbox's first `baseline_days`; when
@@ -20,7 +20,7 @@ use std::sync::Arc;
 /// Days at the start of each mailbox that define "known".
 const BASELINE_DAYS: Param = Param::int("baseline_days", 7);
 
-/// `detections.md` §3.5, Red entries (attack tools and HTTP libraries):
+/// `docs/rules.md` §3.5, Red entries (attack tools and HTTP libraries):
 /// substrings of the lower-cased user agent.
 const AGENTS_HIGH: &[&str] = &[
     "aadinternals",

@@ -1,4 +1,4 @@
-//! Reading, collection and sending bursts (`detections.md` §2.4, §2.7).
+//! Reading, collection and sending bursts (`docs/rules.md` §2.4, §2.7).
 
 use super::window::{self, Event};
 use super::{Ctx, Meta, Param, Rule, access, plural, search};

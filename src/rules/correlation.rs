@@ -1,4 +1,4 @@
-//! Correlation (`detections.md` §2.8): the BEC kill chain across findings.
+//! Correlation (`docs/rules.md` §2.8): the BEC kill chain across findings.
 
 use super::{Ctx, Meta, Param, Rule, access, collection, deletion, inbox_rules, list, search};
 use crate::actors::{Actor, Standing};

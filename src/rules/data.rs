@@ -1,4 +1,4 @@
-//! Data quality (`detections.md` §2.9): always on, informational. A report
+//! Data quality (`docs/rules.md` §2.9): always on, informational. A report
 //! must never read as "clean" when the export is cut short or damaged.
 
 use super::{Ctx, Meta, Param, Rule, list, plural};

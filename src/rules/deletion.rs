@@ -1,4 +1,4 @@
-//! Deletion rules (`detections.md` §2.6). One user delete writes `Delete` +
+//! Deletion rules (`docs/rules.md` §2.6). One user delete writes `Delete` +
 //! `DeleteFromInbox` + `Move`; only `Delete` rows are counted.
 
 use super::keywords::Keywords;

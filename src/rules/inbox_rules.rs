@@ -1,4 +1,4 @@
-//! Inbox rules (`detections.md` §1.3, §2.5). No activity type records rule
+//! Inbox rules (`docs/rules.md` §1.3, §2.5). No activity type records rule
 //! creation, so rules are detected twice: directly, should a rule-named type
 //! ever appear, and from their effects: deliveries straight into hiding
 //! folders and server-side moves, mark-reads and forwards seconds after
@@ -19,7 +19,7 @@ use indexmap::{IndexMap, IndexSet};
 use rustc_hash::FxHashMap;
 use std::collections::HashSet;
 
-/// `detections.md` §3.4: localised display names of folders rules hide mail in.
+/// `docs/rules.md` §3.4: localised display names of folders rules hide mail in.
 const HIDING_FOLDER_NAMES: &[&str] = &[
     "archive",
     "archiv",
@@ -266,7 +266,7 @@ fn all_properties(a: Rec<'_>) -> String {
 
 pub struct AlertNotice;
 
-/// Sender of Microsoft 365 alert-policy mail (`detections.md` §3.6).
+/// Sender of Microsoft 365 alert-policy mail (`docs/rules.md` §3.6).
 const ALERT_SENDER: &str = "office365alerts@microsoft.com";
 
 impl Rule for AlertNotice {

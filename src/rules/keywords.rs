@@ -1,4 +1,4 @@
-//! Keyword lists (`detections.md` §2.1): case-insensitive; a trailing `*`
+//! Keyword lists (`docs/rules.md` §2.1): case-insensitive; a trailing `*`
 //! marks a prefix; words of ≤4 characters (`ach`, `po`, `vat`) match whole
 //! words only; longer words also match their plural. So `banking` and `bank
 //! details` can be listed without `bank` matching "bank holiday rota".

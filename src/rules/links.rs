@@ -1,5 +1,5 @@
 //! Linking rows to the `MessageDelivered` of the item they act on
-//! (`detections.md` §2.1 "Linked delivery").
+//! (`docs/rules.md` §2.1 "Linked delivery").
 
 use super::Ctx;
 use crate::activity::{IdHash, Kind};

@@ -113,7 +113,7 @@ pub const RULES: &[&dyn Rule] = &[
 ];
 
 /// Ids of the rules whose findings define suspect context
-/// (`detections.md` §2.1).
+/// (`docs/rules.md` §2.1).
 const SUSPECT_SOURCES: &[&dyn Rule] = &[
     &access::NewIp,
     &access::SuspiciousAgent,

@@ -1,4 +1,4 @@
-//! Search rules (`detections.md` §2.3): what the mailbox was searched for.
+//! Search rules (`docs/rules.md` §2.3): what the mailbox was searched for.
 //!
 //! A search term is `SearchResult.Query` (tags stripped, lower-cased,
 //! whitespace collapsed), counted once per `Sid` + term, plus terms rebuilt
@@ -13,7 +13,7 @@ use crate::timeline::Records;
 use chrono::Duration;
 use indexmap::IndexMap;
 
-/// `detections.md` §3.1, curated: bare `bank`, `transfer`, `bill`,
+/// `docs/rules.md` §3.1, curated: bare `bank`, `transfer`, `bill`,
 /// `statement`, `quote`, `closing` are left out because ordinary searches
 /// ("bank holiday rota", "file transfer") would match them; the phrases that
 /// carry the signal are listed instead.

@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 #[derive(Debug, Clone, Copy)]
 pub enum ParamDefault {
     Int(i64),
-    /// A keyword list (`detections.md` §3 syntax: case-insensitive, `*` for
+    /// A keyword list (`docs/rules.md` §3 syntax: case-insensitive, `*` for
     /// a prefix, ≤4-character words whole words only).
     Words(&'static [&'static str]),
 }

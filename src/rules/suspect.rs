@@ -1,4 +1,4 @@
-//! Suspect context (`detections.md` §2.1): a record whose session or
+//! Suspect context (`docs/rules.md` §2.1): a record whose session or
 //! attributed IP had an access anomaly within 24 hours. It raises levels
 //! (`medium↑high`).
 
