@@ -16,9 +16,11 @@
 //!
 //! Anything else starts a new actor. An actor is *known* when it was
 //! active in the mailbox's baseline, or when it stayed in use for weeks
-//! (a new laptop); the rest are *new*: an intruder is a new actor, and so
-//! is a new device, which rules rate one step lower than a stranger with
-//! anything to corroborate it.
+//! and also came from a network the baseline's actors used (a new
+//! laptop); the rest are *new*: an intruder is a new actor, and so is a
+//! new device the owner has not yet brought to a known network. Findings
+//! about known actors are capped at low; a new actor's keep the rule's
+//! level (`docs/severity.md`).
 //!
 //! Every record is lent the actor of its session, else of the logon its IP
 //! was attributed from (`timeline.rs`, same client type): one pass in time
@@ -34,8 +36,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 /// A new actor counts as the owner's once it has been used on this many
-/// distinct days spanning [`ADOPTED_SPAN_DAYS`]: a replaced laptop, not a
-/// visit.
+/// distinct days spanning [`ADOPTED_SPAN_DAYS`], from one of the owner's
+/// networks among others: a replaced laptop, not a visit.
 const ADOPTED_DAYS: usize = 5;
 const ADOPTED_SPAN_DAYS: i64 = 10;
 
@@ -99,6 +101,12 @@ pub struct Actor {
 }
 
 impl Actor {
+    /// At least one of its logons succeeded: an actor of failures only
+    /// (a password spray) never got in, so nothing later is its doing.
+    pub fn signed_in(&self) -> bool {
+        self.logons > self.failed_logons
+    }
+
     pub fn is_known(&self) -> bool {
         self.standing.is_known()
     }
@@ -180,10 +188,6 @@ impl Actors {
         let end = records
             .last()
             .map_or(start, |i| timeline.activities[i].time);
-        let judged = end >= baseline_end;
-        if let Some(flag) = self.judged.get_mut(records.file) {
-            *flag = judged;
-        }
         let mut m = Mailbox::default();
         let mut last_session: Option<(Sym, Option<usize>)> = None;
         for i in records.iter() {
@@ -263,9 +267,22 @@ impl Actors {
                 self.by_record[i] = u32::try_from(self.actors.len() + actor).unwrap_or(NONE);
             }
         }
+        // A history needs an export longer than the baseline period and
+        // someone active in it: without a logon in the baseline there is
+        // no owner to compare with.
+        let judged = end >= baseline_end && m.drafts.iter().any(|d| d.first < baseline_end);
+        if let Some(flag) = self.judged.get_mut(records.file) {
+            *flag = judged;
+        }
+        let owner_networks: FxHashSet<String> = m
+            .drafts
+            .iter()
+            .filter(|d| d.first < baseline_end)
+            .flat_map(|d| d.networks.iter().cloned())
+            .collect();
         for (n, draft) in m.drafts.into_iter().enumerate() {
             let standing = if judged {
-                draft.standing(baseline_end, n == 0)
+                draft.standing(baseline_end, &owner_networks)
             } else {
                 Standing::Unjudged
             };
@@ -358,13 +375,20 @@ impl Draft {
         }
     }
 
-    /// The mailbox's first actor is known even when the baseline holds no
-    /// logon: the export starts with its owner, as far as anyone can tell.
-    fn standing(&self, baseline_end: DateTime<Utc>, first_actor: bool) -> Standing {
-        if self.first < baseline_end || first_actor {
+    /// Baseline when active in the baseline period; adopted when used on
+    /// many days over weeks *and* from a network the baseline's actors
+    /// used: a replaced laptop comes to the office or home sooner or later,
+    /// an intruder's server never does, however long it stays.
+    fn standing(
+        &self,
+        baseline_end: DateTime<Utc>,
+        owner_networks: &FxHashSet<String>,
+    ) -> Standing {
+        if self.first < baseline_end {
             Standing::Baseline
         } else if self.days.len() >= ADOPTED_DAYS
             && self.last - self.first >= Duration::days(ADOPTED_SPAN_DAYS)
+            && self.networks.iter().any(|n| owner_networks.contains(n))
         {
             Standing::Adopted
         } else {

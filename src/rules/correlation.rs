@@ -67,23 +67,26 @@ impl Rule for BecChain {
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         let window = Duration::hours(ctx.int("window_hours"));
         let min_stages = ctx.int("min_stages") as usize;
-        for (mailbox, _) in ctx.mailboxes() {
+        // Two inputs may hold one mailbox (parts of one account pasted
+        // apart): its findings are chained once.
+        let names: indexmap::IndexSet<&str> = ctx.mailboxes().map(|(m, _)| m).collect();
+        for mailbox in names {
             let mine: Vec<(&Finding, Stage)> = ctx
                 .prior
                 .iter()
                 .filter(|f| f.mailbox == mailbox && f.level >= Level::Medium)
                 .filter_map(|f| stage(f.rule).map(|s| (f, s)))
                 .collect();
-            // The new actors with an access finding, in order of arrival;
-            // in an export too short to judge anyone, any actor with one
-            // (an attack tool's logon in a two-day export is still one).
+            // The new actors that got in and have an access finding, in
+            // order of arrival; in an export too short to judge anyone,
+            // an actor with a high one (an attack tool's logon, a stolen
+            // session) — the owner of a two-day export has only medium
+            // ones, for networks nobody can call new or old.
             let mut actors: Vec<&Arc<Actor>> = Vec::new();
             for (f, s) in &mine {
-                if let Some(a) = f
-                    .actor
-                    .as_ref()
-                    .filter(|a| a.is_new() || a.standing == Standing::Unjudged)
-                    && *s == Stage::Access
+                if let Some(a) = f.actor.as_ref().filter(|a| a.signed_in()).filter(|a| {
+                    a.is_new() || (a.standing == Standing::Unjudged && f.level >= Level::High)
+                }) && *s == Stage::Access
                     && !actors.iter().any(|b| Arc::ptr_eq(a, b))
                 {
                     actors.push(a);

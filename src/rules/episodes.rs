@@ -68,8 +68,16 @@ fn absorb(into: &mut Finding, f: Finding) {
     into.level = into.level.max(f.level);
     into.first = into.first.min(f.first);
     into.last = into.last.max(f.last);
-    into.count += f.count;
+    // Sliding windows overlap: when both counts are row counts, the
+    // episode's count is its distinct rows, not their sum.
+    let counts_rows =
+        into.count == into.evidence.len() as u64 && f.count == f.evidence.len() as u64;
     into.evidence.extend(&f.evidence);
+    into.count = if counts_rows {
+        into.evidence.len() as u64
+    } else {
+        into.count + f.count
+    };
     if let (Some(a), Some(b)) = (&into.actor, &f.actor)
         && !Arc::ptr_eq(a, b)
     {
@@ -83,7 +91,7 @@ fn describe(f: &mut Finding, merged: usize) {
         return;
     }
     f.summary = format!(
-        "{}; and {} more like it, {} rows in all from {} to {} ({})",
+        "{}; and {} more like it, {} in all, from {} to {} ({})",
         f.summary,
         merged,
         f.count,

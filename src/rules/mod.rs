@@ -277,8 +277,8 @@ impl<'a> Ctx<'a> {
             .map(|(a, _)| Arc::clone(a))
     }
 
-    /// The new actor of the mailbox of `records` who was last to appear at
-    /// or before `time`, if it appeared no more than `within` earlier.
+    /// The new actor of the mailbox of `records` who signed in last at or
+    /// before `time`, if it appeared no more than `within` earlier.
     /// Exchange's rule changes are not in this log, so a rule's effects are
     /// tied to who could have made it by time alone (`docs/actors.md`).
     pub fn new_actor_before(
@@ -291,7 +291,7 @@ impl<'a> Ctx<'a> {
             .actors
             .actors
             .iter()
-            .filter(|a| a.is_new() && records.iter().contains(&a.first_record))
+            .filter(|a| a.is_new() && a.signed_in() && records.iter().contains(&a.first_record))
             .filter(|a| a.first <= time && time - a.first <= within)
             .max_by_key(|a| (a.first, std::cmp::Reverse(a.first_record)))
             .cloned()
@@ -467,8 +467,8 @@ pub const SEVERITY_STEPS: &[&str] = &[
     "1. The rule's condition sets the level: the rule table's description says which condition gives which level (for example rule-hidden-delivery: high into Deleted Items or RSS, medium into a custom folder or Junk).",
     "2. Suspect context raises 'medium, high in suspect context' rules: the row's actor is new, or (without a judged actor) its session or IP had logon-new-ip, logon-suspicious-agent or session-multi-ip within 24 h.",
     "3. A rule effect already present in the baseline (the export's first 7 days) is a standing rule: low, one finding per pattern.",
-    "4. The level is capped by whom the finding is about: the owner's known actors (active in the baseline, or adopted: used on 5 or more days over 10 or more) at most low; rows no actor can be tied to at most medium; a new actor keeps the rule's level. An export shorter than its baseline has no history: actors are 'unjudged' and levels stand.",
-    "5. One finding per rule, mailbox, actor and episode (activity with gaps under the rule's window); bec-chain is critical: one new actor's access finding followed within 72 h by at least two of reconnaissance, concealment and action.",
+    "4. The level is capped by whom the finding is about: the owner's known actors (active in the baseline, or adopted: used on 5 or more days over 10 or more and also from a network of the baseline's actors) at most low; rows no actor can be tied to at most medium; a new actor keeps the rule's level. An export shorter than its baseline, or with no logon in it, has no history: actors are 'unjudged' and levels stand.",
+    "5. One finding per rule, mailbox, actor and episode (activity with gaps under the rule's window); bec-chain is critical: one new actor that signed in (or, without a history, one with a high access finding), its access finding followed within 72 h by at least two of reconnaissance, concealment and action.",
 ];
 
 /// The level a finding may have given who it is about
