@@ -195,8 +195,11 @@ impl Actors {
             let act = &timeline.activities[i];
             let actor = if act.kind.is_logon() {
                 let a = timeline.rec(i);
-                a.client_ip().map(|ip| {
-                    let ip = ip.trim().to_string();
+                // A logon without an address says nothing about where it
+                // came from: it joins no network (its rows still follow
+                // their session).
+                let ip = a.client_ip().map(|ip| ip.trim().to_string());
+                ip.filter(|ip| !ip.is_empty()).map(|ip| {
                     let logon = describe(
                         &ip,
                         a.app,

@@ -278,7 +278,7 @@ impl Rule for SentItems {
                 level: Level::High,
                 attack: &["T1070.008"],
                 experimental: true,
-                description: "A message sent, then the same item or conversation deleted from Sent Items within 30 minutes",
+                description: "A message sent, then deleted from Sent Items within 30 minutes: linked by item or conversation, else (Sent Items copies get a new id) by the same client session or actor",
                 params: &[Param::int("within_minutes", 30)],
             }
         }
@@ -287,27 +287,43 @@ impl Rule for SentItems {
         let within = ctx.minutes("within_minutes");
         for (_, records) in ctx.mailboxes() {
             let sends = ctx.of_kinds(records, SEND_KINDS);
+            let deletes: Vec<usize> = ctx
+                .each_of_kinds(records, &[Kind::Delete])
+                .filter(|&d| {
+                    let del = ctx.activity(d);
+                    is_delete(del) && folder_is(del, "SourceDefaultFolderType", "SentItems")
+                })
+                .collect();
+            // Links by item or conversation first, for every delete: a
+            // delete linked only by session must not take the send that a
+            // later delete names by id.
             let mut used = HashSet::new();
-            for d in ctx.each_of_kinds(records, &[Kind::Delete]) {
-                let del = ctx.activity(d);
-                if !(is_delete(del) && folder_is(del, "SourceDefaultFolderType", "SentItems")) {
-                    continue;
+            let mut pairs: Vec<(usize, usize, &'static str)> = Vec::new();
+            for strong in [true, false] {
+                for &d in &deletes {
+                    if pairs.iter().any(|&(_, pd, _)| pd == d) {
+                        continue;
+                    }
+                    let del = ctx.activity(d);
+                    // Sends are in time order: scan back from the delete
+                    // only through the window.
+                    let end = sends.partition_point(|&s| ctx.activity(s).time <= del.time);
+                    let candidates: Vec<usize> = sends[..end]
+                        .iter()
+                        .rev()
+                        .copied()
+                        .take_while(|&s| del.time - ctx.activity(s).time <= within)
+                        .filter(|s| !used.contains(s))
+                        .collect();
+                    if let Some((s, link)) = linked_send(ctx, d, &candidates, strong) {
+                        used.insert(s);
+                        pairs.push((s, d, link));
+                    }
                 }
-                // Sends are in time order: scan back from the delete only
-                // through the window.
-                let end = sends.partition_point(|&s| ctx.activity(s).time <= del.time);
-                let candidates: Vec<usize> = sends[..end]
-                    .iter()
-                    .rev()
-                    .copied()
-                    .take_while(|&s| del.time - ctx.activity(s).time <= within)
-                    .filter(|s| !used.contains(s))
-                    .collect();
-                let Some((s, link)) = linked_send(ctx, d, &candidates) else {
-                    continue;
-                };
-                used.insert(s);
-                let minutes = (del.time - ctx.activity(s).time).num_minutes();
+            }
+            pairs.sort_by_key(|&(_, d, _)| ctx.timeline.time_key(d));
+            for (s, d, link) in pairs {
+                let minutes = (ctx.activity(d).time - ctx.activity(s).time).num_minutes();
                 let summary = format!(
                     "{} deleted from Sent Items {} after it was sent (linked by {link})",
                     ctx.activity(s).kind_name(),
@@ -329,17 +345,23 @@ impl Rule for SentItems {
 /// `ActivityItemId` when it lands in Sent Items (`docs/rules.md`), so the
 /// ids of the send and of the copy deleted often differ; the session or
 /// actor that sent is then the link.
-fn linked_send(ctx: &Ctx<'_>, d: usize, candidates: &[usize]) -> Option<(usize, &'static str)> {
+/// `strong`: by item or conversation only; else by session or actor only.
+fn linked_send(
+    ctx: &Ctx<'_>,
+    d: usize,
+    candidates: &[usize],
+    strong: bool,
+) -> Option<(usize, &'static str)> {
     let del = ctx.activity(d);
     let by = |test: &dyn Fn(Rec<'_>) -> bool| {
         candidates.iter().copied().find(|&s| test(ctx.activity(s)))
     };
-    if let Some(s) = by(&|s| !s.item.is_empty() && s.item == del.item) {
-        return Some((s, "item id"));
-    }
-    if let Some(s) = by(&|s| !s.conversation().is_empty() && s.conversation() == del.conversation())
-    {
-        return Some((s, "conversation"));
+    if strong {
+        if let Some(s) = by(&|s| !s.item.is_empty() && s.item == del.item) {
+            return Some((s, "item id"));
+        }
+        return by(&|s| !s.conversation().is_empty() && s.conversation() == del.conversation())
+            .map(|s| (s, "conversation"));
     }
     if let Some(s) = by(&|s| !s.session.is_empty() && s.session == del.session) {
         return Some((s, "client session"));
