@@ -379,7 +379,8 @@ impl Rule for HiddenDelivery {
                     reached_inbox.resize(lowered.len(), false);
                     n
                 });
-                let Some((folder, base)) = hidden_folder(a) else {
+                let hidden = hidden_folder(a).filter(|_| !is_meeting_mail(a));
+                let Some((folder, base)) = hidden else {
                     if a.prop("DeliveredFolderType").as_deref() == Some("5")
                         || a.flag("DeliveredToInbox") == Some(true)
                     {
@@ -732,6 +733,9 @@ impl Rule for ServerMarkRead {
                 let Some(d) = deliveries.linked(ctx, i) else {
                     continue;
                 };
+                if is_meeting_mail(ctx.activity(d)) {
+                    continue; // the Calendar Assistant marks responses read
+                }
                 let dt = a.time - ctx.activity(d).time;
                 if dt >= Duration::zero() && dt <= within {
                     hits.entry(sender_domain(&ctx.activity(d).sender().unwrap_or_default()))
@@ -800,7 +804,10 @@ impl Rule for InferredForward {
                 .into_iter()
                 .filter(|&i| ctx.activity(i).app == App::Exchange)
                 .collect();
-            let pairs = pair_with_deliveries(ctx, records, &actions, within);
+            let mut pairs = pair_with_deliveries(ctx, records, &actions, within);
+            // Meeting requests sent on to a calendar delegate are the
+            // Calendar Assistant's, not a forwarding rule's.
+            pairs.retain(|p| !is_meeting_mail(ctx.activity(p.delivery)));
             let events: Vec<Event<usize>> = pairs
                 .iter()
                 .map(|p| Event::new(p.action, ctx.activity(p.action).time, p.delivery))
