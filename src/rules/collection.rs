@@ -336,7 +336,7 @@ impl ForwardBurst {
         level: &dyn Fn(&[usize]) -> Level,
         out: &mut Vec<Finding>,
     ) {
-        let in_bursts: std::collections::HashSet<usize> = out[start..]
+        let in_bursts: rustc_hash::FxHashSet<usize> = out[start..]
             .iter()
             .flat_map(|f| f.evidence.iter().map(|e| e.record))
             .collect();

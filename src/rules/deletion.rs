@@ -7,7 +7,7 @@ use super::{Ctx, Meta, Param, Rule, plural, quoted};
 use crate::activity::{App, IdHash, Kind, Rec};
 use crate::finding::{Finding, Level};
 use chrono::Duration;
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 use std::sync::Arc;
 
 /// §3.6 security-notice subjects (non-delivery reports excluded: deleting
@@ -297,7 +297,7 @@ impl Rule for SentItems {
             // Links by item or conversation first, for every delete: a
             // delete linked only by session must not take the send that a
             // later delete names by id.
-            let mut used = HashSet::new();
+            let mut used = HashSet::default();
             let mut pairs: Vec<(usize, usize, &'static str)> = Vec::new();
             for strong in [true, false] {
                 for &d in &deletes {

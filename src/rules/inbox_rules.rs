@@ -17,7 +17,7 @@ use crate::timeline::Records;
 use chrono::Duration;
 use indexmap::{IndexMap, IndexSet};
 use rustc_hash::FxHashMap;
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 
 /// `docs/rules.md` §3.4: localised display names of folders rules hide mail in.
 const HIDING_FOLDER_NAMES: &[&str] = &[
@@ -401,9 +401,11 @@ impl Rule for HiddenDelivery {
                     .or_default()
                     .push((i, level));
             }
-            let inbox_senders: HashSet<String> = (lowered.into_iter().zip(reached_inbox))
-                .filter_map(|(sender, inbox)| inbox.then_some(sender))
-                .collect();
+            // SipHash: sender addresses are the export's text.
+            let inbox_senders: std::collections::HashSet<String> =
+                (lowered.into_iter().zip(reached_inbox))
+                    .filter_map(|(sender, inbox)| inbox.then_some(sender))
+                    .collect();
             self.emit(ctx, records, clusters, &inbox_senders, out);
         }
     }
@@ -415,7 +417,7 @@ impl HiddenDelivery {
         ctx: &Ctx<'_>,
         records: Records,
         clusters: IndexMap<(String, String), Vec<(usize, Level)>>,
-        inbox: &HashSet<String>,
+        inbox: &std::collections::HashSet<String>,
         out: &mut Vec<Finding>,
     ) {
         let junk_min = ctx.int("junk_per_sender") as usize;
@@ -506,7 +508,7 @@ fn pair_with_deliveries(
 ) -> Vec<Paired> {
     let deliveries = ctx.deliveries(records);
     let delivered = ctx.kind_list(records, Kind::MessageDelivered);
-    let mut used = HashSet::new();
+    let mut used = HashSet::default();
     let mut out = Vec::new();
     for &a in actions {
         let action = ctx.activity(a);
