@@ -41,6 +41,9 @@ use std::sync::Arc;
 const ADOPTED_DAYS: usize = 5;
 const ADOPTED_SPAN_DAYS: i64 = 10;
 
+/// An update follows the old version's last logon within this many days.
+const UPDATE_GAP_DAYS: i64 = 14;
+
 /// How an actor relates to the mailbox's history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -211,6 +214,9 @@ impl Actors {
                     draft.record(i, a.time);
                     draft.logons += 1;
                     draft.failed += usize::from(is_failure(a));
+                    if let Some(client) = &logon.client {
+                        draft.logon_client(client, a.time);
+                    }
                     if !draft.networks.contains(&logon.network) {
                         draft.networks.insert(logon.network.clone());
                     }
@@ -268,6 +274,14 @@ impl Actors {
                     draft.clients.insert(act.app);
                 }
                 self.by_record[i] = u32::try_from(self.actors.len() + actor).unwrap_or(NONE);
+            }
+        }
+        let base = self.actors.len();
+        if let Some(new_index) = m.merge_updates() {
+            for slot in &mut self.by_record[records.iter()] {
+                if *slot != NONE {
+                    *slot = u32::try_from(base + new_index[*slot as usize - base]).unwrap_or(NONE);
+                }
             }
         }
         // A history needs an export longer than the baseline period and
@@ -332,6 +346,10 @@ struct Draft {
     failed: usize,
     /// Products of its logons' agents (see [`product`]).
     products: IndexSet<String>,
+    /// Per client (client type and exact agent): its first and last logon.
+    client_times: FxHashMap<String, (DateTime<Utc>, DateTime<Utc>)>,
+    /// The client of its first logon.
+    first_client: Option<String>,
 }
 
 impl Draft {
@@ -352,6 +370,44 @@ impl Draft {
             logons: 0,
             failed: 0,
             products: IndexSet::new(),
+            client_times: FxHashMap::default(),
+            first_client: None,
+        }
+    }
+
+    /// Notes a logon's client and time.
+    fn logon_client(&mut self, client: &str, time: DateTime<Utc>) {
+        if self.first_client.is_none() {
+            self.first_client = Some(client.to_string());
+        }
+        let times = self
+            .client_times
+            .entry(client.to_string())
+            .or_insert((time, time));
+        times.0 = times.0.min(time);
+        times.1 = times.1.max(time);
+    }
+
+    /// Takes `other`'s logons and records: the two were one device.
+    fn absorb(&mut self, other: Draft) {
+        if other.first < self.first {
+            self.first = other.first;
+            self.first_record = other.first_record;
+        }
+        self.last = self.last.max(other.last);
+        self.networks.extend(other.networks);
+        self.ips.extend(other.ips);
+        self.agents.extend(other.agents);
+        self.clients.extend(other.clients);
+        self.sessions.extend(other.sessions);
+        self.days.extend(other.days);
+        self.logons += other.logons;
+        self.failed += other.failed;
+        self.products.extend(other.products);
+        for (client, (first, last)) in other.client_times {
+            let times = self.client_times.entry(client).or_insert((first, last));
+            times.0 = times.0.min(first);
+            times.1 = times.1.max(last);
         }
     }
 
@@ -415,6 +471,56 @@ struct Mailbox {
 }
 
 impl Mailbox {
+    /// Joins each actor that began with an update of an earlier actor's
+    /// client (the same agent, a higher version) which that actor never
+    /// used again: a phone's OS update, often on the next carrier network.
+    /// An intruder's client runs beside the owner's, so the owner's old
+    /// version goes on after it appeared and nothing is joined. Returns,
+    /// when anything was joined, the new index of every old one.
+    fn merge_updates(&mut self) -> Option<Vec<usize>> {
+        let mut into: Vec<usize> = (0..self.drafts.len()).collect();
+        for b in 0..self.drafts.len() {
+            into[b] = self.updated_from(b).map_or(b, |a| into[a]);
+        }
+        if into.iter().enumerate().all(|(b, &a)| a == b) {
+            return None;
+        }
+        let drafts = std::mem::take(&mut self.drafts);
+        let mut new_index = vec![0; drafts.len()];
+        let mut slots: Vec<Option<Draft>> = drafts.into_iter().map(Some).collect();
+        for b in 0..slots.len() {
+            if into[b] == b {
+                new_index[b] = self.drafts.len();
+                if let Some(d) = slots[b].take() {
+                    self.drafts.push(d);
+                }
+            } else {
+                new_index[b] = new_index[into[b]];
+                if let Some(d) = slots[b].take() {
+                    self.drafts[new_index[b]].absorb(d);
+                }
+            }
+        }
+        Some(new_index)
+    }
+
+    /// The earlier actor whose client actor `b`'s first logon updated, with
+    /// the old version's last logon no later than the new one's first and
+    /// no more than [`UPDATE_GAP_DAYS`] before it.
+    fn updated_from(&self, b: usize) -> Option<usize> {
+        let draft = &self.drafts[b];
+        let client = draft.first_client.as_deref()?;
+        let (skeleton, version) = versioned(client)?;
+        let first_use = draft.client_times.get(client)?.0;
+        (0..b).find(|&a| {
+            self.drafts[a].client_times.iter().any(|(old, &(_, last))| {
+                last <= first_use
+                    && first_use - last <= Duration::days(UPDATE_GAP_DAYS)
+                    && versioned(old).is_some_and(|(s, v)| s == skeleton && v < version)
+            })
+        })
+    }
+
     /// The actor a logon continues, in the order of the module's list, or
     /// a new one.
     fn join(&mut self, logon: &Logon, session: Sym) -> usize {
@@ -480,6 +586,34 @@ fn describe(ip: &str, app: App, agent: Option<&str>, strings: &crate::intern::St
         family: agent.map(|a| format!("{app}/{}", agent_key(a))),
         client: agent.map(|a| format!("{app}/{a}")),
     }
+}
+
+/// A client without its version numbers, and the numbers: every run of
+/// digits and dots right after a `/` ("Apple-iPhone10C4/1503.191",
+/// "Chrome/64.0.3282.186") is a version. The device model and the OS
+/// ("iPhone10C4", "Windows NT 10.0") stay in the skeleton, so only the
+/// same software on the same platform compares. `None` without a version.
+fn versioned(client: &str) -> Option<(String, Vec<u64>)> {
+    let mut skeleton = String::with_capacity(client.len());
+    let mut numbers = Vec::new();
+    let mut rest = client;
+    while let Some(at) = rest.find('/') {
+        skeleton.push_str(&rest[..=at]);
+        rest = &rest[at + 1..];
+        let end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let version = &rest[..end];
+        if version.starts_with(|c: char| c.is_ascii_digit()) {
+            skeleton.push('#');
+            numbers.extend(version.split('.').filter_map(|n| n.parse::<u64>().ok()));
+        } else {
+            skeleton.push_str(version);
+        }
+        rest = &rest[end..];
+    }
+    skeleton.push_str(rest);
+    (!numbers.is_empty()).then_some((skeleton, numbers))
 }
 
 /// The browser or program of a family, without client type or OS:
@@ -585,6 +719,20 @@ mod tests {
         assert_eq!(network("185.220.101.7"), "185.220.101.0/24");
         assert_eq!(network("2001:db8:abcd:12::1"), "2001:db8:abcd::/48");
         assert_eq!(network("not-an-ip"), "not-an-ip");
+    }
+
+    #[test]
+    fn versions() {
+        let (old, v1) = versioned("ActiveSync/Apple-iPhone10C4/1502.150").unwrap();
+        let (new, v2) = versioned("ActiveSync/Apple-iPhone10C4/1503.191").unwrap();
+        assert_eq!(old, new);
+        assert!(v1 < v2);
+        let (other, _) = versioned("ActiveSync/Apple-iPhone9C1/1503.191").unwrap();
+        assert_ne!(old, other);
+        let win7 = "Web/Mozilla/5.0 (Windows NT 6.1; Win64; x64) Chrome/66.0.3359.139";
+        let win10 = "Web/Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/65.0.3325.181";
+        assert_ne!(versioned(win7).unwrap().0, versioned(win10).unwrap().0);
+        assert_eq!(versioned("Web/Outlook"), None);
     }
 
     #[test]

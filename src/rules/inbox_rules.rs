@@ -532,7 +532,15 @@ fn pair_with_deliveries(
             (window.next().is_none() && same_session).then_some(d)
         };
         // A `Delete` keeps the item's id: unlinked, it is about other mail.
-        let paired = by_id.or_else(|| (action.kind != Kind::Delete).then(only_one).flatten());
+        // A `Move` gives the item a new id; when Exchange logged the same
+        // operation as a `Delete` too, that row names the item.
+        let paired = by_id.or_else(|| match action.kind {
+            Kind::Delete => None,
+            _ => match delete_twin(ctx, records, a) {
+                Some(twin) => deliveries.linked(ctx, twin).filter(|&d| near(d)),
+                None => only_one(),
+            },
+        });
         if let Some(d) = paired.filter(|d| used.insert(*d)) {
             out.push(Paired {
                 action: a,
@@ -541,6 +549,29 @@ fn pair_with_deliveries(
         }
     }
     out
+}
+
+/// The `Delete` row of the same session within a second of `mv`, a `Move`
+/// with `MoveType` Delete: Exchange logs one deletion as both, the
+/// `Delete` under the item's old id, the `Move` under its new one in
+/// Deleted Items (`docs/format.md`, "Deleting").
+fn delete_twin(ctx: &Ctx<'_>, records: Records, mv: usize) -> Option<usize> {
+    let a = ctx.activity(mv);
+    if a.session.is_empty()
+        || !a
+            .prop("MoveType")
+            .is_some_and(|t| t.eq_ignore_ascii_case("Delete"))
+    {
+        return None;
+    }
+    let second = Duration::seconds(1);
+    let deletes = ctx.kind_list(records, Kind::Delete);
+    let from = deletes.partition_point(|&d| ctx.activity(d as usize).time < a.time - second);
+    deletes[from..]
+        .iter()
+        .map(|&d| d as usize)
+        .take_while(|&d| ctx.activity(d).time <= a.time + second)
+        .find(|&d| ctx.activity(d).session == a.session)
 }
 
 /// Exchange's Calendar Assistant files and deletes meeting requests,
