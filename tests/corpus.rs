@@ -27,17 +27,24 @@ use std::process::Command;
 
 const SEEDS: [u64; 3] = [1, 2, 3];
 
-/// Writes seed `seed`'s corpus, or `None` when python3 is missing.
-fn corpus(seed: u64) -> Option<PathBuf> {
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("corpus/seed{seed}"));
+/// The two generators: ours, and one written independently of the rules
+/// (`fixtures/corpus/independent/README.md` says from what).
+const GENERATORS: [(&str, &str); 2] = [
+    ("own", "fixtures/corpus/make_corpus.py"),
+    ("independent", "fixtures/corpus/independent/make_corpus.py"),
+];
+
+/// Writes seed `seed`'s corpus by `script`, or `None` when python3 is missing.
+fn corpus(name: &str, script: &str, seed: u64) -> Option<PathBuf> {
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("corpus/{name}/seed{seed}"));
     let status = Command::new("python3")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/corpus/make_corpus.py"))
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join(script))
         .args(["--seed", &seed.to_string(), "--out"])
         .arg(&out)
         .status();
     match status {
         Ok(s) => {
-            assert!(s.success(), "make_corpus.py --seed {seed} failed: {s}");
+            assert!(s.success(), "{script} --seed {seed} failed: {s}");
             Some(out)
         }
         Err(e) => {
@@ -224,17 +231,21 @@ fn score_file(dir: &Path, entry: &Value) -> Score {
 #[test]
 fn corpus_precision_and_recall() {
     let mut all = Vec::new();
-    for seed in SEEDS {
-        let Some(dir) = corpus(seed) else { return };
-        let truth: Value =
-            serde_json::from_str(&std::fs::read_to_string(dir.join("truth.json")).unwrap())
-                .unwrap();
-        for entry in truth["files"].as_array().unwrap() {
-            all.push((seed, score_file(&dir, entry)));
+    for (name, script) in GENERATORS {
+        for seed in SEEDS {
+            let Some(dir) = corpus(name, script, seed) else {
+                return;
+            };
+            let truth: Value =
+                serde_json::from_str(&std::fs::read_to_string(dir.join("truth.json")).unwrap())
+                    .unwrap();
+            for entry in truth["files"].as_array().unwrap() {
+                all.push((format!("{name} {seed}"), score_file(&dir, entry)));
+            }
         }
     }
     println!(
-        "| seed | file | kind | medium+ / month | high+ | attack behaviours found | chain start |"
+        "| corpus seed | file | kind | medium+ / month | high+ | attack behaviours found | chain start |"
     );
     println!("|---|---|---|---|---|---|---|");
     for (seed, s) in &all {
@@ -257,15 +268,15 @@ fn corpus_precision_and_recall() {
         let per_month = s.medium_plus as f64 / s.months.max(1.0 / 30.0);
         if s.kind != "attack" && per_month > 5.0 {
             failures.push(format!(
-                "seed {seed} {}: {per_month:.1} medium+ per month",
+                "{seed} {}: {per_month:.1} medium+ per month",
                 s.file
             ));
         }
         if !s.missed.is_empty() {
-            failures.push(format!("seed {seed} {}: missed {:?}", s.file, s.missed));
+            failures.push(format!("{seed} {}: missed {:?}", s.file, s.missed));
         }
         for p in &s.problems {
-            failures.push(format!("seed {seed} {}: {p}", s.file));
+            failures.push(format!("{seed} {}: {p}", s.file));
         }
     }
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));

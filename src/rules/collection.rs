@@ -360,3 +360,129 @@ impl ForwardBurst {
         }
     }
 }
+
+pub struct FinanceThread;
+
+/// What puts a message into someone else's thread.
+const THREAD_KINDS: &[Kind] = &[Kind::Reply, Kind::ReplyAll, Kind::Forward];
+
+impl Rule for FinanceThread {
+    fn meta(&self) -> &'static Meta {
+        const {
+            &Meta {
+                id: "send-finance-thread",
+                title: "Reply into a payment thread from suspect access",
+                level: Level::Critical,
+                attack: &["T1534", "T1657"],
+                experimental: true,
+                description: "A reply or forward by a user client in suspect context on an item or conversation whose delivered subject is financial; the session's sends in the next 15 min join it",
+                params: &[
+                    Param::int("window_minutes", 1440),
+                    Param::int("sent_within_minutes", 15),
+                ],
+            }
+        }
+    }
+    fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        let financial = ctx.settings.keywords(search::Financial.id(), "keywords");
+        let sent_within = ctx.minutes("sent_within_minutes");
+        for (_, records) in ctx.mailboxes() {
+            let deliveries = ctx.deliveries(records);
+            // Financial conversations, built on the first reply that needs
+            // them: most mailboxes have no reply in suspect context at all.
+            let mut threads: Option<rustc_hash::FxHashMap<IdHash, usize>> = None;
+            for i in ctx.each_of_kinds(records, THREAD_KINDS) {
+                if ctx.actor(i).is_some_and(|a| a.is_known()) || !ctx.is_suspect(i) {
+                    continue;
+                }
+                let a = ctx.activity(i);
+                if a.app == App::Exchange {
+                    continue;
+                }
+                let by_item = deliveries.linked(ctx, i).filter(|&d| {
+                    ctx.activity(d)
+                        .subject()
+                        .is_some_and(|s| financial.is_match(&s))
+                });
+                let thread = by_item.or_else(|| {
+                    let conversation = a.conversation();
+                    if conversation.is_empty() {
+                        return None;
+                    }
+                    let threads =
+                        threads.get_or_insert_with(|| financial_threads(ctx, records, financial));
+                    threads.get(&conversation).copied()
+                });
+                if let Some(delivery) = thread {
+                    out.push(self.emit(ctx, records, i, delivery, sent_within));
+                }
+            }
+        }
+    }
+}
+
+/// The mailbox's conversations whose delivered subject is financial, to
+/// their first such delivery.
+fn financial_threads(
+    ctx: &Ctx<'_>,
+    records: Records,
+    financial: &super::keywords::Keywords,
+) -> rustc_hash::FxHashMap<IdHash, usize> {
+    let mut threads = rustc_hash::FxHashMap::default();
+    for &d in ctx.kind_list(records, Kind::MessageDelivered) {
+        let a = ctx.activity(d as usize);
+        let conversation = a.conversation();
+        if !conversation.is_empty()
+            && !threads.contains_key(&conversation)
+            && a.subject().is_some_and(|s| financial.is_match(&s))
+        {
+            threads.insert(conversation, d as usize);
+        }
+    }
+    threads
+}
+
+impl FinanceThread {
+    /// The reply, then the sends of its session within `sent_within` (the
+    /// reply going out; a send's row has the draft's id, not the thread's).
+    fn emit(
+        &self,
+        ctx: &Ctx<'_>,
+        records: Records,
+        reply: usize,
+        delivery: usize,
+        sent_within: chrono::Duration,
+    ) -> Finding {
+        let a = ctx.activity(reply);
+        let sent = ctx.kind_list(records, Kind::MessageSent);
+        let from = sent.partition_point(|&j| ctx.activity(j as usize).time < a.time);
+        let mut recs = vec![reply];
+        recs.extend(
+            sent[from..]
+                .iter()
+                .map(|&j| j as usize)
+                .take_while(|&j| ctx.activity(j).time - a.time <= sent_within)
+                .filter(|&j| !a.session.is_empty() && ctx.activity(j).session == a.session),
+        );
+        let d = ctx.activity(delivery);
+        let summary = format!(
+            "{} in the thread {} from {}{}",
+            a.kind_name(),
+            super::quoted(&d.subject().unwrap_or_default()),
+            d.sender().unwrap_or_default(),
+            from_ip(ctx, &recs)
+        );
+        ctx.finding(self, self.level(), &recs, summary, |i| {
+            if i == reply {
+                format!(
+                    "{} to {} {}",
+                    a.kind_name(),
+                    d.sender().unwrap_or_default(),
+                    super::quoted(&d.subject().unwrap_or_default())
+                )
+            } else {
+                "sent from the same session".to_string()
+            }
+        })
+    }
+}

@@ -35,6 +35,7 @@ const STAGES: &[(&dyn Rule, Stage)] = &[
     (&inbox_rules::HiddenDelivery, Stage::Concealment),
     (&inbox_rules::ServerMove, Stage::Concealment),
     (&inbox_rules::ServerMarkRead, Stage::Concealment),
+    (&inbox_rules::HiddenFolderRead, Stage::Concealment),
     (&deletion::Mass, Stage::Concealment),
     (&deletion::EmptyDeletedItems, Stage::Concealment),
     (&deletion::SentItems, Stage::Concealment),
@@ -42,6 +43,7 @@ const STAGES: &[(&dyn Rule, Stage)] = &[
     (&inbox_rules::InferredForward, Stage::Action),
     (&collection::SendBurst, Stage::Action),
     (&collection::ForwardBurst, Stage::Action),
+    (&collection::FinanceThread, Stage::Action),
 ];
 
 fn stage(rule: &str) -> Option<Stage> {

@@ -39,16 +39,6 @@ const HIDING_FOLDER_NAMES: &[&str] = &[
     "konversationshistorik",
     "samtalehistorik",
     "samtalelogg",
-    "junk email",
-    "junk-e-mail",
-    "courrier indésirable",
-    "correo no deseado",
-    "posta indesiderata",
-    "ongewenste e-mail",
-    "e-mail de lixo",
-    "skräppost",
-    "uønsket mail",
-    "søppelpost",
     "rss feeds",
     "rss subscriptions",
     "rss-feeds",
@@ -60,6 +50,25 @@ const HIDING_FOLDER_NAMES: &[&str] = &[
     "deleted items",
     "deletions",
 ];
+/// `docs/rules.md` §3.4: localised display names of Junk Email, where
+/// rules hide mail too, but where people and filters also look daily.
+const JUNK_FOLDER_NAMES: &[&str] = &[
+    "junkemail",
+    "junk email",
+    "junk-e-mail",
+    "courrier indésirable",
+    "correo no deseado",
+    "posta indesiderata",
+    "ongewenste e-mail",
+    "e-mail de lixo",
+    "skräppost",
+    "uønsket mail",
+    "søppelpost",
+];
+
+/// Deleted Items by well-known and display name.
+const DELETED_ITEMS_NAMES: &[&str] = &["deleteditems", "deleted items", "deletions"];
+
 /// Well-known folder names a server-side action moving mail there hides it.
 const HIDING_WELL_KNOWN: &[&str] = &[
     "deleteditems",
@@ -85,7 +94,29 @@ fn notice_lists<'a>(ctx: &Ctx<'a>) -> (&'a Keywords, &'a Keywords) {
 /// Whether a folder name or code is a place rules hide mail.
 fn is_hiding_folder(folder: &str) -> bool {
     let f = folder.trim().to_lowercase();
-    HIDING_WELL_KNOWN.contains(&f.as_str()) || HIDING_FOLDER_NAMES.contains(&f.as_str())
+    HIDING_WELL_KNOWN.contains(&f.as_str())
+        || HIDING_FOLDER_NAMES.contains(&f.as_str())
+        || JUNK_FOLDER_NAMES.contains(&f.as_str())
+}
+
+/// Where a user client acted, for `rule-hidden-folder-read`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FolderClass {
+    /// RSS, Conversation History, Archive: mail there is seldom read.
+    Hiding,
+    /// Read by people every day; counts only in suspect context.
+    DeletedItems,
+}
+
+fn folder_class(folder: &str) -> Option<FolderClass> {
+    let f = folder.trim().to_lowercase();
+    if JUNK_FOLDER_NAMES.contains(&f.as_str()) {
+        None
+    } else if DELETED_ITEMS_NAMES.contains(&f.as_str()) {
+        Some(FolderClass::DeletedItems)
+    } else {
+        is_hiding_folder(&f).then_some(FolderClass::Hiding)
+    }
 }
 
 fn sender_domain(sender: &str) -> String {
@@ -864,6 +895,129 @@ impl Rule for InferredForward {
                 out.push(f);
             }
         }
+    }
+}
+
+pub struct HiddenFolderRead;
+
+/// What a user client does in a folder: read it, or take mail out of it.
+const FOLDER_ACTS: &[Kind] = &[
+    Kind::ReadingPaneDisplayStart,
+    Kind::MarkAsRead,
+    Kind::Move,
+    Kind::Delete,
+];
+
+impl Rule for HiddenFolderRead {
+    fn meta(&self) -> &'static Meta {
+        const {
+            &Meta {
+                id: "rule-hidden-folder-read",
+                title: "Hiding folder opened",
+                level: Level::Medium,
+                attack: &["T1564.008"],
+                experimental: true,
+                description: "A user client reading, moving or deleting mail in a folder rules hide mail in (RSS, Conversation History, Archive; Deleted Items only opened in the reading pane in suspect context; never Junk): high in suspect context, else medium for 3 distinct items in 24 h; the owner's known actors are left out",
+                params: &[
+                    Param::int("threshold", 3),
+                    Param::int("window_minutes", 1440),
+                ],
+            }
+        }
+    }
+    fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
+        let threshold = ctx.int("threshold") as usize;
+        let window = ctx.minutes("window_minutes");
+        for (_, records) in ctx.mailboxes() {
+            // Per actor (or none), the rows in a hiding folder and whether
+            // each is in suspect context.
+            let mut by_actor: IndexMap<Option<usize>, Vec<(usize, bool)>> = IndexMap::new();
+            for i in ctx.each_of_kinds(records, FOLDER_ACTS) {
+                let actor = ctx.actor(i);
+                // The owner's own folders are the owner's business.
+                if actor.is_some_and(|a| a.is_known()) {
+                    continue;
+                }
+                let a = ctx.activity(i);
+                if a.app == App::Exchange {
+                    continue;
+                }
+                let Some(class) = acted_in(a).and_then(folder_class) else {
+                    continue;
+                };
+                let suspect = ctx.is_suspect(i);
+                // Deleted Items is read by everyone, a phone's sync marks
+                // mail read there, and purging it is
+                // `delete-empty-deleted-items`'s: only someone suspect
+                // choosing it in the reading pane counts.
+                if class == FolderClass::DeletedItems
+                    && !(suspect && a.kind == Kind::ReadingPaneDisplayStart)
+                {
+                    continue;
+                }
+                by_actor
+                    .entry(actor.map(|a| a.first_record))
+                    .or_default()
+                    .push((i, suspect));
+            }
+            for rows in by_actor.into_values() {
+                for run in
+                    rows.chunk_by(|x, y| ctx.activity(y.0).time - ctx.activity(x.0).time <= window)
+                {
+                    self.emit_run(ctx, run, threshold, out);
+                }
+            }
+        }
+    }
+}
+
+impl HiddenFolderRead {
+    /// One finding for a run of rows of one actor less than a day apart:
+    /// high with a row in suspect context, else medium from `threshold`
+    /// distinct items.
+    fn emit_run(
+        &self,
+        ctx: &Ctx<'_>,
+        run: &[(usize, bool)],
+        threshold: usize,
+        out: &mut Vec<Finding>,
+    ) {
+        let suspect = run.iter().any(|&(_, s)| s);
+        let items: HashSet<_> = run.iter().map(|&(i, _)| ctx.activity(i).item).collect();
+        if !suspect && items.len() < threshold {
+            return;
+        }
+        let recs: Vec<usize> = run.iter().map(|&(i, _)| i).collect();
+        let folders: IndexSet<String> = recs
+            .iter()
+            .filter_map(|&i| acted_in(ctx.activity(i)))
+            .map(str::to_string)
+            .collect();
+        let folders: Vec<String> = folders.into_iter().collect();
+        let summary = format!(
+            "{} in {} opened, moved or deleted by a user client{}",
+            plural(items.len(), "item", "items"),
+            list(&folders, 3),
+            if suspect { " in suspect context" } else { "" }
+        );
+        let level = if suspect { Level::High } else { Level::Medium };
+        let mut f = ctx.finding(self, level, &recs, summary, |i| {
+            let a = ctx.activity(i);
+            format!("{} in {}", a.kind_name(), acted_in(a).unwrap_or_default())
+        });
+        f.count = items.len() as u64;
+        out.push(f);
+    }
+}
+
+/// The folder a user client's row acted in: the one shown in the reading
+/// pane, or the one mail was moved, marked or deleted out of.
+fn acted_in<'a>(a: Rec<'a>) -> Option<&'a str> {
+    match a.kind {
+        Kind::ReadingPaneDisplayStart => a.get(PropKey::SelectedFolderName),
+        _ => a
+            .get(PropKey::SourceFolder)
+            .or_else(|| a.get(PropKey::SourceDefaultFolderType)),
     }
 }
 
