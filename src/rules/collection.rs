@@ -375,7 +375,7 @@ impl Rule for FinanceThread {
                 level: Level::Critical,
                 attack: &["T1534", "T1657"],
                 experimental: true,
-                description: "A reply or forward by a user client in suspect context on an item or conversation whose delivered subject is financial; the session's sends in the next 15 min join it",
+                description: "A reply or forward by a user client in suspect context on an item or conversation whose delivered subject is financial; the session's sends in the next 15 min join it, and one actor's replies less than 24 h apart are one finding",
                 params: &[
                     Param::int("window_minutes", 1440),
                     Param::int("sent_within_minutes", 15),
@@ -385,14 +385,19 @@ impl Rule for FinanceThread {
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         let financial = ctx.settings.keywords(search::Financial.id(), "keywords");
+        let window = ctx.minutes("window_minutes");
         let sent_within = ctx.minutes("sent_within_minutes");
         for (_, records) in ctx.mailboxes() {
             let deliveries = ctx.deliveries(records);
             // Financial conversations, built on the first reply that needs
             // them: most mailboxes have no reply in suspect context at all.
             let mut threads: Option<rustc_hash::FxHashMap<IdHash, usize>> = None;
+            // Per actor (or none), each reply and the delivery of its thread.
+            let mut by_actor: indexmap::IndexMap<Option<usize>, Vec<(usize, usize)>> =
+                indexmap::IndexMap::new();
             for i in ctx.each_of_kinds(records, THREAD_KINDS) {
-                if ctx.actor(i).is_some_and(|a| a.is_known()) || !ctx.is_suspect(i) {
+                let actor = ctx.actor(i);
+                if actor.is_some_and(|a| a.is_known()) || !ctx.is_suspect(i) {
                     continue;
                 }
                 let a = ctx.activity(i);
@@ -414,7 +419,17 @@ impl Rule for FinanceThread {
                     threads.get(&conversation).copied()
                 });
                 if let Some(delivery) = thread {
-                    out.push(self.emit(ctx, records, i, delivery, sent_within));
+                    by_actor
+                        .entry(actor.map(|a| a.first_record))
+                        .or_default()
+                        .push((i, delivery));
+                }
+            }
+            for replies in by_actor.into_values() {
+                for run in replies
+                    .chunk_by(|x, y| ctx.activity(y.0).time - ctx.activity(x.0).time <= window)
+                {
+                    out.push(self.emit(ctx, records, run, sent_within));
                 }
             }
         }
@@ -443,46 +458,63 @@ fn financial_threads(
 }
 
 impl FinanceThread {
-    /// The reply, then the sends of its session within `sent_within` (the
-    /// reply going out; a send's row has the draft's id, not the thread's).
+    /// One actor's replies into payment threads, each followed by the sends
+    /// of its session within `sent_within` (the reply going out; a send's
+    /// row has the draft's id, not the thread's).
     fn emit(
         &self,
         ctx: &Ctx<'_>,
         records: Records,
-        reply: usize,
-        delivery: usize,
+        run: &[(usize, usize)],
         sent_within: chrono::Duration,
     ) -> Finding {
-        let a = ctx.activity(reply);
         let sent = ctx.kind_list(records, Kind::MessageSent);
-        let from = sent.partition_point(|&j| ctx.activity(j as usize).time < a.time);
-        let mut recs = vec![reply];
-        recs.extend(
-            sent[from..]
-                .iter()
-                .map(|&j| j as usize)
-                .take_while(|&j| ctx.activity(j).time - a.time <= sent_within)
-                .filter(|&j| !a.session.is_empty() && ctx.activity(j).session == a.session),
-        );
+        let mut recs = Vec::new();
+        let mut delivery_of = rustc_hash::FxHashMap::default();
+        for &(reply, delivery) in run {
+            let a = ctx.activity(reply);
+            delivery_of.insert(reply, delivery);
+            recs.push(reply);
+            let from = sent.partition_point(|&j| ctx.activity(j as usize).time < a.time);
+            recs.extend(
+                sent[from..]
+                    .iter()
+                    .map(|&j| j as usize)
+                    .take_while(|&j| ctx.activity(j).time - a.time <= sent_within)
+                    .filter(|&j| !a.session.is_empty() && ctx.activity(j).session == a.session),
+            );
+        }
+        recs.sort_unstable();
+        recs.dedup();
+        let (first, delivery) = run[0];
         let d = ctx.activity(delivery);
+        let threads: rustc_hash::FxHashSet<usize> = run.iter().map(|&(_, d)| d).collect();
+        let more = match threads.len() {
+            1 => String::new(),
+            n => format!(" and {} more", plural(n - 1, "thread", "threads")),
+        };
         let summary = format!(
-            "{} in the thread {} from {}{}",
-            a.kind_name(),
+            "{} in the thread {} from {}{more}{}",
+            ctx.activity(first).kind_name(),
             super::quoted(&d.subject().unwrap_or_default()),
             d.sender().unwrap_or_default(),
             from_ip(ctx, &recs)
         );
-        ctx.finding(self, self.level(), &recs, summary, |i| {
-            if i == reply {
-                format!(
-                    "{} to {} {}",
-                    a.kind_name(),
-                    d.sender().unwrap_or_default(),
-                    super::quoted(&d.subject().unwrap_or_default())
-                )
-            } else {
-                "sent from the same session".to_string()
+        let mut f = ctx.finding(self, self.level(), &recs, summary, |i| {
+            match delivery_of.get(&i) {
+                Some(&delivery) => {
+                    let d = ctx.activity(delivery);
+                    format!(
+                        "{} to {} {}",
+                        ctx.activity(i).kind_name(),
+                        d.sender().unwrap_or_default(),
+                        super::quoted(&d.subject().unwrap_or_default())
+                    )
+                }
+                None => "sent from the same session".to_string(),
             }
-        })
+        });
+        f.count = run.len() as u64;
+        f
     }
 }

@@ -102,11 +102,27 @@ fn is_hiding_folder(folder: &str) -> bool {
 /// Where a user client acted, for `rule-hidden-folder-read`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum FolderClass {
-    /// RSS, Conversation History, Archive: mail there is seldom read.
+    /// RSS, Conversation History: mail there is seldom read.
     Hiding,
-    /// Read by people every day; counts only in suspect context.
+    /// Outlook's one-click Archive: the owner reads it, an intruder
+    /// checks it for filed mail; counts only in suspect context.
+    Archive,
+    /// Read by people every day; counts only when opened in the reading
+    /// pane in suspect context.
     DeletedItems,
 }
+
+/// Archive by well-known and localised display name (§3.4's first eight).
+const ARCHIVE_NAMES: &[&str] = &[
+    "archive",
+    "archiv",
+    "archiveren",
+    "archivio",
+    "archivo",
+    "arkiv",
+    "arkiver",
+    "arquivo",
+];
 
 fn folder_class(folder: &str) -> Option<FolderClass> {
     let f = folder.trim().to_lowercase();
@@ -114,6 +130,8 @@ fn folder_class(folder: &str) -> Option<FolderClass> {
         None
     } else if DELETED_ITEMS_NAMES.contains(&f.as_str()) {
         Some(FolderClass::DeletedItems)
+    } else if ARCHIVE_NAMES.contains(&f.as_str()) {
+        Some(FolderClass::Archive)
     } else {
         is_hiding_folder(&f).then_some(FolderClass::Hiding)
     }
@@ -917,7 +935,7 @@ impl Rule for HiddenFolderRead {
                 level: Level::Medium,
                 attack: &["T1564.008"],
                 experimental: true,
-                description: "A user client reading, moving or deleting mail in a folder rules hide mail in (RSS, Conversation History, Archive; Deleted Items only opened in the reading pane in suspect context; never Junk): high in suspect context, else medium for 3 distinct items in 24 h; the owner's known actors are left out",
+                description: "A user client reading, moving or deleting mail in a folder rules hide mail in (RSS, Conversation History; Archive only in suspect context; Deleted Items only opened in the reading pane in suspect context; never Junk): high in suspect context, else medium for 3 distinct items in 24 h; the owner's known actors are left out",
                 params: &[
                     Param::int("threshold", 3),
                     Param::int("window_minutes", 1440),
@@ -950,9 +968,12 @@ impl Rule for HiddenFolderRead {
                 // mail read there, and purging it is
                 // `delete-empty-deleted-items`'s: only someone suspect
                 // choosing it in the reading pane counts.
-                if class == FolderClass::DeletedItems
-                    && !(suspect && a.kind == Kind::ReadingPaneDisplayStart)
-                {
+                let counts = match class {
+                    FolderClass::Hiding => true,
+                    FolderClass::Archive => suspect,
+                    FolderClass::DeletedItems => suspect && a.kind == Kind::ReadingPaneDisplayStart,
+                };
+                if !counts {
                     continue;
                 }
                 by_actor
@@ -1040,6 +1061,18 @@ mod tests {
             "RE: invoice 4412 overdue".to_string(),
         ];
         assert_eq!(common_subject_words(&s), ["invoice", "overdue"]);
+    }
+
+    #[test]
+    fn folder_classes() {
+        assert_eq!(folder_class("RSS Subscriptions"), Some(FolderClass::Hiding));
+        assert_eq!(folder_class(" Archiv "), Some(FolderClass::Archive));
+        assert_eq!(
+            folder_class("DeletedItems"),
+            Some(FolderClass::DeletedItems)
+        );
+        assert_eq!(folder_class("Junk Email"), None);
+        assert_eq!(folder_class("Inbox"), None);
     }
 
     #[test]
