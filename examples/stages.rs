@@ -1,7 +1,8 @@
 //! One pipeline stage over one export, for `scripts/bench.sh`:
 //! `floor` (iterate csv::ByteRecord only; several files one after the
 //! other), `parse` (o365scan's reader), `timeline` (reader + timeline),
-//! `rules` (reader + timeline + every rule).
+//! `rules` (reader + timeline + every rule), `rules-only FILE [RUNS]`
+//! (the median of RUNS runs of every rule over one timeline).
 //! Prints the stage's wall time in seconds on stdout.
 
 use o365scan::input::{self, ReadOptions};
@@ -12,7 +13,9 @@ use std::time::Instant;
 fn main() {
     let mut args = std::env::args().skip(1);
     let (Some(stage), Some(path)) = (args.next(), args.next()) else {
-        eprintln!("usage: stages floor FILE... | stages parse|timeline|rules FILE");
+        eprintln!(
+            "usage: stages floor FILE... | stages parse|timeline|rules FILE | stages rules-only FILE [RUNS]"
+        );
         std::process::exit(2);
     };
     let start = Instant::now();
@@ -25,6 +28,24 @@ fn main() {
             let findings = rules::run_all(&tl, &Settings::defaults());
             std::hint::black_box(findings.len());
             tl.activities.len() as u64
+        }
+        "rules-only" => {
+            // The rules alone, run RUNS times over one timeline (default
+            // 7): prints their median, as the difference of two whole
+            // runs is within the noise of reading the file.
+            let runs: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(7);
+            let tl = Timeline::build(vec![parse(&path)]);
+            let mut times: Vec<f64> = (0..runs.max(1))
+                .map(|_| {
+                    let start = Instant::now();
+                    let findings = rules::run_all(&tl, &Settings::defaults());
+                    std::hint::black_box(findings.len());
+                    start.elapsed().as_secs_f64()
+                })
+                .collect();
+            times.sort_by(f64::total_cmp);
+            println!("{:.4} {}", times[times.len() / 2], tl.activities.len());
+            return;
         }
         other => {
             eprintln!("unknown stage {other}");

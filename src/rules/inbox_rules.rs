@@ -137,6 +137,22 @@ fn folder_class(folder: &str) -> Option<FolderClass> {
     }
 }
 
+/// Whether `hay` contains the ASCII `needle`, ignoring ASCII case, without
+/// a lowercase copy: no other character lowercases into ASCII letters.
+/// Only the positions of the needle's first byte are compared.
+fn contains_ascii_ci(hay: &str, needle: &str) -> bool {
+    let (hay, needle) = (hay.as_bytes(), needle.as_bytes());
+    let Some((&first, rest)) = needle.split_first() else {
+        return true;
+    };
+    hay.iter().enumerate().any(|(k, &b)| {
+        b.eq_ignore_ascii_case(&first)
+            && hay
+                .get(k + 1..k + 1 + rest.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(rest))
+    })
+}
+
 fn sender_domain(sender: &str) -> String {
     sender
         .rsplit_once('@')
@@ -334,32 +350,29 @@ impl Rule for AlertNotice {
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         for (_, records) in ctx.mailboxes() {
-            // The mailbox's last user (non-Exchange) activity so far.
+            // The last user (non-Exchange) activity before an alert, looked
+            // for backwards only as far as the previous alert, whose answer
+            // carries over: each row is looked at once at most.
             let mut last_user: Option<usize> = None;
-            for i in records.iter() {
+            let mut scanned_to = records.first().unwrap_or_default();
+            for &d in ctx.kind_list(records, Kind::MessageDelivered) {
+                let i = d as usize;
                 let a = ctx.activity(i);
-                if a.app != App::Exchange {
-                    last_user = Some(i);
-                }
-                if a.kind != Kind::MessageDelivered {
-                    continue;
-                }
-                // ASCII case folding, without a lowercase copy per delivery:
-                // no other character lowercases into these needles' letters.
                 let subject = a.subject().unwrap_or_default();
-                let has = |needle: &str| {
-                    subject
-                        .as_bytes()
-                        .windows(needle.len())
-                        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
-                };
                 let from_alerts = a
                     .sender()
                     .is_some_and(|s| s.eq_ignore_ascii_case(ALERT_SENDER))
-                    || has("-severity alert:");
-                if !from_alerts || !has("rule") {
+                    || contains_ascii_ci(&subject, "-severity alert:");
+                if !from_alerts || !contains_ascii_ci(&subject, "rule") {
                     continue;
                 }
+                if let Some(j) = (scanned_to..i)
+                    .rev()
+                    .find(|&j| ctx.activity(j).app != App::Exchange)
+                {
+                    last_user = Some(j);
+                }
+                scanned_to = i;
                 // The alert names the policy, not the rule: cite the
                 // mailbox's last user activity before it as the likely moment.
                 let before = last_user;
@@ -950,7 +963,14 @@ impl Rule for HiddenFolderRead {
             // Per actor (or none), the rows in a hiding folder and whether
             // each is in suspect context.
             let mut by_actor: IndexMap<Option<usize>, Vec<(usize, bool)>> = IndexMap::new();
-            for i in ctx.each_of_kinds(records, FOLDER_ACTS) {
+            // Kind by kind, not merged in time order: nearly every row is
+            // a known actor's and skipped, so sorting the few kept is
+            // cheaper than merging them all.
+            let rows = FOLDER_ACTS
+                .iter()
+                .flat_map(|&kind| ctx.kind_list(records, kind))
+                .map(|&i| i as usize);
+            for i in rows {
                 let actor = ctx.actor(i);
                 // The owner's own folders are the owner's business.
                 if actor.is_some_and(|a| a.is_known()) {
@@ -981,7 +1001,12 @@ impl Rule for HiddenFolderRead {
                     .or_default()
                     .push((i, suspect));
             }
-            for rows in by_actor.into_values() {
+            let mut groups: Vec<Vec<(usize, bool)>> = by_actor.into_values().collect();
+            for rows in &mut groups {
+                rows.sort_unstable();
+            }
+            groups.sort_by_key(|rows| rows[0].0);
+            for rows in groups {
                 for run in
                     rows.chunk_by(|x, y| ctx.activity(y.0).time - ctx.activity(x.0).time <= window)
                 {
