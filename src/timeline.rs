@@ -117,6 +117,10 @@ pub struct Timeline {
     pub by_mailbox: Vec<Records>,
     /// The same per activity type, so a rule touches only its types.
     pub by_kind: Vec<KindIndex>,
+    /// The same for the rows of `AppIdType` `Exchange` only, so a rule
+    /// about the service's own actions (a server rule's moves, marks and
+    /// forwards) does not read every user row of those types to skip it.
+    pub by_server_kind: Vec<KindIndex>,
     /// Per input: records per client type (the reports' counts).
     app_counts: Vec<FxHashMap<App, u64>>,
     pub rejections: Vec<Rejection>,
@@ -217,6 +221,7 @@ impl Timeline {
             ips,
             by_mailbox: indexes.by_mailbox,
             by_kind: indexes.by_kind,
+            by_server_kind: indexes.by_server_kind,
             app_counts: indexes.app_counts,
             rejections,
             salvage_errors,
@@ -505,11 +510,13 @@ impl Records {
 struct Indexes {
     by_mailbox: Vec<Records>,
     by_kind: Vec<KindIndex>,
+    by_server_kind: Vec<KindIndex>,
     app_counts: Vec<FxHashMap<App, u64>>,
 }
 
 /// Per input: its records, its records by activity type (in time order),
-/// and how many it has of each client type.
+/// the same for the service's (`Exchange`) rows, and how many it has of
+/// each client type.
 fn index(activities: &[Activity], inputs: usize) -> Indexes {
     let mut by_mailbox: Vec<Records> = (0..inputs)
         .map(|file| Records {
@@ -519,6 +526,7 @@ fn index(activities: &[Activity], inputs: usize) -> Indexes {
         })
         .collect();
     let mut by_kind: Vec<KindIndex> = vec![KindIndex::default(); inputs];
+    let mut by_server_kind: Vec<KindIndex> = vec![KindIndex::default(); inputs];
     let mut app_counts: Vec<FxHashMap<App, u64>> = vec![FxHashMap::default(); inputs];
     for (i, a) in activities.iter().enumerate() {
         let file = a.source().file as usize;
@@ -533,6 +541,11 @@ fn index(activities: &[Activity], inputs: usize) -> Indexes {
             // Fits: 2^32 records would take hundreds of GB.
             kinds.entry(a.kind).or_default().push(i as u32);
         }
+        if a.app == App::Exchange
+            && let Some(kinds) = by_server_kind.get_mut(file)
+        {
+            kinds.entry(a.kind).or_default().push(i as u32);
+        }
         if let Some(apps) = app_counts.get_mut(file) {
             *apps.entry(a.app).or_insert(0) += 1;
         }
@@ -540,6 +553,7 @@ fn index(activities: &[Activity], inputs: usize) -> Indexes {
     Indexes {
         by_mailbox,
         by_kind,
+        by_server_kind,
         app_counts,
     }
 }

@@ -693,12 +693,9 @@ impl Rule for ServerMove {
             // delivery is the person at the keyboard (or their client
             // rule), about whatever mail they were reading.
             let actions: Vec<usize> = ctx
-                .of_kinds(records, &[Kind::Move, Kind::Delete])
+                .server_of_kinds(records, &[Kind::Move, Kind::Delete])
                 .into_iter()
-                .filter(|&i| {
-                    let a = ctx.activity(i);
-                    a.app == App::Exchange && leaves_inbox(a)
-                })
+                .filter(|&i| leaves_inbox(ctx.activity(i)))
                 .collect();
             let mut clusters: IndexMap<(String, String), Vec<(Paired, Level)>> = IndexMap::new();
             for p in pair_with_deliveries(ctx, records, &actions, within) {
@@ -820,11 +817,9 @@ impl Rule for ServerMarkRead {
         for (_, records) in ctx.mailboxes() {
             let deliveries = ctx.deliveries(records);
             let mut hits: IndexMap<String, Vec<(usize, usize)>> = IndexMap::new();
-            for i in ctx.each_of_kinds(records, &[Kind::MarkAsRead]) {
+            for &i in ctx.server_kind_list(records, Kind::MarkAsRead) {
+                let i = i as usize;
                 let a = ctx.activity(i);
-                if a.app != App::Exchange {
-                    continue;
-                }
                 let Some(d) = deliveries.linked(ctx, i) else {
                     continue;
                 };
@@ -894,11 +889,7 @@ impl Rule for InferredForward {
         let within = Duration::seconds(ctx.int("within_seconds"));
         let window = Duration::hours(ctx.int("window_hours"));
         for (_, records) in ctx.mailboxes() {
-            let actions: Vec<usize> = ctx
-                .of_kinds(records, FORWARD_KINDS)
-                .into_iter()
-                .filter(|&i| ctx.activity(i).app == App::Exchange)
-                .collect();
+            let actions = ctx.server_of_kinds(records, FORWARD_KINDS);
             let mut pairs = pair_with_deliveries(ctx, records, &actions, within);
             // Meeting requests sent on to a calendar delegate are the
             // Calendar Assistant's, not a forwarding rule's.

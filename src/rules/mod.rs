@@ -197,6 +197,27 @@ impl<'a> Ctx<'a> {
             .map_or(&[], Vec::as_slice)
     }
 
+    /// The records of one activity type written by the service itself
+    /// (`AppIdType` `Exchange`), in time order (no copy).
+    pub fn server_kind_list(&self, records: Records, kind: Kind) -> &'a [u32] {
+        self.timeline
+            .by_server_kind
+            .get(records.file)
+            .and_then(|index| index.get(&kind))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The records of `kinds` written by the service itself, in time order.
+    pub fn server_of_kinds(&self, records: Records, kinds: &[Kind]) -> Vec<usize> {
+        let mut rows: Vec<usize> = kinds
+            .iter()
+            .flat_map(|&kind| self.server_kind_list(records, kind))
+            .map(|&i| i as usize)
+            .collect();
+        rows.sort_unstable();
+        rows
+    }
+
     /// [`Ctx::of_kinds`], made as it is consumed: the kinds' index lists
     /// (each in time order) merged on the fly, for rules that walk a busy
     /// mailbox's reads once.
