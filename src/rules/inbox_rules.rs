@@ -10,11 +10,11 @@ use super::keywords::Keywords;
 use super::search;
 use super::window::{self, Event};
 use super::{Ctx, Meta, Param, Rule, list, plural, quoted};
-use crate::activity::{App, Kind, PropKey, Rec, folder_type_name};
+use crate::activity::{App, IdHash, Kind, PropKey, Rec, folder_type_name};
 use crate::finding::{Finding, Level};
 use crate::intern::Sym;
 use crate::timeline::Records;
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use indexmap::{IndexMap, IndexSet};
 use rustc_hash::FxHashMap;
 use rustc_hash::FxHashSet as HashSet;
@@ -418,27 +418,35 @@ impl Rule for HiddenDelivery {
                 level: Level::High,
                 attack: &["T1564.008"],
                 experimental: true,
-                description: "Mail delivered past the Inbox into Deleted Items, RSS or Conversation History (high), a custom folder or Junk (medium)",
-                params: &[Param::int("junk_per_sender", 3)],
+                description: "Mail delivered past the Inbox into Deleted Items, RSS or Conversation History (high), a custom folder, or Junk from a sender whose mail reached the Inbox 3 times before its first Junk delivery, 3 in 24 h (medium)",
+                params: &[
+                    Param::int("junk_per_sender", 3),
+                    Param::int("junk_inbox_history", 3),
+                ],
             }
         }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         let financial = ctx.settings.keywords(search::Financial.id(), "keywords");
         let (subjects, senders) = notice_lists(ctx);
+        let junk_history = ctx.int("junk_inbox_history").max(0) as u32;
         for (_, records) in ctx.mailboxes() {
             // Each distinct sender lowercased and numbered once (by its
             // interned symbol), not hashed as text per delivery.
             let mut numbers: FxHashMap<Option<Sym>, usize> = FxHashMap::default();
             let mut lowered: IndexSet<String> = IndexSet::new();
-            let mut reached_inbox: Vec<bool> = Vec::new();
+            // Per sender: deliveries that reached the Inbox so far, and
+            // whether its first Junk delivery came after enough of them.
+            let mut reached_inbox: Vec<u32> = Vec::new();
+            let mut junk_counts: Vec<Option<bool>> = Vec::new();
             let mut clusters: IndexMap<(String, String), Vec<(usize, Level)>> = IndexMap::new();
             for i in ctx.each_of_kinds(records, &[Kind::MessageDelivered]) {
                 let a = ctx.activity(i);
                 let n = *numbers.entry(a.sender_sym()).or_insert_with(|| {
                     let text = a.sender().unwrap_or_default().to_lowercase();
                     let (n, _) = lowered.insert_full(text);
-                    reached_inbox.resize(lowered.len(), false);
+                    reached_inbox.resize(lowered.len(), 0);
+                    junk_counts.resize(lowered.len(), None);
                     n
                 });
                 let hidden = hidden_folder(a).filter(|_| !is_meeting_mail(a));
@@ -446,7 +454,7 @@ impl Rule for HiddenDelivery {
                     if a.prop("DeliveredFolderType").as_deref() == Some("5")
                         || a.flag("DeliveredToInbox") == Some(true)
                     {
-                        reached_inbox[n] = true;
+                        reached_inbox[n] += 1;
                     }
                     continue;
                 };
@@ -454,9 +462,15 @@ impl Rule for HiddenDelivery {
                 let sensitive = a.subject().is_some_and(|s| financial.is_match(&s))
                     || is_notice(a, subjects, senders);
                 let level = if sensitive { Level::High } else { base };
-                let history = reached_inbox[n];
-                if folder == "JunkEmail" && !history {
-                    continue; // spam filtering of never-seen senders is Microsoft's, not a rule's
+                // Junk filtering is Microsoft's, not a rule's: a sender's
+                // Junk counts only when its mail reached the Inbox several
+                // times before its first Junk delivery (a correspondent
+                // whose mail then switched). Spam that slips through once
+                // and is caught from then on does not.
+                if folder == "JunkEmail"
+                    && !*junk_counts[n].get_or_insert(reached_inbox[n] >= junk_history)
+                {
+                    continue;
                 }
                 clusters
                     .entry((sender_domain(sender), folder))
@@ -466,7 +480,7 @@ impl Rule for HiddenDelivery {
             // SipHash: sender addresses are the export's text.
             let inbox_senders: std::collections::HashSet<String> =
                 (lowered.into_iter().zip(reached_inbox))
-                    .filter_map(|(sender, inbox)| inbox.then_some(sender))
+                    .filter_map(|(sender, inbox)| (inbox > 0).then_some(sender))
                     .collect();
             self.emit(ctx, records, clusters, &inbox_senders, out);
         }
@@ -698,6 +712,7 @@ impl Rule for ServerMove {
                 .filter(|&i| leaves_inbox(ctx.activity(i)))
                 .collect();
             let mut clusters: IndexMap<(String, String), Vec<(Paired, Level)>> = IndexMap::new();
+            let mut ignored: Option<FxHashMap<IdHash, DateTime<Utc>>> = None;
             for p in pair_with_deliveries(ctx, records, &actions, within) {
                 let (a, d) = (ctx.activity(p.action), ctx.activity(p.delivery));
                 if is_meeting_mail(d) {
@@ -709,6 +724,20 @@ impl Rule for ServerMove {
                     a.prop("TargetFolder")
                         .map_or_else(|| "another folder".into(), |t| t.into_owned())
                 };
+                // Outlook's Ignore conversation: the owner deleted the
+                // thread, and Exchange deletes what arrives in it later.
+                let to_deleted = a.kind == Kind::Delete
+                    || folder_class(&target) == Some(FolderClass::DeletedItems);
+                if to_deleted {
+                    let ignored =
+                        ignored.get_or_insert_with(|| deleted_conversations(ctx, records));
+                    if ignored
+                        .get(&d.conversation())
+                        .is_some_and(|&since| since < d.time)
+                    {
+                        continue;
+                    }
+                }
                 let sensitive = d.subject().is_some_and(|s| financial.is_match(&s))
                     || is_notice(d, subjects, senders);
                 let level = if a.kind == Kind::Delete || is_hiding_folder(&target) || sensitive {
@@ -750,6 +779,36 @@ impl Rule for ServerMove {
             }
         }
     }
+}
+
+/// The conversations someone not suspect deleted mail of with a user
+/// client, to when they first did (the conversation of the delivery the
+/// delete is linked to, else the delete's own). Exchange deleting later
+/// mail of such a conversation is Outlook's Ignore conversation; an
+/// intruder's deletions do not count, so a rule that clears the replies
+/// to its fraud stays a finding.
+fn deleted_conversations(ctx: &Ctx<'_>, records: Records) -> FxHashMap<IdHash, DateTime<Utc>> {
+    let deliveries = ctx.deliveries(records);
+    let mut first: FxHashMap<IdHash, DateTime<Utc>> = FxHashMap::default();
+    for i in ctx.each_of_kinds(records, &[Kind::Move, Kind::Delete]) {
+        let a = ctx.activity(i);
+        let deletes = a.kind == Kind::Delete
+            || a.get(PropKey::TargetFolder)
+                .and_then(folder_class)
+                .is_some_and(|c| c == FolderClass::DeletedItems);
+        if a.app == App::Exchange || !deletes || ctx.is_suspect(i) {
+            continue;
+        }
+        let conversation = deliveries
+            .linked(ctx, i)
+            .map(|d| ctx.activity(d).conversation())
+            .filter(|c| !c.is_empty())
+            .unwrap_or_else(|| a.conversation());
+        if !conversation.is_empty() {
+            first.entry(conversation).or_insert(a.time);
+        }
+    }
+    first
 }
 
 /// How long after a new actor appears a rule's first effect is still tied
