@@ -555,12 +555,27 @@ fn hidden_folder(a: Rec<'_>) -> Option<(String, Level)> {
     match name.as_str() {
         "DeletedItems" | "RssSubscription" | "CommunicatorHistory" => Some((name, Level::High)),
         "JunkEmail" => Some((name, Level::Medium)),
-        "Custom" if a.prop("DeliveredFolderId").is_some() => {
-            Some(("a custom folder".into(), Level::Medium))
-        }
+        // Each custom folder is its own pattern: an intruder's new folder
+        // for a vendor is not the owner's standing one for it. No row
+        // names a custom folder, so its id's tail (where EWS ids differ)
+        // tells them apart.
+        "Custom" => a
+            .get(PropKey::DeliveredFolderId)
+            .map(|id| (custom_folder(id), Level::Medium)),
         other if is_hiding_folder(other) => Some((other.to_string(), Level::High)),
         _ => None,
     }
+}
+
+/// "a custom folder …<last 12 characters of its id>".
+fn custom_folder(id: &str) -> String {
+    let id = id.trim();
+    let tail = id
+        .char_indices()
+        .rev()
+        .nth(11)
+        .map_or(id, |(at, _)| &id[at..]);
+    format!("a custom folder …{tail}")
 }
 
 /// A server action paired one-to-one with the delivery it followed.
