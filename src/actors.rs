@@ -44,12 +44,6 @@ const ADOPTED_SPAN_DAYS: i64 = 10;
 /// An update follows the old version's last logon within this many days.
 const UPDATE_GAP_DAYS: i64 = 14;
 
-/// A client an actor has not used for this many days, since replaced by a
-/// newer version of it, is not that actor's any more on a new network: a
-/// browser updates itself, and its old agent string reappearing elsewhere
-/// is someone replaying a session or copying the agent.
-const SUPERSEDED_DAYS: i64 = 3;
-
 /// How an actor relates to the mailbox's history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -215,7 +209,7 @@ impl Actors {
                         a.user_agent().as_deref(),
                         &timeline.arenas.strings,
                     );
-                    let actor = m.join(&logon, a.session, a.time);
+                    let actor = m.join(&logon, a.session);
                     let draft = &mut m.drafts[actor];
                     draft.record(i, a.time);
                     draft.logons += 1;
@@ -417,27 +411,6 @@ impl Draft {
         }
     }
 
-    /// Whether `client` (client type and exact agent) was replaced by a
-    /// newer version of it that this actor began using after its last use
-    /// of `client`, at least [`SUPERSEDED_DAYS`] before `time`, and the
-    /// logon is from a network this actor never used.
-    fn superseded(&self, client: &str, network: &str, time: DateTime<Utc>) -> bool {
-        if self.networks.contains(network) {
-            return false;
-        }
-        let (Some((skeleton, version)), Some(&(_, last))) =
-            (versioned(client), self.client_times.get(client))
-        else {
-            return false;
-        };
-        time - last >= Duration::days(SUPERSEDED_DAYS)
-            && self.client_times.iter().any(|(newer, &(first, _))| {
-                first >= last
-                    && first <= time
-                    && versioned(newer).is_some_and(|(s, v)| s == skeleton && v > version)
-            })
-    }
-
     /// A logon in one of this actor's sessions continues it unless its
     /// agent is another program: a stolen session cookie replayed from a
     /// script is someone else.
@@ -490,9 +463,6 @@ struct Mailbox {
     by_session: FxHashMap<Sym, usize>,
     by_network_family: FxHashMap<(String, String), usize>,
     by_client: FxHashMap<String, usize>,
-    /// The actor that took up a client its first actor had superseded
-    /// (see [`Draft::superseded`]), so its later logons join it.
-    by_revived_client: FxHashMap<String, usize>,
     by_site_family: FxHashMap<(String, String), usize>,
     by_network: FxHashMap<String, usize>,
     /// The actor of the latest logon from an IP with a client type: whom
@@ -542,22 +512,18 @@ impl Mailbox {
         let client = draft.first_client.as_deref()?;
         let (skeleton, version) = versioned(client)?;
         let first_use = draft.client_times.get(client)?.0;
-        // An actor that began on a client `a` already used is no update
-        // of it (a superseded client taken up elsewhere, see `join`).
         (0..b).find(|&a| {
-            !self.drafts[a].client_times.contains_key(client)
-                && self.drafts[a].client_times.iter().any(|(old, &(_, last))| {
-                    last <= first_use
-                        && first_use - last <= Duration::days(UPDATE_GAP_DAYS)
-                        && versioned(old).is_some_and(|(s, v)| s == skeleton && v < version)
-                })
+            self.drafts[a].client_times.iter().any(|(old, &(_, last))| {
+                last <= first_use
+                    && first_use - last <= Duration::days(UPDATE_GAP_DAYS)
+                    && versioned(old).is_some_and(|(s, v)| s == skeleton && v < version)
+            })
         })
     }
 
     /// The actor a logon continues, in the order of the module's list, or
     /// a new one.
-    fn join(&mut self, logon: &Logon, session: Sym, time: DateTime<Utc>) -> usize {
-        let mut revived: Option<String> = None;
+    fn join(&mut self, logon: &Logon, session: Sym) -> usize {
         let by_session = (!session.is_empty())
             .then(|| self.by_session.get(&session).copied())
             .flatten()
@@ -570,15 +536,7 @@ impl Mailbox {
                     .copied(),
                 None => self.by_network.get(&logon.network).copied(),
             })
-            .or_else(|| {
-                let client = logon.client.as_ref()?;
-                let first = self.by_client.get(client).copied()?;
-                if !self.drafts[first].superseded(client, &logon.network, time) {
-                    return Some(first);
-                }
-                revived = Some(client.clone());
-                self.by_revived_client.get(client).copied()
-            })
+            .or_else(|| self.by_client.get(logon.client.as_ref()?).copied())
             .or_else(|| {
                 let f = logon.family.as_ref()?;
                 self.by_site_family
@@ -588,11 +546,7 @@ impl Mailbox {
             .or_else(|| self.by_network.get(&logon.network).copied());
         found.unwrap_or_else(|| {
             self.drafts.push(Draft::new());
-            let actor = self.drafts.len() - 1;
-            if let Some(client) = revived {
-                self.by_revived_client.insert(client, actor);
-            }
-            actor
+            self.drafts.len() - 1
         })
     }
 
@@ -779,25 +733,6 @@ mod tests {
         let win10 = "Web/Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/65.0.3325.181";
         assert_ne!(versioned(win7).unwrap().0, versioned(win10).unwrap().0);
         assert_eq!(versioned("Web/Outlook"), None);
-    }
-
-    #[test]
-    fn superseded_clients() {
-        let day = |d: i64| DateTime::<Utc>::UNIX_EPOCH + Duration::days(17_600 + d);
-        let old = "Web/Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/66.0.3359.139";
-        let new = "Web/Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/66.0.3359.181";
-        let mut owner = Draft::new();
-        owner.networks.insert("2601:18c:2d24::/48".to_string());
-        owner.logon_client(old, day(0));
-        owner.logon_client(old, day(10));
-        owner.logon_client(new, day(11));
-        // The old build from a new network 9 days after its last use.
-        assert!(owner.superseded(old, "24.173.17.0/24", day(19)));
-        // Not from the owner's own network, not within 3 days, and never
-        // the build in use.
-        assert!(!owner.superseded(old, "2601:18c:2d24::/48", day(19)));
-        assert!(!owner.superseded(old, "24.173.17.0/24", day(12)));
-        assert!(!owner.superseded(new, "24.173.17.0/24", day(19)));
     }
 
     #[test]
