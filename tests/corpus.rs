@@ -1,15 +1,18 @@
-//! Precision and recall on the realistic corpus (`fixtures/corpus/`): busy
-//! benign mailboxes, a shared mailbox, pasted accounts and three attack
-//! styles, written by `make_corpus.py` for seeds 1–3 with a truth file
-//! naming every behaviour's lines. Scored here against that truth:
+//! Precision and recall on the realistic corpora (`fixtures/corpus/`): busy
+//! benign mailboxes, shared mailboxes, pasted accounts and several attack
+//! styles, written by three generators (see [`GENERATORS`]) for seeds 1–3,
+//! each with a truth file naming every behaviour's lines. Scored here
+//! against that truth:
 //!
 //! - every benign mailbox: no high or critical finding, at most 5 medium+
 //!   per mailbox-month;
-//! - every attack behaviour of the truth file is cited by
-//!   a finding of at least low level;
-//! - every attack file: a `bec-chain` starting within 1 h of the
-//!   intruder's first row, whose actor holds an intruder IP;
-//! - pasted accounts come out as their own mailboxes.
+//! - every attack behaviour of the truth file is cited by a finding of at
+//!   least low level, and every attack file has a `bec-chain` starting
+//!   within 1 h of the intruder's first row whose actor holds an intruder
+//!   IP (asserted for the generators whose recall is enforced, printed for
+//!   all);
+//! - every data row is read; pasted accounts come out as their own
+//!   mailboxes.
 //!
 //! The table it prints (`cargo test --release --test corpus -- --nocapture`)
 //! is the README's precision and recall table. Needs `python3`; skipped
@@ -27,11 +30,37 @@ use std::process::Command;
 
 const SEEDS: [u64; 3] = [1, 2, 3];
 
-/// The two generators: ours, and one written independently of the rules
-/// (`fixtures/corpus/independent/README.md` says from what).
-const GENERATORS: [(&str, &str); 2] = [
-    ("own", "fixtures/corpus/make_corpus.py"),
-    ("independent", "fixtures/corpus/independent/make_corpus.py"),
+/// A corpus generator: its name in the table, its script, and whether its
+/// attacks must all be found (else they are only reported).
+struct Generator {
+    name: &'static str,
+    script: &'static str,
+    recall_enforced: bool,
+}
+
+/// Ours; one written independently of the rules
+/// (`fixtures/corpus/independent/README.md` says from what); and a held-out
+/// one, written the same way and scored before any change it prompted
+/// (`fixtures/corpus/heldout/README.md`). The held-out attacks include
+/// intruders this log cannot tell from the owner, so its recall is shown
+/// in the table, not asserted; its benign mailboxes are held to the same
+/// precision as the others.
+const GENERATORS: [Generator; 3] = [
+    Generator {
+        name: "own",
+        script: "fixtures/corpus/make_corpus.py",
+        recall_enforced: true,
+    },
+    Generator {
+        name: "independent",
+        script: "fixtures/corpus/independent/make_corpus.py",
+        recall_enforced: true,
+    },
+    Generator {
+        name: "held-out",
+        script: "fixtures/corpus/heldout/run.py",
+        recall_enforced: false,
+    },
 ];
 
 /// Writes seed `seed`'s corpus by `script`, or `None` when python3 is missing.
@@ -100,6 +129,8 @@ struct Score {
     found: usize,
     missed: Vec<String>,
     chain: Option<String>,
+    /// Why no chain was accepted, for an attack file.
+    chain_missing: Option<String>,
     problems: Vec<String>,
 }
 
@@ -199,7 +230,7 @@ fn score_file(dir: &Path, entry: &Value) -> Score {
                     .filter(|f| f.rule == "bec-chain")
                     .map(|f| format!("{} {}", f.first, f.summary))
                     .collect();
-                score.problems.push(format!(
+                score.chain_missing = Some(format!(
                     "no bec-chain within 1 h of the intruder's first row {first} naming its IPs (chains: {chains:?})"
                 ));
             }
@@ -231,16 +262,21 @@ fn score_file(dir: &Path, entry: &Value) -> Score {
 #[test]
 fn corpus_precision_and_recall() {
     let mut all = Vec::new();
-    for (name, script) in GENERATORS {
+    for generator in &GENERATORS {
+        let name = generator.name;
         for seed in SEEDS {
-            let Some(dir) = corpus(name, script, seed) else {
+            let Some(dir) = corpus(name, generator.script, seed) else {
                 return;
             };
             let truth: Value =
                 serde_json::from_str(&std::fs::read_to_string(dir.join("truth.json")).unwrap())
                     .unwrap();
             for entry in truth["files"].as_array().unwrap() {
-                all.push((format!("{name} {seed}"), score_file(&dir, entry)));
+                all.push((
+                    format!("{name} {seed}"),
+                    generator.recall_enforced,
+                    score_file(&dir, entry),
+                ));
             }
         }
     }
@@ -248,7 +284,7 @@ fn corpus_precision_and_recall() {
         "| corpus seed | file | kind | medium+ / month | high+ | attack behaviours found | chain start |"
     );
     println!("|---|---|---|---|---|---|---|");
-    for (seed, s) in &all {
+    for (seed, _, s) in &all {
         println!(
             "| {seed} | {} | {} | {:.1} | {} | {} | {} |",
             s.file,
@@ -260,11 +296,15 @@ fn corpus_precision_and_recall() {
             } else {
                 format!("{}/{}", s.found, s.attack_behaviours)
             },
-            s.chain.as_deref().unwrap_or("—"),
+            match (&s.chain, s.kind.as_str()) {
+                (Some(chain), _) => chain.as_str(),
+                (None, "attack") => "none",
+                (None, _) => "—",
+            },
         );
     }
     let mut failures = Vec::new();
-    for (seed, s) in &all {
+    for (seed, recall_enforced, s) in &all {
         let per_month = s.medium_plus as f64 / s.months.max(1.0 / 30.0);
         if s.kind != "attack" && per_month > 5.0 {
             failures.push(format!(
@@ -272,8 +312,11 @@ fn corpus_precision_and_recall() {
                 s.file
             ));
         }
-        if !s.missed.is_empty() {
+        if *recall_enforced && !s.missed.is_empty() {
             failures.push(format!("{seed} {}: missed {:?}", s.file, s.missed));
+        }
+        if *recall_enforced && let Some(why) = &s.chain_missing {
+            failures.push(format!("{seed} {}: {why}", s.file));
         }
         for p in &s.problems {
             failures.push(format!("{seed} {}: {p}", s.file));
