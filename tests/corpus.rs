@@ -11,6 +11,8 @@
 //!   within 1 h of the intruder's first row whose actor holds an intruder
 //!   IP (asserted for the generators whose recall is enforced, printed for
 //!   all);
+//! - no activity rule reports one continuous episode as more than three
+//!   findings;
 //! - every data row is read; pasted accounts come out as their own
 //!   mailboxes.
 //!
@@ -117,6 +119,58 @@ fn time(v: &Value) -> DateTime<Utc> {
         .unwrap_or_else(|| panic!("not a time: {v}"))
 }
 
+/// Rules about what a client does, whose findings are episodes of
+/// activity (the rule-effect rules cut by pattern instead: one finding per
+/// sender and folder, several of which may run side by side).
+const ACTIVITY_RULES: &[&str] = &[
+    "logon-",
+    "session-",
+    "search-",
+    "read-",
+    "attachment-",
+    "delete-",
+    "send-",
+    "forward-",
+];
+
+/// Findings gaps under this apart are one continuous episode.
+const EPISODE_GAP_MINUTES: i64 = 10;
+
+/// More than three findings of one activity rule and actor over one
+/// continuous episode (each starting within [`EPISODE_GAP_MINUTES`] of the
+/// previous one's end): one episode reported as many.
+fn split_episodes(findings: &[Finding]) -> Vec<String> {
+    let mut by_rule_actor: std::collections::BTreeMap<(&str, String), Vec<&Finding>> =
+        std::collections::BTreeMap::new();
+    for f in findings {
+        if ACTIVITY_RULES.iter().any(|p| f.rule.starts_with(p)) {
+            let actor = f.actor.as_ref().map(|a| a.id.clone()).unwrap_or_default();
+            by_rule_actor.entry((f.rule, actor)).or_default().push(f);
+        }
+    }
+    let mut problems = Vec::new();
+    for ((rule, actor), mut group) in by_rule_actor {
+        group.sort_by_key(|f| f.first);
+        let mut run = 1;
+        let mut end = group[0].last;
+        for f in &group[1..] {
+            if f.first - end <= Duration::minutes(EPISODE_GAP_MINUTES) {
+                run += 1;
+                if run == 4 {
+                    problems.push(format!(
+                        "{rule} (actor {actor:?}): more than 3 findings for one episode around {}",
+                        f.first
+                    ));
+                }
+            } else {
+                run = 1;
+            }
+            end = end.max(f.last);
+        }
+    }
+    problems
+}
+
 /// One file's score.
 #[derive(Default)]
 struct Score {
@@ -180,6 +234,7 @@ fn score_file(dir: &Path, entry: &Value) -> Score {
             ));
         }
     }
+    score.problems.extend(split_episodes(&s.findings));
     for b in entry["behaviours"].as_array().into_iter().flatten() {
         if b["attack"] != true {
             continue;
