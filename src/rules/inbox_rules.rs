@@ -93,10 +93,14 @@ fn notice_lists<'a>(ctx: &Ctx<'a>) -> (&'a Keywords, &'a Keywords) {
 
 /// Whether a folder name or code is a place rules hide mail.
 fn is_hiding_folder(folder: &str) -> bool {
-    let f = folder.trim().to_lowercase();
-    HIDING_WELL_KNOWN.contains(&f.as_str())
-        || HIDING_FOLDER_NAMES.contains(&f.as_str())
-        || JUNK_FOLDER_NAMES.contains(&f.as_str())
+    is_hiding_lowered(&folder.trim().to_lowercase())
+}
+
+/// [`is_hiding_folder`] of a name already trimmed and lowercased.
+fn is_hiding_lowered(f: &str) -> bool {
+    HIDING_WELL_KNOWN.contains(&f)
+        || HIDING_FOLDER_NAMES.contains(&f)
+        || JUNK_FOLDER_NAMES.contains(&f)
 }
 
 /// Where a user client acted, for `rule-hidden-folder-read`.
@@ -133,8 +137,14 @@ fn folder_class(folder: &str) -> Option<FolderClass> {
     } else if ARCHIVE_NAMES.contains(&f.as_str()) {
         Some(FolderClass::Archive)
     } else {
-        is_hiding_folder(&f).then_some(FolderClass::Hiding)
+        is_hiding_lowered(&f).then_some(FolderClass::Hiding)
     }
+}
+
+/// A delete, or a move into Deleted Items (by well-known or display name).
+fn goes_to_deleted_items(a: Rec<'_>) -> bool {
+    a.kind == Kind::Delete
+        || a.get(PropKey::TargetFolder).and_then(folder_class) == Some(FolderClass::DeletedItems)
 }
 
 /// Whether `hay` contains the ASCII `needle`, ignoring ASCII case, without
@@ -741,9 +751,7 @@ impl Rule for ServerMove {
                 };
                 // Outlook's Ignore conversation: the owner deleted the
                 // thread, and Exchange deletes what arrives in it later.
-                let to_deleted = a.kind == Kind::Delete
-                    || folder_class(&target) == Some(FolderClass::DeletedItems);
-                if to_deleted {
+                if goes_to_deleted_items(a) {
                     let ignored =
                         ignored.get_or_insert_with(|| deleted_conversations(ctx, records));
                     if ignored
@@ -807,11 +815,7 @@ fn deleted_conversations(ctx: &Ctx<'_>, records: Records) -> FxHashMap<IdHash, D
     let mut first: FxHashMap<IdHash, DateTime<Utc>> = FxHashMap::default();
     for i in ctx.each_of_kinds(records, &[Kind::Move, Kind::Delete]) {
         let a = ctx.activity(i);
-        let deletes = a.kind == Kind::Delete
-            || a.get(PropKey::TargetFolder)
-                .and_then(folder_class)
-                .is_some_and(|c| c == FolderClass::DeletedItems);
-        if a.app == App::Exchange || !deletes || ctx.is_suspect(i) {
+        if a.app == App::Exchange || !goes_to_deleted_items(a) || ctx.is_suspect(i) {
             continue;
         }
         let conversation = deliveries
