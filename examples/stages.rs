@@ -71,5 +71,5 @@ fn floor(path: &str) -> u64 {
 }
 
 fn parse(path: &str) -> input::Parsed {
-    input::read_path(path, 0, ReadOptions::default()).expect("parse")
+    input::read_path(path.as_ref(), 0, ReadOptions::default()).expect("parse")
 }

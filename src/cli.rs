@@ -1,6 +1,7 @@
 //! The command line (clap derive). Nothing past `config` sees these types.
 
 use crate::finding::Level;
+use crate::report;
 use clap::{Parser, ValueEnum};
 use std::path::PathBuf;
 
@@ -70,11 +71,11 @@ pub struct Cli {
 
     /// Report only findings at or above this level.
     #[arg(long, value_enum, value_name = "LEVEL")]
-    pub min_level: Option<Level>,
+    pub min_level: Option<LevelArg>,
 
     /// Exit 1 when a finding is at or above this level.
     #[arg(long, value_enum, value_name = "LEVEL")]
-    pub fail_on: Option<Level>,
+    pub fail_on: Option<LevelArg>,
 
     /// Rule settings (thresholds, windows, keyword lists) as TOML.
     #[arg(long, value_name = "FILE")]
@@ -135,6 +136,7 @@ pub enum Command {
     Man,
 }
 
+/// `--timeline-format` (the report's [`report::TimelineFormat`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TimelineFormat {
     /// Comma-separated values, spreadsheet-safe.
@@ -143,6 +145,7 @@ pub enum TimelineFormat {
     Jsonl,
 }
 
+/// `--format` (the report's [`report::Format`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// Human-readable tables (default).
@@ -151,6 +154,56 @@ pub enum Format {
     Json,
     /// One finding per line, as in the JSON report's `findings`.
     Jsonl,
+}
+
+/// `--min-level` and `--fail-on`: the model's [`Level`], spelt for the
+/// command line (the model does not depend on clap).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LevelArg {
+    /// Context, never an alert.
+    #[value(alias = "info")]
+    Informational,
+    /// Notable, rarely an incident alone.
+    Low,
+    /// Review manually.
+    #[value(alias = "med")]
+    Medium,
+    /// Should trigger a timely review.
+    High,
+    /// Incident almost certain.
+    #[value(alias = "crit")]
+    Critical,
+}
+
+impl From<LevelArg> for Level {
+    fn from(level: LevelArg) -> Level {
+        match level {
+            LevelArg::Informational => Level::Informational,
+            LevelArg::Low => Level::Low,
+            LevelArg::Medium => Level::Medium,
+            LevelArg::High => Level::High,
+            LevelArg::Critical => Level::Critical,
+        }
+    }
+}
+
+impl From<Format> for report::Format {
+    fn from(format: Format) -> report::Format {
+        match format {
+            Format::Table => report::Format::Table,
+            Format::Json => report::Format::Json,
+            Format::Jsonl => report::Format::Jsonl,
+        }
+    }
+}
+
+impl From<TimelineFormat> for report::TimelineFormat {
+    fn from(format: TimelineFormat) -> report::TimelineFormat {
+        match format {
+            TimelineFormat::Csv => report::TimelineFormat::Csv,
+            TimelineFormat::Jsonl => report::TimelineFormat::Jsonl,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -1,87 +1,17 @@
 //! Validated run settings built once from the command line. Everything after
 //! this point takes `Config`/`Style` values, never clap types or globals.
 
-use crate::cli::{Cli, ColorWhen, Format, TimelineFormat};
+use crate::cli::{Cli, ColorWhen};
 use crate::error::UsageError;
 use crate::finding::Level;
 use crate::input::ReadOptions;
+pub use crate::report::{Format, Style, TABLE_WIDTH, TimelineFormat, TimelineOptions, Zone};
 use crate::rules::{self, Settings};
 pub use crate::timeline::Window;
-use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use std::env;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-
-/// Table width off a terminal: readable in an 80-column viewer.
-pub const TABLE_WIDTH: u16 = 80;
-
-/// How text output is rendered, decided once.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Style {
-    /// Colour the table by level.
-    pub color: bool,
-    /// The report goes to a terminal: escape control characters in machine
-    /// formats too (the table always escapes).
-    pub terminal: bool,
-    /// Fixed table width; `None` lets the table fit the terminal.
-    pub width: Option<u16>,
-    /// Zone of table times (machine formats are always UTC).
-    pub zone: Zone,
-}
-
-impl Style {
-    /// Plain, fixed-width UTC output: what tests and pipes get.
-    pub fn plain() -> Style {
-        Style {
-            color: false,
-            terminal: false,
-            width: Some(TABLE_WIDTH),
-            zone: Zone::Utc,
-        }
-    }
-}
-
-/// A display time zone (`--tz`).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Zone {
-    Utc,
-    Fixed(FixedOffset),
-    Named(chrono_tz::Tz),
-}
-
-impl Zone {
-    pub fn parse(text: &str) -> Result<Zone, String> {
-        let t = text.trim();
-        if t.eq_ignore_ascii_case("utc") || t == "Z" {
-            return Ok(Zone::Utc);
-        }
-        if t.starts_with(['+', '-']) {
-            return t
-                .parse::<FixedOffset>()
-                .map(Zone::Fixed)
-                .map_err(|_| format!("--tz: expected an offset like +01:00, found '{t}'"));
-        }
-        t.parse::<chrono_tz::Tz>().map(Zone::Named).map_err(|_| format!("--tz: unknown time zone '{t}' (use an IANA name like Europe/London or an offset like +01:00)"))
-    }
-
-    /// `2018-06-20 08:44:25` in this zone.
-    pub fn format(&self, t: DateTime<Utc>) -> String {
-        const F: &str = "%Y-%m-%d %H:%M:%S";
-        match self {
-            Zone::Utc => t.format(F).to_string(),
-            Zone::Fixed(o) => t.with_timezone(o).format(F).to_string(),
-            Zone::Named(z) => t.with_timezone(z).format(F).to_string(),
-        }
-    }
-
-    pub fn label(&self) -> String {
-        match self {
-            Zone::Utc => "UTC".into(),
-            Zone::Fixed(o) => o.to_string(),
-            Zone::Named(z) => z.name().into(),
-        }
-    }
-}
 
 /// RFC 3339, or a date: its start (`end = false`) or its last microsecond.
 fn parse_bound(flag: &str, text: &str, end: bool) -> Result<DateTime<Utc>, UsageError> {
@@ -106,13 +36,13 @@ fn parse_bound(flag: &str, text: &str, end: bool) -> Result<DateTime<Utc>, Usage
 pub struct TimelineOut {
     /// `None`: standard output.
     pub path: Option<PathBuf>,
-    pub format: TimelineFormat,
-    pub timesketch: bool,
+    pub options: TimelineOptions,
 }
 
 #[derive(Debug)]
 pub struct Config {
-    pub files: Vec<String>,
+    /// As given: any name the system can open, UTF-8 or not.
+    pub files: Vec<PathBuf>,
     pub format: Format,
     pub style: Style,
     pub quiet: bool,
@@ -171,12 +101,8 @@ impl Config {
         let stdout_is_report =
             cli.output.is_none() && timeline.as_ref().is_none_or(|t| t.path.is_some());
         Ok(Config {
-            files: cli
-                .files
-                .iter()
-                .map(|p| p.to_string_lossy().into_owned())
-                .collect(),
-            format: cli.format,
+            files: cli.files.clone(),
+            format: cli.format.into(),
             style: style(cli, stdout_is_report)?,
             quiet: cli.quiet,
             // One bar per run: several files are read at once and their bars
@@ -186,10 +112,11 @@ impl Config {
                 progress: !cli.quiet && cli.files.len() == 1 && std::io::stderr().is_terminal(),
                 // Every core: `read_inputs` shares them out between files.
                 workers: 0,
+                max_mailboxes: crate::activity::MAX_INPUTS / cli.files.len().max(1),
             },
             list_rules: cli.list_rules,
-            min_level: cli.min_level,
-            fail_on: cli.fail_on,
+            min_level: cli.min_level.map(Level::from),
+            fail_on: cli.fail_on.map(Level::from),
             only_rules: (!cli.rules.is_empty()).then(|| cli.rules.clone()),
             exclude_rules: cli.exclude_rules.clone(),
             settings: settings(cli.config.as_deref())?,
@@ -253,7 +180,7 @@ fn timeline_out(cli: &Cli) -> Result<Option<TimelineOut>, UsageError> {
         Some("jsonl" | "ndjson") => Some(TimelineFormat::Jsonl),
         _ => None,
     };
-    let format = cli.timeline_format.or(by_extension).ok_or_else(|| {
+    let format = cli.timeline_format.map(TimelineFormat::from).or(by_extension).ok_or_else(|| {
         UsageError(format!(
             "--timeline {}: say the format with a .csv or .jsonl extension or --timeline-format",
             path.display()
@@ -261,8 +188,10 @@ fn timeline_out(cli: &Cli) -> Result<Option<TimelineOut>, UsageError> {
     })?;
     Ok(Some(TimelineOut {
         path: (!stdout).then(|| path.clone()),
-        format,
-        timesketch: cli.timesketch,
+        options: TimelineOptions {
+            format,
+            timesketch: cli.timesketch,
+        },
     }))
 }
 
@@ -291,14 +220,8 @@ mod tests {
     fn date_bounds_cover_whole_days() {
         let from = parse_bound("--from", "2018-06-20", false).unwrap();
         let to = parse_bound("--to", "2018-06-20", true).unwrap();
-        assert_eq!(
-            crate::input::time::format(from),
-            "2018-06-20T00:00:00.000000Z"
-        );
-        assert_eq!(
-            crate::input::time::format(to),
-            "2018-06-20T23:59:59.999999Z"
-        );
+        assert_eq!(crate::clock::format(from), "2018-06-20T00:00:00.000000Z");
+        assert_eq!(crate::clock::format(to), "2018-06-20T23:59:59.999999Z");
         assert!(parse_bound("--to", "20/06/2018", true).is_err());
     }
 }

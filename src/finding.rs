@@ -7,32 +7,19 @@ use std::sync::Arc;
 
 /// Sigma's levels, in order: `--fail-on high` means `level >= High`.
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    clap::ValueEnum,
-    serde::Deserialize,
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     /// Context, never an alert.
-    #[value(alias = "info")]
     Informational,
     /// Notable, rarely an incident alone.
     Low,
     /// Review manually.
-    #[value(alias = "med")]
     Medium,
     /// Should trigger a timely review.
     High,
     /// Incident almost certain.
-    #[value(alias = "crit")]
     Critical,
 }
 

@@ -9,12 +9,15 @@
 pub mod activity;
 pub mod actors;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod error;
 pub mod escape;
+pub mod evidence;
 pub mod finding;
 pub mod input;
 pub mod intern;
+pub mod parallel;
 pub mod report;
 pub mod rules;
 pub mod synth;
@@ -54,7 +57,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
     let findings = selected(rules::run_all(&timeline, &config.settings), &config);
     let report = report::Report::new(&timeline, &findings, config.window);
     write_outputs(&report, &config)?;
-    if !config.quiet && config.format != cli::Format::Table {
+    if !config.quiet && config.format != report::Format::Table {
         eprintln!(
             "o365scan: {} records, {} rejected, {} duplicates; {} findings",
             report.records(),
@@ -160,7 +163,7 @@ fn write_outputs(report: &report::Report<'_>, config: &Config) -> anyhow::Result
         match &tl.path {
             Some(path) => {
                 let mut out = create_output(path, config.force)?;
-                report::timeline_out::write(&mut out, report, tl, &config.style)
+                report::timeline_out::write(&mut out, report, &tl.options, &config.style)
                     .with_context(|| format!("{}: writing the timeline", path.display()))?;
                 out.flush()
                     .with_context(|| format!("{}: writing the timeline", path.display()))?;
@@ -168,7 +171,7 @@ fn write_outputs(report: &report::Report<'_>, config: &Config) -> anyhow::Result
             None => {
                 stdout_taken = true;
                 let mut out = stdout();
-                report::timeline_out::write(&mut out, report, tl, &config.style)?;
+                report::timeline_out::write(&mut out, report, &tl.options, &config.style)?;
                 out.flush()?;
             }
         }

@@ -3,8 +3,9 @@
 //! into one time order for showing. Built once; rules and reports only
 //! read it.
 
-use crate::activity::{Activity, App, Arenas, Kind, MAX_INPUTS, Rec, Source, append_records};
-use crate::input::{InputSummary, Parsed, RawRows, Rejection};
+use crate::activity::{Activity, App, Arenas, Kind, Rec, Source, append_records};
+use crate::evidence::{InputSummary, Rejection, RowSource};
+use crate::input::Parsed;
 use crate::intern::Sym;
 use chrono::{DateTime, Duration, Utc};
 use indexmap::IndexSet;
@@ -12,6 +13,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::ops::Range;
+use std::sync::Arc;
 
 /// How long a logon's IP is lent to later rows of the same client type that
 /// share no session with it (`docs/rules.md` §2.9 `data-attribution`).
@@ -107,8 +109,8 @@ pub struct Timeline {
     pub attribution: Vec<Attribution>,
     /// One set of strings, properties and message ids for all inputs.
     pub arenas: Arenas,
-    /// Per input: where to read rows again (exports).
-    pub raw: Vec<RawRows>,
+    /// Per input: where to read full rows again (exports).
+    pub raw: Vec<Arc<dyn RowSource>>,
     /// Why a record's `CustomProperties` had to be salvaged.
     pub salvage_errors: HashMap<Source, String>,
     /// Interned IP strings.
@@ -127,12 +129,13 @@ pub struct Timeline {
 }
 
 impl Timeline {
-    /// The timeline of the inputs, numbered in the order given: appended
-    /// to one set of tables (the first input's, taken over), then sorted,
-    /// deduplicated and indexed once.
+    /// The timeline of the inputs, numbered in the order given. Each
+    /// arrives sorted and deduplicated (`input/order.rs`), so inputs are
+    /// only appended to one set of tables (the first input's, taken over)
+    /// and renumbered after pasted files that became several mailboxes.
     pub fn build(parsed: Vec<Parsed>) -> Timeline {
         let mut inputs = Vec::with_capacity(parsed.len());
-        let mut raw = Vec::with_capacity(parsed.len());
+        let mut raw: Vec<Arc<dyn RowSource>> = Vec::with_capacity(parsed.len());
         let mut activities = Vec::new();
         let mut rejections = Vec::new();
         let mut salvage_errors = HashMap::new();
@@ -140,23 +143,9 @@ impl Timeline {
         // Sized once for every input's records, not grown by doubling.
         let records: usize = parsed.iter().map(|p| p.activities.len()).sum();
         let extras: usize = parsed.iter().map(|p| p.arenas.extras_len()).sum();
-        // Out-of-order records and where (see [`Parsed::descents`]). Inputs
-        // follow each other by index, so only descents within an input
-        // break (input, time, line) order.
-        let (mut descents, mut descents_at) = (0, Vec::new());
-        // Accounts of pasted files become inputs of their own, as far as
-        // the run's input limit allows (`input/accounts.rs`).
-        let mut room = MAX_INPUTS.saturating_sub(parsed.len());
         for mut p in parsed {
             let file = u32::try_from(inputs.len()).unwrap_or(u32::MAX);
-            let offset = activities.len();
-            let mut accounts = std::mem::take(&mut p.accounts);
-            if accounts.len() > room + 1 {
-                accounts.clear();
-            }
-            room -= accounts.len().saturating_sub(1);
-            descents += p.descents;
-            descents_at.extend(p.descents_at.iter().map(|&i| offset + i));
+            renumber(&mut p, file);
             let (mut their_arenas, mut theirs) = (p.arenas, p.activities);
             if let Some(arenas) = arenas.as_mut() {
                 append_records((arenas, &mut activities), (&mut their_arenas, &mut theirs));
@@ -168,41 +157,21 @@ impl Timeline {
                 arenas = Some(their_arenas);
                 activities = theirs;
             }
-            let file_of = |line: u64| {
-                let k = accounts.partition_point(|a| a.first_line <= line);
-                file + u32::try_from(k.saturating_sub(1)).unwrap_or(0)
-            };
-            if activities[offset..]
-                .first()
-                .is_some_and(|a| a.source().file != file)
-                || !accounts.is_empty()
-            {
-                for a in &mut activities[offset..] {
-                    a.set_file(file_of(u64::from(a.source().line)));
-                }
-            }
-            salvage_errors.extend(p.salvage_errors.into_iter().map(|(line, e)| {
-                let file = file_of(u64::from(line));
-                (Source { file, line }, e)
-            }));
-            rejections.extend(p.rejections.into_iter().map(|mut r| {
-                r.file = file_of(r.line);
-                r
-            }));
-            if accounts.is_empty() {
+            salvage_errors.extend(p.salvage_errors);
+            rejections.extend(p.rejections);
+            let source: Arc<dyn RowSource> = p.raw;
+            if p.accounts.is_empty() {
                 inputs.push(p.summary);
-                raw.push(p.raw);
+                raw.push(source);
             } else {
-                for account in accounts {
+                for account in p.accounts {
                     inputs.push(account.summary);
-                    raw.push(p.raw.clone());
+                    raw.push(Arc::clone(&source));
                 }
             }
         }
-        sort_by_input_and_time(&mut activities, descents, &descents_at);
-        rejections.sort_by_key(|r| (r.file, r.line));
+        debug_assert!(activities.is_sorted_by_key(|a| (a.source().file, a.time, a.source().line)));
         let arenas = arenas.unwrap_or_default();
-        drop_duplicates((&mut activities, &arenas), &mut inputs, &raw);
         // Independent passes: the indexes on one core, IPs on another.
         let (indexes, (attribution, ips)) = std::thread::scope(|scope| {
             let ips = scope.spawn(|| attribute_ips(&activities, &arenas));
@@ -506,6 +475,26 @@ impl Records {
     }
 }
 
+/// Moves an input's numbers (its records', rejections' and salvage notes',
+/// from the number it was read as) to start at `file`: the inputs before it
+/// may have been pasted files that became several mailboxes.
+fn renumber(p: &mut Parsed, file: u32) {
+    if p.file == file {
+        return;
+    }
+    let moved = |n: u32| n - p.file + file;
+    for a in &mut p.activities {
+        a.set_file(moved(a.source().file));
+    }
+    for r in &mut p.rejections {
+        r.file = moved(r.file);
+    }
+    for (source, _) in &mut p.salvage_errors {
+        source.file = moved(source.file);
+    }
+    p.file = file;
+}
+
 /// What [`index`] finds, per input.
 struct Indexes {
     by_mailbox: Vec<Records>,
@@ -555,167 +544,6 @@ fn index(activities: &[Activity], inputs: usize) -> Indexes {
         by_kind,
         by_server_kind,
         app_counts,
-    }
-}
-
-/// Sorts records by (file, time, line), which is unique, so either sort
-/// gives the same order. Exports are mostly in order (ascending, or long
-/// runs in server order), and inputs are concatenated in order: then the
-/// run-adaptive stable sort only merges a few runs (several times faster
-/// than the unstable sort on a million rows), touching little of its
-/// scratch. Where runs are short (a shuffled file) it would be slower
-/// than the in-place unstable sort and touch a scratch of half the
-/// records, so that case keeps the unstable sort.
-/// `descents` (records that sort before the one stored before them) is
-/// counted by the reader: none, and there is nothing to do; a few, all at
-/// known positions `at`, and the runs between them are merged.
-fn sort_by_input_and_time(activities: &mut [Activity], descents: u64, at: &[usize]) {
-    let key = |a: &Activity| (a.source().file, a.time, a.source().line);
-    if descents == at.len() as u64 {
-        for (n, &start) in at.iter().enumerate() {
-            // The run ends at the next descent or its input's end.
-            let end = at.get(n + 1).copied().unwrap_or(activities.len());
-            let file = activities[start].source().file;
-            let end = start + activities[start..end].partition_point(|a| a.source().file == file);
-            merge_run(&mut activities[..end], start, key);
-        }
-        debug_assert!(activities.is_sorted_by_key(key));
-        return;
-    }
-    if descents <= (activities.len() / MIN_SORTED_RUN) as u64 {
-        activities.sort_by_key(key);
-    } else {
-        activities.sort_unstable_by_key(key);
-    }
-}
-
-/// Merges the sorted run `records[start..]` into the sorted records before
-/// it: only the records after the run's first key move, and only the
-/// smaller side is copied aside. Keys are unique, so order among equals
-/// cannot arise.
-fn merge_run<K: Ord>(records: &mut [Activity], start: usize, key: impl Fn(&Activity) -> K) {
-    let Some(first) = records.get(start).map(&key) else {
-        return;
-    };
-    let from = records[..start].partition_point(|a| key(a) < first);
-    let end = records.len();
-    if end - start <= start - from {
-        // The run aside, merged from the back: the larger tails go last.
-        let run = records[start..].to_vec();
-        let (mut left, mut write) = (start, end);
-        for r in run.into_iter().rev() {
-            let r_key = key(&r);
-            while left > from && key(&records[left - 1]) > r_key {
-                left -= 1;
-                write -= 1;
-                records.swap(left, write);
-            }
-            write -= 1;
-            records[write] = r;
-        }
-    } else {
-        // The displaced records aside, merged from the front.
-        let displaced = records[from..start].to_vec();
-        let (mut next, mut right, mut write) = (0, start, from);
-        while let Some(d) = displaced.get(next) {
-            if right < end && key(&records[right]) < key(d) {
-                records.swap(write, right);
-                right += 1;
-            } else {
-                records[write] = d.clone();
-                next += 1;
-            }
-            write += 1;
-        }
-    }
-}
-
-/// Average run length above which input counts as mostly sorted.
-const MIN_SORTED_RUN: usize = 1024;
-
-/// Drops exact duplicate rows (paging overlaps): same input, same time and,
-/// read again, the same bytes. The first in file order stays. Only rows
-/// that share their instant and their parsed content are read again, so a
-/// normal export costs nothing here and records need not carry a digest.
-fn drop_duplicates(
-    (activities, arenas): (&mut Vec<Activity>, &Arenas),
-    inputs: &mut [InputSummary],
-    raw: &[RawRows],
-) {
-    let mut cursors: Vec<_> = raw.iter().map(RawRows::cursor).collect();
-    let mut dropped = Vec::new();
-    let mut start = 0;
-    while start < activities.len() {
-        let time = activities[start].time;
-        let end = start
-            + 1
-            + activities[start + 1..]
-                .iter()
-                .take_while(|a| a.time == time)
-                .count();
-        if end - start > 1 {
-            let timeline = (&activities[..], arenas);
-            find_twins(timeline, start..end, &mut cursors, &mut dropped, inputs);
-        }
-        start = end;
-    }
-    if !dropped.is_empty() {
-        dropped.sort_unstable();
-        let mut k = 0;
-        let mut next = dropped.iter().peekable();
-        activities.retain(|_| {
-            k += 1;
-            next.next_if_eq(&&(k - 1)).is_none()
-        });
-    }
-    for s in inputs {
-        s.duplicate_lines.sort_unstable();
-    }
-}
-
-/// Within one instant, rows of the same input whose records are alike
-/// (equal [`Rec::fingerprint`]) are candidates (a map keeps this linear
-/// however many rows share it); their bytes, read again, decide. Rows with
-/// no alike record are never read. Pushes the indices of later twins to
-/// `dropped`.
-fn find_twins(
-    timeline: (&[Activity], &Arenas),
-    group: std::ops::Range<usize>,
-    cursors: &mut [crate::input::RawCursor<'_>],
-    dropped: &mut Vec<usize>,
-    inputs: &mut [InputSummary],
-) {
-    let (activities, arenas) = timeline;
-    let mut kept: FxHashMap<(u32, u64), Vec<usize>> = FxHashMap::default();
-    for i in group {
-        let b = &activities[i];
-        let key = (b.source().file, Rec::new(b, arenas).fingerprint());
-        let candidates = kept.entry(key).or_default();
-        if candidates.is_empty() {
-            candidates.push(i);
-            continue;
-        }
-        let cursor = &mut cursors[b.source().file as usize];
-        let Ok(mine) = cursor.raw_row(b.raw()) else {
-            continue;
-        };
-        let twin = candidates
-            .iter()
-            .copied()
-            .find(|&j| cursor.raw_row(activities[j].raw()).ok().as_ref() == Some(&mine));
-        match twin {
-            Some(j) => {
-                dropped.push(i);
-                let summary = &mut inputs[b.source().file as usize];
-                summary.records -= 1;
-                summary.duplicates += 1;
-                summary.duplicate_lines.push((
-                    u64::from(b.source().line),
-                    u64::from(activities[j].source().line),
-                ));
-            }
-            None => candidates.push(i),
-        }
     }
 }
 
@@ -789,7 +617,6 @@ fn attribute_ips(activities: &[Activity], arenas: &Arenas) -> (Vec<Attribution>,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::activity::TimeSource;
 
     #[test]
     fn records_search_and_slice_like_a_slice_of_indices() {
@@ -813,56 +640,5 @@ mod tests {
         assert!(records.slice(12..30).is_empty());
         let (from, to) = (5, 2);
         assert!(records.slice(from..to).is_empty());
-    }
-
-    /// Inputs made of a few sorted runs each (times in seconds, with
-    /// ties), stored input by input in line order.
-    fn stored(inputs: &[Vec<Vec<i64>>]) -> (Vec<Activity>, u64, Vec<usize>) {
-        let (mut records, mut descents, mut at) = (Vec::new(), 0, Vec::new());
-        for (file, runs) in inputs.iter().enumerate() {
-            let mut times: Vec<i64> = Vec::new();
-            for run in runs {
-                let mut run = run.clone();
-                run.sort_unstable();
-                times.extend(run);
-            }
-            for (n, &t) in times.iter().enumerate() {
-                if n > 0 && t < times[n - 1] {
-                    descents += 1;
-                    at.push(records.len());
-                }
-                let time = DateTime::from_timestamp(1_500_000_000 + t, 0).unwrap_or_default();
-                let source = Source {
-                    file: file as u32,
-                    line: n as u32 + 2,
-                };
-                let kind = Kind::Logon;
-                records.push(Activity::new(time, TimeSource::TimeStamp, source, kind));
-            }
-        }
-        (records, descents, at)
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn merging_a_few_runs_sorts_like_a_sort(
-            inputs in proptest::collection::vec(
-                proptest::collection::vec(proptest::collection::vec(0i64..40, 0..30), 0..4),
-                1..4,
-            )
-        ) {
-            let (mut records, descents, at) = stored(&inputs);
-            let key = |a: &Activity| (a.source().file, a.time, a.source().line);
-            let mut expected: Vec<_> = records.iter().map(key).collect();
-            expected.sort();
-            // With the positions (merged), and without them (sorted).
-            let mut sorted = records.clone();
-            sort_by_input_and_time(&mut records, descents, &at);
-            sort_by_input_and_time(&mut sorted, descents, &[]);
-            let merged: Vec<_> = records.iter().map(key).collect();
-            let resorted: Vec<_> = sorted.iter().map(key).collect();
-            proptest::prop_assert_eq!(&merged, &expected);
-            proptest::prop_assert_eq!(&resorted, &expected);
-        }
     }
 }

@@ -96,8 +96,8 @@ struct Scan {
 
 fn scan(path: &Path) -> Scan {
     let path = path.to_str().unwrap();
-    let parsed =
-        input::read_path(path, 0, ReadOptions::default()).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let parsed = input::read_path(path.as_ref(), 0, ReadOptions::default())
+        .unwrap_or_else(|e| panic!("{path}: {e}"));
     let timeline = Timeline::build(vec![parsed]);
     let findings = rules::run_all(&timeline, &Settings::defaults());
     Scan { timeline, findings }

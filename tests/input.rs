@@ -4,9 +4,10 @@ mod common;
 
 use common::{assert_conserved, at_line, full_prop, parse, prop, timeline};
 use o365scan::activity::{Kind, TimeSource};
+use o365scan::clock;
+use o365scan::evidence::RowSource;
 use o365scan::input::decode::Encoding;
 use o365scan::input::pylit::PyValue;
-use o365scan::input::time;
 use o365scan::timeline::Via;
 
 const ALL: &[&str] = &[
@@ -67,7 +68,7 @@ fn python27_prefixes_escapes_and_none() {
     assert_eq!(search.search_term().unwrap(), "wire transfer");
     let delivery = at_line(&p, 3);
     assert_eq!(prop(delivery, "Subject"), "Café – O'Neill");
-    let full = p.raw.cursor().row(delivery.raw()).unwrap().properties;
+    let full = p.raw.reader().unwrap().row(&delivery).unwrap().properties;
     assert_eq!(full["Note"], PyValue::None);
     assert!(delivery.prop("Note").is_none());
     assert_eq!(prop(at_line(&p, 5), "Subject"), "nbsp\u{a0}here");
@@ -236,7 +237,7 @@ fn timeline_is_sorted_by_time_then_line() {
     sorted.sort();
     assert_eq!(keys, sorted);
     assert_eq!(
-        time::format(tl.activities[0].time),
+        clock::format(tl.activities[0].time),
         "2018-06-20T08:41:07.512000Z"
     );
 }
@@ -246,7 +247,7 @@ fn sentinel_time_falls_back_to_creation_time() {
     let p = parse("fixtures/malformed/bad_rows.csv");
     let a = at_line(&p, 4);
     assert_eq!(a.time_source(), TimeSource::CreationTime);
-    assert_eq!(time::format(a.time), "2018-06-20T08:53:00.000000Z");
+    assert_eq!(clock::format(a.time), "2018-06-20T08:53:00.000000Z");
     let reasons: Vec<_> = p
         .rejections
         .iter()

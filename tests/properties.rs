@@ -1,6 +1,7 @@
 //! Property tests: what Python writes, we read back; nothing panics.
 
 use indexmap::IndexMap;
+use o365scan::evidence::RowSource;
 use o365scan::input::pylit::{self, PyValue};
 use o365scan::input::{self, ReadOptions};
 use o365scan::synth::py_repr;
@@ -98,7 +99,7 @@ proptest! {
         let want: Vec<(String, String)> = map.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         prop_assert_eq!(kept, want);
         // Exports read the row again: the full map comes back exactly.
-        let full = parsed.raw.cursor().row(parsed.activities[0].raw()).unwrap().properties;
+        let full = parsed.raw.reader().unwrap().row(&parsed.activities[0]).unwrap().properties;
         prop_assert_eq!(&full, &as_py(&map));
     }
 

@@ -16,6 +16,7 @@
 
 use super::{InputSummary, Parsed};
 use crate::activity::Kind;
+pub use crate::evidence::AccountPart;
 use indexmap::IndexMap;
 
 /// One account of a pasted file: its first line (the header that starts
@@ -24,19 +25,6 @@ use indexmap::IndexMap;
 pub struct Account {
     pub first_line: u64,
     pub summary: InputSummary,
-}
-
-/// Where an account sits in its file, for reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AccountPart {
-    /// 1-based.
-    pub index: usize,
-    /// Accounts the file held.
-    pub of: usize,
-    pub first_line: u64,
-    /// The last line of the account (the line before the next account's
-    /// header, or the file's last line).
-    pub last_line: u64,
 }
 
 /// The accounts of `p` when its repeated headers separate different

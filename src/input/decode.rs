@@ -1,38 +1,9 @@
 //! Byte-level decoding of an export: BOM sniffing, UTF-16 transcoding and the
 //! per-field UTF-8 → cp1252 fallback (`docs/format.md` §1.2, §11.1).
 
-use serde::Serialize;
+pub use crate::evidence::Encoding;
 use std::borrow::Cow;
 use std::io::{self, BufRead, Read};
-
-/// The encoding an input was read as, reported per input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum Encoding {
-    #[serde(rename = "utf-8")]
-    Utf8,
-    #[serde(rename = "utf-8-bom")]
-    Utf8Bom,
-    /// At least one field was not UTF-8 and was decoded as Windows-1252
-    /// (retriever v0 on Windows).
-    #[serde(rename = "cp1252")]
-    Cp1252,
-    #[serde(rename = "utf-16le")]
-    Utf16Le,
-    #[serde(rename = "utf-16be")]
-    Utf16Be,
-}
-
-impl Encoding {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Encoding::Utf8 => "utf-8",
-            Encoding::Utf8Bom => "utf-8-bom",
-            Encoding::Cp1252 => "cp1252",
-            Encoding::Utf16Le => "utf-16le",
-            Encoding::Utf16Be => "utf-16be",
-        }
-    }
-}
 
 /// Looks at the first bytes and returns the encoding plus a reader that
 /// yields UTF-8 (or cp1252) bytes with any BOM consumed.

@@ -7,16 +7,20 @@
 pub mod accounts;
 pub mod decode;
 mod header;
+mod order;
 mod parallel;
 pub mod pylit;
 mod raw;
 pub mod records;
 mod row;
 
-pub use raw::{RawCursor, RawRow, RawRows, RawStore};
+pub use crate::evidence::{InputSummary, Rejection};
+pub use raw::{RawCursor, RawRows, RawStore};
 pub mod time;
 
-use crate::activity::{Activity, Arenas, Kind, Rec, TimeSource, append_records};
+use crate::activity::{
+    Activity, Arenas, Kind, MAX_INPUTS, Rec, Source, TimeSource, append_records,
+};
 use crate::error::InputError;
 use chrono::{DateTime, Utc};
 use decode::Encoding;
@@ -25,73 +29,42 @@ use indexmap::IndexMap;
 use records::{Fields, MAX_RECORD_BYTES, MAX_RECORD_LINES, Next, Records, Splitter};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
-use std::path::PathBuf;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::SystemTime;
 
-/// A row that could not become a record.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rejection {
-    pub file: u32,
-    pub line: u64,
-    pub reason: String,
-}
-
-/// Per-input bookkeeping, reported in the header block and JSON `inputs`.
-#[derive(Debug, Clone)]
-pub struct InputSummary {
-    pub path: String,
-    /// Most frequent `ServerLogon.UserName`, else the file name.
-    pub mailbox: String,
-    pub encoding: Encoding,
-    /// Data rows read (header lines excluded).
-    pub rows: u64,
-    pub records: u64,
-    pub rejected: u64,
-    pub duplicates: u64,
-    /// Header lines after the first (merged files); not rows.
-    pub repeated_headers: u64,
-    /// Their line numbers, in order.
-    pub header_lines: Vec<u64>,
-    /// Set when this is one account of a file that held several
-    /// ([`accounts`]).
-    pub account: Option<accounts::AccountPart>,
-    /// Fields decoded as cp1252 because they were not UTF-8.
-    pub cp1252_fields: u64,
-    /// Records whose `CustomProperties` was not a valid literal.
-    pub salvaged_properties: u64,
-    /// Records timed by `ActivityCreationTime` (sentinel or bad `TimeStamp`).
-    pub creation_time_fallbacks: u64,
-    /// Records whose time is before 2000 or after 2099.
-    pub implausible_times: u64,
-    /// The last line had no line terminator: possibly a cut-short export.
-    pub missing_final_newline: bool,
-    /// Line of each dropped duplicate and the line it repeats.
-    pub duplicate_lines: Vec<(u64, u64)>,
-    pub first: Option<DateTime<Utc>>,
-    pub last: Option<DateTime<Utc>>,
-}
-
-/// Everything read from one input: compact records, the strings and
-/// properties they refer to, and where to read each raw row again.
+/// Everything read from one input: compact records in (mailbox, time,
+/// line) order with exact duplicates dropped, the strings and properties
+/// they refer to, and the evidence to read each full row again from.
 #[derive(Debug)]
 pub struct Parsed {
     pub summary: InputSummary,
     pub activities: Vec<Activity>,
     pub arenas: Arenas,
-    pub raw: RawRows,
+    pub raw: Arc<RawRows>,
     pub rejections: Vec<Rejection>,
-    /// Line → why its `CustomProperties` had to be salvaged.
-    pub salvage_errors: Vec<(u32, String)>,
-    /// Records earlier than the record before them: 0 when the file is
-    /// already in time order, as exports normally are, and the timeline
-    /// need not sort (counted while parsing, where the records are hot).
-    pub descents: u64,
-    /// Where they are in `activities`, when there are at most
-    /// [`KEPT_DESCENTS`]: the timeline then merges the few runs instead of
-    /// sorting.
-    pub descents_at: Vec<usize>,
+    /// Record → why its `CustomProperties` had to be salvaged.
+    pub salvage_errors: Vec<(Source, String)>,
+    /// The file number the caller gave: records, rejections and salvage
+    /// notes are numbered from it (accounts take the numbers after it).
+    pub file: u32,
     /// The accounts of a file pasted together from several mailboxes'
-    /// exports, each to be its own input; empty for one mailbox.
+    /// exports, each its own mailbox numbered `file + k`; empty for one.
     pub accounts: Vec<accounts::Account>,
+    /// Rows earlier than the row before them in the file: 0 when the file
+    /// was in time order, as exports normally are (counted while parsing,
+    /// where the records are hot; the sort merges runs when there are few).
+    pub descents: u64,
+    /// Where they were, as positions in file order, when there were at most
+    /// [`KEPT_DESCENTS`] (else empty).
+    pub descents_at: Vec<usize>,
+}
+
+impl Parsed {
+    /// The mailboxes this input holds: its accounts, or itself.
+    pub fn mailboxes(&self) -> usize {
+        self.accounts.len().max(1)
+    }
 }
 
 /// Descents whose positions are kept (see [`Parsed::descents_at`]).
@@ -114,12 +87,22 @@ pub struct ReadOptions {
     /// Threads that parse one plain file: 0 is every core, 1 one pass
     /// (when several files are read at once, they share the cores).
     pub workers: usize,
+    /// The most mailboxes one pasted file may become (a run's inputs are
+    /// numbered in 16 bits; more accounts keep the file one mailbox): 0 is
+    /// [`MAX_INPUTS`].
+    pub max_mailboxes: usize,
 }
 
-/// The cores this run may use.
-pub fn cores() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get())
+impl ReadOptions {
+    fn mailbox_limit(&self) -> usize {
+        match self.max_mailboxes {
+            0 => MAX_INPUTS,
+            n => n,
+        }
+    }
 }
+
+pub use crate::parallel::cores;
 
 /// Files smaller than this are read too fast for a progress bar.
 const PROGRESS_MIN_BYTES: u64 = 32 << 20;
@@ -141,28 +124,41 @@ fn progress_bar(opts: ReadOptions, path: &str, size: Option<u64>) -> indicatif::
     }
 }
 
-/// Opens `path` (`-` = stdin) and reads it as input number `file`.
-pub fn read_path(path: &str, file: u32, opts: ReadOptions) -> Result<Parsed, InputError> {
-    let source: Box<dyn Read + Send> = if path == "-" {
-        Box::new(io::stdin())
-    } else {
-        let meta = std::fs::metadata(path).map_err(|source| InputError::Open {
-            path: path.into(),
-            source,
-        })?;
-        if meta.is_dir() {
-            return Err(InputError::Directory { path: path.into() });
-        }
-        Box::new(File::open(path).map_err(|source| InputError::Open {
-            path: path.into(),
-            source,
-        })?)
-    };
-    let seekable = (path != "-").then(|| PathBuf::from(path));
-    read_from(source, path, file, opts, seekable)
+/// A file as opened for the first read: the handle rows are read again
+/// through, and its length and modification time then (`raw.rs`).
+struct Held {
+    file: Arc<File>,
+    len: u64,
+    modified: Option<SystemTime>,
 }
 
-/// Reads an export from any byte source.
+/// Opens `path` (`-` = stdin) and reads it as input number `file`. Any
+/// path the system can open is read, UTF-8 or not; reports show it as
+/// [`Path::display`] does.
+pub fn read_path(path: &Path, file: u32, opts: ReadOptions) -> Result<Parsed, InputError> {
+    let name = path.display().to_string();
+    if path.as_os_str() == "-" {
+        return read_from(io::stdin(), &name, file, opts, None);
+    }
+    let open_error = |source| InputError::Open {
+        path: name.clone(),
+        source,
+    };
+    let opened = File::open(path).map_err(open_error)?;
+    let meta = opened.metadata().map_err(open_error)?;
+    if meta.is_dir() {
+        return Err(InputError::Directory { path: name });
+    }
+    let held = Held {
+        file: Arc::new(opened.try_clone().map_err(open_error)?),
+        len: meta.len(),
+        modified: meta.modified().ok(),
+    };
+    read_from(opened, &name, file, opts, Some(held))
+}
+
+/// Reads an export from any byte source (its rows are kept in memory for
+/// exports).
 pub fn read<R: Read + Send + 'static>(
     source: R,
     path: &str,
@@ -172,14 +168,14 @@ pub fn read<R: Read + Send + 'static>(
     read_from(source, path, file, opts, None)
 }
 
-/// Reads an export; `seekable` is the file to re-read rows from later, when
-/// the source is one (else raw rows are kept in memory).
+/// Reads an export; `held` is the file to read rows again from, when the
+/// source is one (else raw rows are kept in memory).
 fn read_from<R: Read + Send + 'static>(
     source: R,
     path: &str,
     file: u32,
     opts: ReadOptions,
-    seekable: Option<PathBuf>,
+    held: Option<Held>,
 ) -> Result<Parsed, InputError> {
     let read_err = |line, source| InputError::Read {
         path: path.into(),
@@ -194,12 +190,9 @@ fn read_from<R: Read + Send + 'static>(
     let columns = read_header(&mut records, &mut splitter, &mut fields, path)?;
     // Rows are read again by offset for exports: from the file when it is a
     // plain file in a byte-compatible encoding, else from memory.
-    let in_memory = seekable.is_none() || matches!(encoding, Encoding::Utf16Le | Encoding::Utf16Be);
+    let in_memory = held.is_none() || matches!(encoding, Encoding::Utf16Le | Encoding::Utf16Be);
     let new_reader = || FileReader::new(path, file, encoding, columns.clone(), opts, in_memory);
-    let size = seekable
-        .as_ref()
-        .and_then(|p| std::fs::metadata(p).ok())
-        .map(|m| m.len());
+    let size = held.as_ref().map(|h| h.len);
     let bar = progress_bar(opts, path, size);
     // In-memory raw rows and --strict need one reader in file order; a
     // plain file is parsed in parallel batches, unless it has one core.
@@ -241,7 +234,7 @@ fn read_from<R: Read + Send + 'static>(
         return Err(InputError::NoRows { path: path.into() });
     }
     reader.summary.missing_final_newline = records.missing_final_newline;
-    Ok(reader.finish(seekable))
+    Ok(reader.finish(held.filter(|_| !in_memory), opts))
 }
 
 /// The first non-blank record must be the retriever header.
@@ -596,37 +589,98 @@ impl<'p> FileReader<'p> {
         Ok(())
     }
 
-    fn finish(mut self, seekable: Option<PathBuf>) -> Parsed {
+    /// The input as the timeline takes it: accounts found and numbered,
+    /// records sorted, exact duplicates dropped.
+    fn finish(mut self, held: Option<Held>, opts: ReadOptions) -> Parsed {
         self.summary.mailbox = mailbox_name(&self.user_names, self.path);
         if self.summary.cp1252_fields > 0 {
             self.summary.encoding = Encoding::Cp1252;
         }
-        let store = match (self.memory, seekable) {
-            (Some(bytes), _) => RawStore::Memory(bytes),
-            (None, Some(path)) => RawStore::File {
-                path,
+        let store = match (self.memory, held) {
+            (Some(bytes), _) => RawStore::Memory(Arc::new(bytes)),
+            (None, Some(held)) => RawStore::File {
+                file: held.file,
                 base: self.base,
+                len: held.len,
+                modified: held.modified,
             },
-            (None, None) => RawStore::Memory(Vec::new()),
+            (None, None) => RawStore::Memory(Arc::default()),
         };
         let last_line = self.last_line;
+        let file = self.file;
         let mut parsed = Parsed {
             summary: self.summary,
             activities: self.activities,
             arenas: self.arenas,
-            raw: RawRows {
+            raw: Arc::new(RawRows {
                 store,
                 columns: self.columns,
-            },
+                path: self.path.into(),
+            }),
             rejections: self.rejections,
-            salvage_errors: self.salvage_errors,
+            salvage_errors: Vec::new(),
+            file,
+            accounts: Vec::new(),
             descents: self.order.count,
             descents_at: self.order.all_positions(),
-            accounts: Vec::new(),
         };
-        parsed.accounts = accounts::split(&parsed, last_line);
+        let mut accounts = accounts::split(&parsed, last_line);
+        if accounts.len() > opts.mailbox_limit() {
+            accounts.clear();
+        }
+        parsed.accounts = accounts;
+        let salvaged = std::mem::take(&mut self.salvage_errors);
+        number_accounts(&mut parsed, salvaged);
+        let (descents, at) = (parsed.descents, std::mem::take(&mut parsed.descents_at));
+        order::sort_by_input_and_time(&mut parsed.activities, descents, &at);
+        parsed.descents_at = at;
+        let Parsed {
+            activities,
+            arenas,
+            raw,
+            summary,
+            accounts,
+            ..
+        } = &mut parsed;
+        let summaries = if accounts.is_empty() {
+            vec![summary]
+        } else {
+            accounts.iter_mut().map(|a| &mut a.summary).collect()
+        };
+        let mailboxes = order::Mailboxes {
+            first: file,
+            summaries,
+        };
+        order::drop_duplicates((activities, arenas), mailboxes, raw);
         parsed
     }
+}
+
+/// Numbers each record, rejection and salvage note by its account: the
+/// input's own number for the first (or only) one, then the next ones.
+fn number_accounts(parsed: &mut Parsed, salvaged: Vec<(u32, String)>) {
+    let starts: Vec<u64> = parsed.accounts.iter().map(|a| a.first_line).collect();
+    let base = parsed.file;
+    let file_of = |line: u64| {
+        let k = starts.partition_point(|&first| first <= line);
+        base.saturating_add(u32::try_from(k.saturating_sub(1)).unwrap_or(u32::MAX))
+    };
+    if !starts.is_empty() {
+        for a in &mut parsed.activities {
+            a.set_file(file_of(u64::from(a.source().line)));
+        }
+        for r in &mut parsed.rejections {
+            r.file = file_of(r.line);
+        }
+        parsed.rejections.sort_by_key(|r| (r.file, r.line));
+    }
+    parsed.salvage_errors = salvaged
+        .into_iter()
+        .map(|(line, e)| {
+            let file = file_of(u64::from(line));
+            (Source { file, line }, e)
+        })
+        .collect();
 }
 
 /// The mailbox owner: the most frequent `ServerLogon.UserName` (first seen

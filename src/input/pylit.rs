@@ -5,46 +5,12 @@
 //! `ast.literal_eval`, bounded in nesting depth so hostile input cannot
 //! overflow the stack.
 
-use indexmap::IndexMap;
-use serde::Serialize;
 use std::borrow::Cow;
 use std::fmt;
 
 /// Deeper nesting is rejected instead of recursed into.
 pub const MAX_DEPTH: usize = 64;
-
-/// One Python literal value. Serialises to the natural JSON value.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
-pub enum PyValue {
-    None,
-    Bool(bool),
-    Int(i64),
-    Float(f64),
-    Str(String),
-    List(Vec<PyValue>),
-    Dict(Props),
-}
-
-/// Property map in the file's key order.
-pub type Props = IndexMap<String, PyValue>;
-
-impl PyValue {
-    /// The value as text: strings as they are, scalars in Python's spelling
-    /// (`True`, `5`), containers as compact JSON. `None` has no text.
-    pub fn as_text(&self) -> Option<std::borrow::Cow<'_, str>> {
-        use std::borrow::Cow;
-        match self {
-            PyValue::None => None,
-            PyValue::Str(s) => Some(Cow::Borrowed(s)),
-            PyValue::Bool(true) => Some(Cow::Borrowed("True")),
-            PyValue::Bool(false) => Some(Cow::Borrowed("False")),
-            PyValue::Int(i) => Some(Cow::Owned(i.to_string())),
-            PyValue::Float(f) => Some(Cow::Owned(f.to_string())),
-            other => serde_json::to_string(other).ok().map(Cow::Owned),
-        }
-    }
-}
+pub use crate::evidence::{Props, PyValue};
 
 /// Where and why a literal failed to parse.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,81 +1,141 @@
 //! Reading a row again by its offset: records keep only what rules read, so
-//! exports that show every property (`--timeline`) go back to the source.
-//! A regular UTF-8 or cp1252 file is read in place; standard input and
-//! UTF-16 files keep their rows in memory while the run lasts.
+//! exports that show every property (`--timeline`) and the duplicate check
+//! go back to the evidence. A regular UTF-8 or cp1252 file is read in place
+//! through the handle opened for the first read (never reopened by path:
+//! a file renamed over it cannot slip in), after checking that its length
+//! and modification time are still those of the first read; standard input
+//! and UTF-16 files keep their rows in memory while the run lasts.
+//! This is `input`'s side of [`RowSource`] (`ARCHITECTURE.md`).
 
 use super::decode::decode_field;
 use super::header::Columns;
 use super::records::{Fields, Next, Records, Splitter};
 use super::{header, pylit, row, time};
+use crate::activity::{Activity, IdHash};
+use crate::evidence::{FullRow, RowReader, RowSource, RowSourceError};
 use std::fs::File;
-use std::io::{self, BufReader, Seek, SeekFrom};
-use std::path::PathBuf;
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
+use std::sync::Arc;
+use std::time::SystemTime;
 
 /// Where an input's raw rows are.
 #[derive(Debug, Clone)]
 pub enum RawStore {
-    /// The file itself; `base` is the length of a UTF-8 BOM, skipped.
-    File { path: PathBuf, base: u64 },
+    /// The file, through the handle of the first read. `base` is the length
+    /// of a UTF-8 BOM, skipped; `len` and `modified` are the file's when it
+    /// was opened.
+    File {
+        file: Arc<File>,
+        base: u64,
+        len: u64,
+        modified: Option<SystemTime>,
+    },
     /// Each row's bytes (decoded to UTF-8 for UTF-16 inputs) and a newline.
-    Memory(Vec<u8>),
+    Memory(Arc<Vec<u8>>),
 }
 
-/// The raw rows of one input and how to find `CustomProperties` in them.
+/// The raw rows of one input and how to find their columns.
 #[derive(Debug, Clone)]
 pub struct RawRows {
     pub(crate) store: RawStore,
     pub(crate) columns: Columns,
+    /// The input as named on the command line, for errors.
+    pub(crate) path: String,
 }
 
 impl RawRows {
-    pub fn cursor(&self) -> RawCursor<'_> {
-        RawCursor {
+    /// A cursor, once the file is checked to be the one read.
+    pub fn cursor(&self) -> Result<RawCursor<'_>, RowSourceError> {
+        self.check_unchanged()?;
+        Ok(RawCursor {
             rows: self,
             file: None,
             pos: 0,
             splitter: Splitter::default(),
             fields: Fields::default(),
+        })
+    }
+
+    /// The file behind the handle still has the length and modification
+    /// time it had when it was opened (an edit in place changes both).
+    fn check_unchanged(&self) -> Result<(), RowSourceError> {
+        let RawStore::File {
+            file,
+            len,
+            modified,
+            ..
+        } = &self.store
+        else {
+            return Ok(());
+        };
+        let meta = file.metadata().map_err(|source| self.io_error(source))?;
+        let changed = |what: String| RowSourceError::Changed {
+            path: self.path.clone(),
+            what,
+        };
+        if meta.len() != *len {
+            return Err(changed(format!("{len} bytes then, {} now", meta.len())));
+        }
+        if meta.modified().ok() != *modified {
+            return Err(changed("modified since it was opened".into()));
+        }
+        Ok(())
+    }
+
+    fn io_error(&self, source: io::Error) -> RowSourceError {
+        RowSourceError::Io {
+            path: self.path.clone(),
+            source,
         }
     }
 }
 
-/// Reads rows of one input by offset, keeping the file open and reading
-/// forward where it can (a timeline is mostly in file order).
+impl RowSource for RawRows {
+    fn reader(&self) -> Result<Box<dyn RowReader + '_>, RowSourceError> {
+        Ok(Box::new(self.cursor()?))
+    }
+}
+
+/// Reads rows of one input by offset, reading forward where it can (a
+/// timeline is mostly in file order).
 pub struct RawCursor<'a> {
     rows: &'a RawRows,
-    file: Option<BufReader<File>>,
+    file: Option<BufReader<At<'a>>>,
     pos: u64,
     splitter: Splitter,
     fields: Fields,
 }
 
-/// What exports show of a row beyond the compact record.
-#[derive(Debug, Default)]
-pub struct RawRow {
-    pub item_id: String,
-    /// `ActivityCreationTime`, when readable.
-    pub created: Option<chrono::DateTime<chrono::Utc>>,
-    pub properties: pylit::Props,
-}
-
-impl RawCursor<'_> {
-    /// The item id, creation time and full property map of the row at
-    /// `offset`.
-    pub fn row(&mut self, offset: u64) -> io::Result<RawRow> {
-        let raw = self.raw_row(offset)?;
+impl RowReader for RawCursor<'_> {
+    fn row(&mut self, record: &Activity) -> Result<FullRow, RowSourceError> {
+        let raw = self
+            .raw_row(record.raw())
+            .map_err(|e| self.rows.io_error(e))?;
         self.splitter.split(&raw, &mut self.fields);
+        // The same row, or the file changed under the same length and time.
+        let item = IdHash::of(&self.column(header::ITEM_ID));
+        let stamp = self.column(header::TIME_STAMP);
+        let time = row::resolve_time(&stamp, || self.column(header::CREATION_TIME));
+        if item != record.item || time.map(|(t, _)| t).ok() != Some(record.time) {
+            return Err(RowSourceError::Changed {
+                path: self.rows.path.clone(),
+                what: format!("line {} is no longer the row read", record.source().line),
+            });
+        }
         let item_id = self.column(header::ITEM_ID).trim().to_string();
         let created = match time::parse(&self.column(header::CREATION_TIME)) {
             time::Parsed::At(t) => Some(t),
             _ => None,
         };
-        Ok(RawRow {
+        Ok(FullRow {
             item_id,
             created,
             properties: self.properties_of_fields(),
         })
     }
+}
 
+impl RawCursor<'_> {
     /// Column `which` of the row just split, decoded; empty when missing.
     fn column(&self, which: usize) -> std::borrow::Cow<'_, str> {
         self.rows.columns.index[which]
@@ -105,24 +165,24 @@ impl RawCursor<'_> {
                     .min(bytes.len());
                 first_record(&bytes[start..])
             }
-            RawStore::File { path, base } => {
+            RawStore::File { file, base, .. } => {
                 let target = base + offset;
-                let file = match &mut self.file {
+                let reader = match &mut self.file {
                     Some(f) => f,
                     None => {
                         self.pos = 0;
-                        self.file
-                            .insert(BufReader::with_capacity(1 << 16, File::open(path)?))
+                        let at = At { file, pos: 0 };
+                        self.file.insert(BufReader::with_capacity(1 << 16, at))
                     }
                 };
                 // Forward and near: stay in the buffer; otherwise seek.
                 match i64::try_from(target).ok().zip(i64::try_from(self.pos).ok()) {
-                    Some((t, p)) if t >= p => file.seek_relative(t - p)?,
+                    Some((t, p)) if t >= p => reader.seek_relative(t - p)?,
                     _ => {
-                        file.seek(SeekFrom::Start(target))?;
+                        reader.seek(SeekFrom::Start(target))?;
                     }
                 }
-                let mut records = Records::new(&mut *file);
+                let mut records = Records::new(&mut *reader);
                 let raw = match records.next_record()? {
                     Next::Record { .. } => records.record().to_vec(),
                     _ => Vec::new(),
@@ -132,6 +192,47 @@ impl RawCursor<'_> {
             }
         }
     }
+}
+
+/// A shared file read at positions of its own: workers reading one input
+/// at once do not move each other's offset (positioned reads).
+#[derive(Debug)]
+struct At<'a> {
+    file: &'a File,
+    pos: u64,
+}
+
+impl Read for At<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = read_at(self.file, buf, self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for At<'_> {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let moved = |base: u64, by: i64| {
+            base.checked_add_signed(by)
+                .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before start"))
+        };
+        self.pos = match to {
+            SeekFrom::Start(p) => p,
+            SeekFrom::Current(by) => moved(self.pos, by)?,
+            SeekFrom::End(by) => moved(self.file.metadata()?.len(), by)?,
+        };
+        Ok(self.pos)
+    }
+}
+
+#[cfg(unix)]
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(file, buf, offset)
+}
+
+#[cfg(windows)]
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    std::os::windows::fs::FileExt::seek_read(file, buf, offset)
 }
 
 fn first_record(bytes: &[u8]) -> io::Result<Vec<u8>> {

@@ -157,7 +157,7 @@ pub(super) fn properties_cell<'r>(
 /// `TimeStamp`, or `ActivityCreationTime` when it is the sentinel or
 /// unreadable (`docs/format.md` §8); a row with neither is rejected. The creation time
 /// is only read when it is needed (exports read it again from the row).
-fn resolve_time<'f>(
+pub(super) fn resolve_time<'f>(
     stamp: &str,
     creation: impl FnOnce() -> Cow<'f, str>,
 ) -> Result<(DateTime<Utc>, TimeSource), String> {

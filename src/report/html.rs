@@ -5,8 +5,8 @@
 //! script (by hash); every data string HTML-escaped.
 
 use super::{Citations, Report, chart};
+use crate::clock;
 use crate::finding::{Finding, Level};
-use crate::input::time;
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -203,8 +203,8 @@ fn case(page: &mut String, report: &Report<'_>) {
         let _ = write!(
             page,
             "<tr><td>Filter</td><td>{} – {}: {} records and {} findings left out</td></tr>",
-            report.window.from.map_or("…".into(), time::format),
-            report.window.to.map_or("…".into(), time::format),
+            report.window.from.map_or("…".into(), clock::format),
+            report.window.to.map_or("…".into(), clock::format),
             report.excluded_records(),
             report.excluded_findings
         );

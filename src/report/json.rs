@@ -2,11 +2,11 @@
 //! and `--format jsonl` (one finding per line).
 
 use super::Report;
+use super::Style;
 use crate::actors::Actor;
-use crate::config::Style;
+use crate::clock;
 use crate::escape;
 use crate::finding::Finding;
-use crate::input::time;
 use crate::timeline::Counts;
 use serde::{Serialize, Serializer};
 use std::io::{self, Write};
@@ -112,8 +112,8 @@ impl<'a> JsonActor<'a> {
         JsonActor {
             id: &a.id,
             standing: a.standing.as_str(),
-            first: time::format(a.first),
-            last: time::format(a.last),
+            first: clock::format(a.first),
+            last: clock::format(a.last),
             networks: &a.networks,
             ips: &a.ips,
             agents: &a.agents,
@@ -146,7 +146,7 @@ impl Serialize for EvidenceRows<'_> {
                     Some(JsonEvidence {
                         path: tl.path(&a),
                         line: u64::from(a.source().line),
-                        time: time::format(a.time),
+                        time: clock::format(a.time),
                         activity: a.kind_name(),
                         detail: e.detail,
                     })
@@ -191,8 +191,8 @@ fn document<'a>(report: &'a Report<'a>) -> Document<'a> {
                 first_line: a.first_line,
                 last_line: a.last_line,
             }),
-            first: s.first.map(time::format),
-            last: s.last.map(time::format),
+            first: s.first.map(clock::format),
+            last: s.last.map(clock::format),
         })
         .collect();
     let rejections = tl
@@ -214,11 +214,11 @@ fn document<'a>(report: &'a Report<'a>) -> Document<'a> {
         records: report.records(),
         rejected: report.rejected(),
         duplicates: report.duplicates(),
-        first: tl.first().map(time::format),
-        last: tl.last().map(time::format),
+        first: tl.first().map(clock::format),
+        last: tl.last().map(clock::format),
         filter: report.window.is_set().then(|| Filter {
-            from: report.window.from.map(time::format),
-            to: report.window.to.map(time::format),
+            from: report.window.from.map(clock::format),
+            to: report.window.to.map(clock::format),
             excluded_records: report.excluded_records(),
             excluded_findings: report.excluded_findings,
         }),
@@ -236,8 +236,8 @@ fn finding<'a>(report: &'a Report<'a>, f: &'a Finding) -> JsonFinding<'a> {
         level: f.level.as_str(),
         mailbox: &f.mailbox,
         attack: f.attack,
-        first: time::format(f.first),
-        last: time::format(f.last),
+        first: clock::format(f.first),
+        last: clock::format(f.last),
         count: f.count,
         summary: &f.summary,
         evidence,
@@ -289,7 +289,7 @@ struct RuleInfo {
 }
 
 /// `--list-rules --format json|jsonl`: the catalogue as data.
-pub fn list_rules<W: Write>(out: &mut W, format: crate::cli::Format) -> io::Result<()> {
+pub fn list_rules<W: Write>(out: &mut W, format: super::Format) -> io::Result<()> {
     let rules: Vec<RuleInfo> = crate::rules::RULES
         .iter()
         .map(|r| RuleInfo {
@@ -302,7 +302,7 @@ pub fn list_rules<W: Write>(out: &mut W, format: crate::cli::Format) -> io::Resu
             params: r.params().iter().map(|p| p.key).collect(),
         })
         .collect();
-    if format == crate::cli::Format::Jsonl {
+    if format == super::Format::Jsonl {
         for r in &rules {
             serde_json::to_writer(&mut *out, r).map_err(io::Error::from)?;
             out.write_all(b"\n")?;

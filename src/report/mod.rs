@@ -4,16 +4,28 @@
 mod chart;
 pub mod html;
 mod json;
+mod style;
 mod table;
 pub mod timeline_out;
 
-use crate::cli::Format;
-use crate::config::Style;
 use crate::finding::Finding;
 use crate::timeline::{Timeline, Window};
 use std::io::{self, Write};
 
 pub use json::SCHEMA;
+pub use style::{Style, TABLE_WIDTH, Zone};
+pub use timeline_out::{TimelineFormat, TimelineOptions};
+
+/// The report written to standard output or `--output`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Human-readable tables.
+    Table,
+    /// One JSON document: the o365scan.report/1 contract.
+    Json,
+    /// One finding per line, as in the JSON report's `findings`.
+    Jsonl,
+}
 
 /// What every format renders.
 pub struct Report<'a> {

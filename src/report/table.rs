@@ -3,7 +3,7 @@
 //! through `escape::for_terminal`.
 
 use super::Report;
-use crate::config::Style;
+use super::Style;
 use crate::escape::for_terminal;
 use crate::finding::{Finding, Level};
 use crate::rules;

@@ -2,18 +2,34 @@
 //! in timeline order, as CSV (formula-neutralised) or JSON Lines, optionally
 //! with the fields Timesketch requires (`--timesketch`).
 
+use super::Style;
 use super::{Citations, Report};
-use crate::cli::TimelineFormat;
-use crate::config::{Style, TimelineOut};
+use crate::clock;
 use crate::escape;
-use crate::input::time;
-use crate::input::{RawCursor, RawRow, RawRows};
+use crate::evidence::{FullRow, Props, RowReader};
 use serde::Serialize;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::ops::Range;
 use std::sync::{Mutex, mpsc};
+
+/// The timeline's file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimelineFormat {
+    /// Comma-separated values, every data cell formula-neutralised.
+    Csv,
+    /// One JSON object per line.
+    Jsonl,
+}
+
+/// How the timeline is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimelineOptions {
+    pub format: TimelineFormat,
+    /// Add the fields Timesketch requires.
+    pub timesketch: bool,
+}
 
 /// What Timesketch shows as the kind of time.
 const TIMESTAMP_DESC: &str = "Activity Time";
@@ -43,7 +59,7 @@ struct Row<'a> {
     path: &'a str,
     line: u64,
     /// The parsed CustomProperties, in the file's key order.
-    properties: &'a crate::input::pylit::Props,
+    properties: &'a Props,
 }
 
 /// Timesketch's mandatory fields (google/timesketch
@@ -84,42 +100,49 @@ const SKETCH_COLUMNS: &[&str] = &["message", "datetime", "timestamp", "timestamp
 pub fn write<W: Write>(
     out: &mut W,
     report: &Report<'_>,
-    opts: &TimelineOut,
+    opts: &TimelineOptions,
     style: &Style,
 ) -> io::Result<()> {
     if opts.format == TimelineFormat::Csv {
         csv_writer(&mut *out, opts.timesketch)?.flush()?;
     }
     let tags = report.citations();
-    let new_cursors = || report.timeline.raw.iter().map(RawRows::cursor).collect();
+    // Each worker reads rows through readers of its own; the first check
+    // that the evidence is unchanged comes before any row is written.
+    let new_readers = || -> io::Result<Vec<Box<dyn RowReader + '_>>> {
+        let readers = report.timeline.raw.iter().map(|source| source.reader());
+        readers.collect::<Result<_, _>>().map_err(io::Error::other)
+    };
+    drop(new_readers()?);
     // Record indices in timeline order, where storage order is not that
     // (several inputs); chunks are ranges of positions in it.
     let tl = report.timeline;
     let order: Option<Vec<u32>> =
         (!tl.stored_in_time_order()).then(|| tl.in_time_order().map(|i| i as u32).collect());
     let at = |p: usize| order.as_ref().map_or(p, |o| o[p] as usize);
-    let format = |cursors: &mut Vec<RawCursor<'_>>, positions: Range<usize>, buf: Vec<u8>| {
-        let rows = positions
-            .map(at)
-            .filter(|&i| report.window.contains(tl.activities[i].time));
-        match opts.format {
-            TimelineFormat::Jsonl => {
-                let mut buf = buf;
-                for_each_row(report, opts, tags, cursors, rows, |r| {
-                    write_jsonl(&mut buf, r, style)
-                })?;
-                Ok(buf)
+    let format =
+        |readers: &mut Vec<Box<dyn RowReader + '_>>, positions: Range<usize>, buf: Vec<u8>| {
+            let rows = positions
+                .map(at)
+                .filter(|&i| report.window.contains(tl.activities[i].time));
+            match opts.format {
+                TimelineFormat::Jsonl => {
+                    let mut buf = buf;
+                    for_each_row(report, opts, tags, readers, rows, |r| {
+                        write_jsonl(&mut buf, r, style)
+                    })?;
+                    Ok(buf)
+                }
+                TimelineFormat::Csv => {
+                    let mut w = csv_builder().from_writer(buf);
+                    for_each_row(report, opts, tags, readers, rows, |r| {
+                        write_csv_row(&mut w, r).map_err(csv_io)
+                    })?;
+                    w.into_inner().map_err(|e| e.into_error())
+                }
             }
-            TimelineFormat::Csv => {
-                let mut w = csv_builder().from_writer(buf);
-                for_each_row(report, opts, tags, cursors, rows, |r| {
-                    write_csv_row(&mut w, r).map_err(csv_io)
-                })?;
-                w.into_inner().map_err(|e| e.into_error())
-            }
-        }
-    };
-    write_in_order(out, report.timeline.activities.len(), new_cursors, format)
+        };
+    write_in_order(out, report.timeline.activities.len(), new_readers, format)
 }
 
 /// Rows a worker formats at a time.
@@ -127,16 +150,17 @@ const CHUNK: usize = 4096;
 
 /// Formats positions `0..total` in chunks on every core and writes the
 /// chunks in order, so the output is the same as one pass. Each worker
-/// keeps its own `state` (file cursors); at most two chunks per worker are
+/// keeps its own `state` (row readers; a worker that cannot make its state
+/// fails each of its chunks); at most two chunks per worker are
 /// formatted ahead of the writer, which bounds memory, and written buffers
 /// go back to be filled again.
 fn write_in_order<W: Write, S>(
     out: &mut W,
     total: usize,
-    new_state: impl Fn() -> S + Sync,
+    new_state: impl Fn() -> io::Result<S> + Sync,
     format: impl Fn(&mut S, Range<usize>, Vec<u8>) -> io::Result<Vec<u8>> + Sync,
 ) -> io::Result<()> {
-    let workers = crate::input::cores().clamp(1, 8);
+    let workers = crate::parallel::cores().clamp(1, 8);
     let chunks = total.div_ceil(CHUNK);
     let ahead = workers * 2;
     let (ticket_tx, ticket_rx) = mpsc::channel::<usize>();
@@ -158,10 +182,13 @@ fn write_in_order<W: Write, S>(
                     buf.clear();
                     let positions = k * CHUNK..((k + 1) * CHUNK).min(total);
                     // A panic would leave the writer waiting for this chunk.
-                    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        format(&mut state, positions, buf)
-                    }))
-                    .unwrap_or_else(|_| Err(io::Error::other("timeline: a worker failed")));
+                    let result = match &mut state {
+                        Ok(state) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            format(state, positions, buf)
+                        }))
+                        .unwrap_or_else(|_| Err(io::Error::other("timeline: a worker failed"))),
+                        Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
+                    };
                     if done_tx.send((k, result)).is_err() {
                         break;
                     }
@@ -202,15 +229,17 @@ fn write_in_order<W: Write, S>(
 /// again from each input (mostly forward).
 fn for_each_row(
     report: &Report<'_>,
-    opts: &TimelineOut,
+    opts: &TimelineOptions,
     tags: &Citations,
-    cursors: &mut [RawCursor<'_>],
+    readers: &mut [Box<dyn RowReader + '_>],
     records: impl Iterator<Item = usize>,
     mut f: impl FnMut(&Row<'_>) -> io::Result<()>,
 ) -> io::Result<()> {
     for i in records {
         let a = &report.timeline.activities[i];
-        let raw = cursors[a.source().file as usize].row(a.raw())?;
+        let raw = readers[a.source().file as usize]
+            .row(a)
+            .map_err(io::Error::other)?;
         let cited_by = citing_rules(report, tags, i);
         f(&row(report, i, &raw, cited_by, opts.timesketch))?;
     }
@@ -231,7 +260,7 @@ fn citing_rules(report: &Report<'_>, cited: &Citations, i: usize) -> Vec<&'stati
 fn row<'a>(
     report: &'a Report<'_>,
     i: usize,
-    raw: &'a RawRow,
+    raw: &'a FullRow,
     findings: Vec<&'static str>,
     timesketch: bool,
 ) -> Row<'a> {
@@ -246,13 +275,13 @@ fn row<'a>(
     Row {
         sketch: timesketch.then(|| Sketch {
             message: message(report, i),
-            datetime: time::format(a.time),
+            datetime: clock::format(a.time),
             timestamp: a.time.timestamp_micros(),
             timestamp_desc: TIMESTAMP_DESC,
             tag: findings.clone(),
         }),
-        time: time::format(a.time),
-        created: raw.created.map(time::format),
+        time: clock::format(a.time),
+        created: raw.created.map(clock::format),
         mailbox: tl.mailbox(&a),
         app: a.app_name(),
         activity: a.kind_name(),
@@ -389,7 +418,7 @@ mod tests {
             }
             Ok(buf)
         };
-        write_in_order(&mut out, total, || (), format)?;
+        write_in_order(&mut out, total, || Ok(()), format)?;
         Ok(String::from_utf8(out).unwrap())
     }
 

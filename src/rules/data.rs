@@ -3,8 +3,8 @@
 
 use super::{Ctx, Meta, Param, Rule, list, plural};
 use crate::activity::{Kind, TimeSource};
+use crate::evidence::InputSummary;
 use crate::finding::{Finding, Level};
-use crate::input::InputSummary;
 use crate::timeline::Records;
 use chrono::{Duration, NaiveDate};
 use indexmap::IndexMap;
@@ -223,7 +223,7 @@ impl Rule for Unparsed {
                 match ctx.timeline.salvage_errors.get(&a.source()) {
                     Some(error) => format!("CustomProperties: {error}"),
                     _ if a.implausible_time() => {
-                        format!("implausible time {}", crate::input::time::format(a.time))
+                        format!("implausible time {}", crate::clock::format(a.time))
                     }
                     _ => "TimeStamp unknown; ActivityCreationTime used".to_string(),
                 }

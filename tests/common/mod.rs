@@ -1,6 +1,7 @@
 #![allow(dead_code)]
 
 use o365scan::activity::Rec;
+use o365scan::evidence::RowSource;
 use o365scan::input::{self, Parsed, ReadOptions};
 use o365scan::timeline::Timeline;
 
@@ -24,14 +25,15 @@ pub fn findings_of<'a>(report: &'a serde_json::Value, rule: &str) -> Vec<&'a ser
 }
 
 pub fn parse(path: &str) -> Parsed {
-    input::read_path(path, 0, ReadOptions::default()).unwrap_or_else(|e| panic!("{path}: {e}"))
+    input::read_path(path.as_ref(), 0, ReadOptions::default())
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
 pub fn timeline(paths: &[&str]) -> Timeline {
     let parsed = paths
         .iter()
         .enumerate()
-        .map(|(i, p)| input::read_path(p, i as u32, ReadOptions::default()).unwrap())
+        .map(|(i, p)| input::read_path(p.as_ref(), i as u32, ReadOptions::default()).unwrap())
         .collect();
     Timeline::build(parsed)
 }
@@ -68,7 +70,7 @@ pub fn assert_conserved(p: &Parsed) {
 /// exports see it (records keep only what rules read).
 pub fn full_prop(parsed: &Parsed, line: u64, key: &str) -> String {
     let a = at_line(parsed, line);
-    let props = parsed.raw.cursor().row(a.raw()).unwrap().properties;
+    let props = parsed.raw.reader().unwrap().row(&a).unwrap().properties;
     props
         .get(key)
         .and_then(|v| v.as_text())
