@@ -434,7 +434,7 @@ impl Arenas {
 
     /// Writes the row's properties and `ids`; returns where they start, for
     /// [`Activity::set_extras`].
-    pub fn finish_row(&mut self, ids: MessageIds) -> Result<u32, String> {
+    pub fn finish_row(&mut self, ids: MessageIds) -> Result<u32, Capacity> {
         if self.pending.is_empty() && ids.is_empty() {
             return Ok(NO_EXTRAS);
         }
@@ -450,11 +450,11 @@ fn write_extras(
     extras: &mut Vec<u32>,
     props: impl Iterator<Item = Prop>,
     ids: MessageIds,
-) -> Result<u32, String> {
+) -> Result<u32, Capacity> {
     let start = u32::try_from(extras.len())
         .ok()
         .filter(|&at| at != NO_EXTRAS)
-        .ok_or_else(|| "too many properties in one run".to_string())?;
+        .ok_or(Capacity::Properties)?;
     extras.push(0);
     for p in props {
         p.encode(extras);
@@ -553,6 +553,16 @@ pub struct Activity {
 // A million-row mailbox holds a million of these: keep growth deliberate.
 const _: () = assert!(std::mem::size_of::<Activity>() == 48);
 
+/// A table of the run is full: the row cannot be stored (no real export
+/// comes near either bound).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Capacity {
+    #[error("too many properties in one run")]
+    Properties,
+    #[error("row starts past byte {MAX_RAW}: split the file")]
+    Offset,
+}
+
 /// Inputs one run can read (an input's index is stored in 16 bits).
 pub const MAX_INPUTS: usize = 1 << 16;
 
@@ -611,9 +621,9 @@ impl Activity {
     }
 
     /// Sets the raw offset; one past 64 TiB is an error.
-    pub fn set_raw(&mut self, offset: u64) -> Result<(), String> {
+    pub fn set_raw(&mut self, offset: u64) -> Result<(), Capacity> {
         if offset >= MAX_RAW {
-            return Err(format!("row starts past byte {MAX_RAW}: split the file"));
+            return Err(Capacity::Offset);
         }
         let flags = self.raw_high_and_flags & !(Self::FROM_CREATION - 1);
         self.raw_high_and_flags = flags | (offset >> 32) as u16;

@@ -43,7 +43,45 @@ impl Encoding {
 pub struct Rejection {
     pub file: u32,
     pub line: u64,
+    /// Where the row starts: a byte offset in the file (in the decoded
+    /// UTF-8 text, for UTF-16 files).
+    pub offset: u64,
+    pub code: RejectCode,
+    /// The reason, for people.
     pub reason: String,
+}
+
+/// Why a row was rejected, as machines match it: stable across releases
+/// (`docs/format.md`, "Rejected rows").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RejectCode {
+    /// Fewer or more fields than the header.
+    FieldCount,
+    /// No usable time: `TimeStamp` unknown and `ActivityCreationTime`
+    /// unreadable.
+    NoTime,
+    /// `TimeStamp` is not a time.
+    BadTime,
+    /// A line over the record size limit, skipped unread.
+    LineTooLong,
+    /// A quote that never closed within the line bound.
+    UnterminatedQuote,
+    /// Past what one run can number or store (split the file).
+    TooLarge,
+}
+
+impl RejectCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectCode::FieldCount => "field-count",
+            RejectCode::NoTime => "no-time",
+            RejectCode::BadTime => "bad-time",
+            RejectCode::LineTooLong => "line-too-long",
+            RejectCode::UnterminatedQuote => "unterminated-quote",
+            RejectCode::TooLarge => "too-large",
+        }
+    }
 }
 
 /// Per-input bookkeeping, reported in the header block and JSON `inputs`.

@@ -13,6 +13,7 @@ pub mod pylit;
 mod raw;
 pub mod records;
 mod row;
+pub mod row_error;
 
 pub use crate::evidence::{InputSummary, Rejection};
 pub use raw::{RawCursor, RawRows, RawStore};
@@ -26,7 +27,8 @@ use chrono::{DateTime, Utc};
 use decode::Encoding;
 use header::Columns;
 use indexmap::IndexMap;
-use records::{Fields, MAX_RECORD_BYTES, MAX_RECORD_LINES, Next, Records, Splitter};
+use records::{Fields, Next, Records, Splitter};
+use row_error::RowError;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
@@ -411,10 +413,7 @@ impl<'p> FileReader<'p> {
         }
         self.summary.rows += 1;
         let Ok(short_line) = u32::try_from(line) else {
-            return self.reject(
-                line,
-                format!("line number past {}: split the file", u32::MAX),
-            );
+            return self.reject(line, offset, RowError::LineNumber);
         };
         let source = crate::activity::Source {
             file: self.file,
@@ -433,8 +432,8 @@ impl<'p> FileReader<'p> {
                     }
                     None => offset,
                 };
-                if let Err(reason) = activity.set_raw(at) {
-                    return self.reject(line, reason);
+                if let Err(full) = activity.set_raw(at) {
+                    return self.reject(line, offset, full.into());
                 }
                 if let Some(error) = built.salvage_error {
                     self.salvage_errors.push((short_line, error));
@@ -442,7 +441,7 @@ impl<'p> FileReader<'p> {
                 self.accept(activity);
                 Ok(())
             }
-            Err(reason) => self.reject(line, reason),
+            Err(error) => self.reject(line, offset, error),
         }
     }
 
@@ -462,16 +461,10 @@ impl<'p> FileReader<'p> {
                 self.row(line, raw, offset, fields)
             }
             Next::TooLong { line, bytes } => {
-                let reason = format!(
-                    "line of {bytes} bytes exceeds the {} MiB limit; skipped",
-                    MAX_RECORD_BYTES >> 20
-                );
-                self.unreadable_line(line, reason)
+                self.unreadable_line(line, offset, RowError::TooLong { bytes })
             }
             Next::Unterminated { line } => {
-                let reason =
-                    format!("unterminated quote: no closing '\"' within {MAX_RECORD_LINES} lines");
-                self.unreadable_line(line, reason)
+                self.unreadable_line(line, offset, RowError::UnterminatedQuote)
             }
         }
     }
@@ -545,10 +538,15 @@ impl<'p> FileReader<'p> {
     }
 
     /// A line that could not even be split into fields: a row, rejected.
-    fn unreadable_line(&mut self, line: u64, reason: String) -> Result<(), InputError> {
+    fn unreadable_line(
+        &mut self,
+        line: u64,
+        offset: u64,
+        error: RowError,
+    ) -> Result<(), InputError> {
         self.last_line = line;
         self.summary.rows += 1;
-        self.reject(line, reason)
+        self.reject(line, offset, error)
     }
 
     fn accept(&mut self, activity: Activity) {
@@ -572,19 +570,22 @@ impl<'p> FileReader<'p> {
         self.activities.push(activity);
     }
 
-    fn reject(&mut self, line: u64, reason: String) -> Result<(), InputError> {
+    /// `offset` is the row's in the decoded stream.
+    fn reject(&mut self, line: u64, offset: u64, error: RowError) -> Result<(), InputError> {
         if self.opts.strict {
             return Err(InputError::Strict {
                 path: self.path.into(),
                 line,
-                reason,
+                reason: error.to_string(),
             });
         }
         self.summary.rejected += 1;
         self.rejections.push(Rejection {
             file: self.file,
             line,
-            reason,
+            offset: self.base + offset,
+            code: error.code(),
+            reason: error.to_string(),
         });
         Ok(())
     }

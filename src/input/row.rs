@@ -3,6 +3,7 @@
 use super::decode::decode_field;
 use super::header::{self, Columns};
 use super::records::Fields;
+use super::row_error::RowError;
 use super::{pylit, time};
 use crate::activity::{
     Activity, App, Arenas, IdHash, Kind, MessageIds, Prop, PropKey, Source, TimeSource,
@@ -28,7 +29,7 @@ pub fn build(
     columns: &Columns,
     source: Source,
     sink: &mut Arenas,
-) -> Result<Built, String> {
+) -> Result<Built, RowError> {
     let mut cp1252_fields = 0;
     let mut field = |i: usize| -> Cow<'_, str> {
         let Some(pos) = columns.index[i] else {
@@ -135,7 +136,7 @@ fn keep(
 pub(super) fn properties_cell<'r>(
     record: &'r Fields,
     columns: &Columns,
-) -> Result<(Cow<'r, [u8]>, Option<usize>), String> {
+) -> Result<(Cow<'r, [u8]>, Option<usize>), RowError> {
     let found = record.len();
     if found == columns.width {
         let cell = columns.index[header::PROPERTIES]
@@ -151,7 +152,10 @@ pub(super) fn properties_cell<'r>(
             .join(&b","[..]);
         return Ok((Cow::Owned(joined), Some(found)));
     }
-    Err(format!("expected {} fields, found {found}", columns.width))
+    Err(RowError::FieldCount {
+        expected: columns.width,
+        found,
+    })
 }
 
 /// `TimeStamp`, or `ActivityCreationTime` when it is the sentinel or
@@ -160,7 +164,7 @@ pub(super) fn properties_cell<'r>(
 pub(super) fn resolve_time<'f>(
     stamp: &str,
     creation: impl FnOnce() -> Cow<'f, str>,
-) -> Result<(DateTime<Utc>, TimeSource), String> {
+) -> Result<(DateTime<Utc>, TimeSource), RowError> {
     let stamp_time = time::parse(stamp);
     if let time::Parsed::At(t) = stamp_time {
         return Ok((t, TimeSource::TimeStamp));
@@ -173,14 +177,12 @@ pub(super) fn resolve_time<'f>(
     match (stamp_time, created) {
         (time::Parsed::At(t), _) => Ok((t, TimeSource::TimeStamp)),
         (_, Some(c)) => Ok((c, TimeSource::CreationTime)),
-        (time::Parsed::Sentinel, None) => Err(format!(
-            "TimeStamp: unknown (0001-01-01) and ActivityCreationTime: expected an RFC 3339 time, found \"{}\"",
-            quote(&creation)
-        )),
-        (time::Parsed::Invalid, None) => Err(format!(
-            "TimeStamp: expected an RFC 3339 time, found \"{}\"",
-            quote(stamp)
-        )),
+        (time::Parsed::Sentinel, None) => Err(RowError::NoTime {
+            creation: quote(&creation),
+        }),
+        (time::Parsed::Invalid, None) => Err(RowError::BadTime {
+            stamp: quote(stamp),
+        }),
     }
 }
 

@@ -168,6 +168,9 @@ struct JsonEvidence<'a> {
 struct Rejection<'a> {
     path: &'a str,
     line: u64,
+    /// Stable, for machines ([`crate::evidence::RejectCode`]); `reason` is
+    /// for people.
+    code: &'static str,
     reason: &'a str,
 }
 
@@ -201,6 +204,7 @@ fn document<'a>(report: &'a Report<'a>) -> Document<'a> {
         .map(|r| Rejection {
             path: tl.inputs.get(r.file as usize).map_or("", |s| &s.path),
             line: r.line,
+            code: r.code.as_str(),
             reason: &r.reason,
         })
         .collect();
