@@ -3,7 +3,8 @@
 //!
 //! Data flows one way: [`input`] (CSV, encodings, Python literals) →
 //! [`activity::Activity`] → [`timeline::Timeline`] → [`rules`] →
-//! [`finding::Finding`] → [`report`]. Only [`run`] sees the whole pipeline.
+//! [`finding::Finding`] → [`report`]. Only [`run`] sees the whole pipeline;
+//! `ARCHITECTURE.md` has the modules, their dependencies and invariants.
 #![forbid(unsafe_code)]
 
 pub mod activity;
