@@ -13,14 +13,14 @@ fn main() -> io::Result<()> {
             .and_then(|a| a.replace('_', "").parse().ok())
             .unwrap_or(default)
     };
-    let opts = o365scan::synth::Options {
+    let opts = o365scan_synth::Options {
         rows: number(0, 100_000) as usize,
         seed: number(1, 1),
         intrusion: args.iter().any(|a| a == "--intrusion"),
     };
     let stdout = io::stdout();
     let rows =
-        o365scan::synth::write_export(BufWriter::with_capacity(1 << 20, stdout.lock()), &opts)?;
+        o365scan_synth::write_export(BufWriter::with_capacity(1 << 20, stdout.lock()), &opts)?;
     eprintln!(
         "wrote {rows} rows (seed {}, intrusion {})",
         opts.seed, opts.intrusion

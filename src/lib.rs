@@ -21,7 +21,6 @@ pub mod intern;
 pub mod parallel;
 pub mod report;
 pub mod rules;
-pub mod synth;
 pub mod timeline;
 
 use anyhow::Context;

@@ -4,7 +4,7 @@ use indexmap::IndexMap;
 use o365scan::evidence::RowSource;
 use o365scan::input::pylit::{self, PyValue};
 use o365scan::input::{self, ReadOptions};
-use o365scan::synth::py_repr;
+use o365scan_synth::py_repr;
 use proptest::prelude::*;
 use std::io::Cursor;
 

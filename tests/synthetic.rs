@@ -1,4 +1,4 @@
-//! Whole-mailbox behaviour on generated exports (`o365scan::synth`): a clean
+//! Whole-mailbox behaviour on generated exports (`o365scan_synth`): a clean
 //! six-month mailbox raises nothing high, and an injected intrusion is found
 //! rule by rule at the time it happened.
 
@@ -6,8 +6,8 @@ use chrono::{TimeZone, Utc};
 use o365scan::finding::{Finding, Level};
 use o365scan::input::{self, ReadOptions};
 use o365scan::rules::{self, Settings};
-use o365scan::synth::{self, Options};
 use o365scan::timeline::Timeline;
+use o365scan_synth::{self as synth, Options};
 use std::io::Cursor;
 
 fn findings(rows: usize, seed: u64, intrusion: bool) -> Vec<Finding> {
