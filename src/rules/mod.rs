@@ -560,4 +560,25 @@ mod tests {
         let titles: std::collections::HashSet<_> = RULES.iter().map(|r| r.title()).collect();
         assert_eq!(titles.len(), RULES.len(), "titles must be unique");
     }
+
+    /// `docs/rules.md` is the catalogue's documentation: every rule of the
+    /// registry and every one of its parameters is named there.
+    #[test]
+    fn every_rule_and_parameter_is_documented() {
+        let doc = include_str!("../../docs/rules.md");
+        for rule in RULES {
+            let id = rule.id();
+            assert!(
+                doc.contains(&format!("`{id}`")),
+                "docs/rules.md lacks `{id}`"
+            );
+            for param in rule.params() {
+                assert!(
+                    doc.contains(param.key),
+                    "docs/rules.md lacks {id}'s parameter {}",
+                    param.key
+                );
+            }
+        }
+    }
 }
