@@ -7,7 +7,7 @@
 //! is never "new".
 
 use super::window::{self, Event};
-use super::{Ctx, Meta, Param, Rule, list, plural, quoted};
+use super::{Ctx, Meta, Param, Phase, Rule, list, plural, quoted};
 use crate::activity::{App, Kind};
 use crate::actors::{Actor, Standing};
 pub use crate::actors::{agent_key, is_failure, network};
@@ -129,6 +129,7 @@ impl Rule for NewIp {
         const {
             &Meta {
                 id: "logon-new-ip",
+                phase: Phase::Access,
                 title: "First-seen client network",
                 level: Level::Medium,
                 attack: &["T1078.004"],
@@ -225,6 +226,7 @@ impl Rule for NewAgent {
         const {
             &Meta {
                 id: "logon-new-agent",
+                phase: Phase::Access,
                 title: "First-seen client software",
                 level: Level::Low,
                 attack: &["T1078.004"],
@@ -324,6 +326,7 @@ impl Rule for SuspiciousAgent {
         const {
             &Meta {
                 id: "logon-suspicious-agent",
+                phase: Phase::Access,
                 title: "Scripted or attack-tool client",
                 level: Level::High,
                 attack: &["T1078.004"],
@@ -388,6 +391,7 @@ impl Rule for Failures {
         const {
             &Meta {
                 id: "logon-failures",
+                phase: Phase::Access,
                 title: "Failed-logon burst",
                 level: Level::Medium,
                 attack: &["T1110", "T1110.003"],
@@ -450,6 +454,7 @@ impl Rule for LegacyClient {
         const {
             &Meta {
                 id: "logon-legacy-client",
+                phase: Phase::Access,
                 title: "Legacy or unknown client",
                 level: Level::Medium,
                 attack: &["T1078.004", "T1114.002"],
@@ -499,6 +504,7 @@ impl Rule for SessionMultiIp {
         const {
             &Meta {
                 id: "session-multi-ip",
+                phase: Phase::Access,
                 title: "Concurrent access from separate networks",
                 level: Level::High,
                 attack: &["T1550.004", "T1078.004"],
@@ -625,6 +631,7 @@ impl Rule for TimezoneMismatch {
         const {
             &Meta {
                 id: "logon-timezone-mismatch",
+                phase: Phase::Access,
                 title: "Browser time zone unlike the mailbox",
                 level: Level::Medium,
                 attack: &["T1078.004"],

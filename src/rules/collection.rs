@@ -1,7 +1,7 @@
 //! Reading, collection and sending bursts (`docs/rules.md` §2.4, §2.7).
 
 use super::window::{self, Event};
-use super::{Ctx, Meta, Param, Rule, access, plural, search};
+use super::{Ctx, Meta, Param, Phase, Rule, access, plural, search};
 use crate::activity::{App, IdHash, Kind, Rec};
 use crate::finding::{Finding, Level};
 use crate::timeline::Records;
@@ -129,6 +129,7 @@ impl Rule for ReadBurst {
         const {
             &Meta {
                 id: "read-burst",
+                phase: Phase::Reading,
                 title: "Reading burst",
                 level: Level::Medium,
                 attack: &["T1114.002"],
@@ -170,6 +171,7 @@ impl Rule for AttachmentBurst {
         const {
             &Meta {
                 id: "attachment-burst",
+                phase: Phase::Reading,
                 title: "Attachment harvesting",
                 level: Level::Medium,
                 attack: &["T1114.002"],
@@ -222,6 +224,7 @@ impl Rule for SendBurst {
         const {
             &Meta {
                 id: "send-burst",
+                phase: Phase::Reading,
                 title: "Send burst",
                 level: Level::Medium,
                 attack: &["T1534"],
@@ -285,6 +288,7 @@ impl Rule for ForwardBurst {
         const {
             &Meta {
                 id: "forward-burst",
+                phase: Phase::Reading,
                 title: "Manual forwarding burst",
                 level: Level::Medium,
                 attack: &["T1114"],
@@ -371,6 +375,7 @@ impl Rule for FinanceThread {
         const {
             &Meta {
                 id: "send-finance-thread",
+                phase: Phase::Reading,
                 title: "Reply into a payment thread from suspect access",
                 level: Level::Critical,
                 attack: &["T1534", "T1657"],

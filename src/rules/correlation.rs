@@ -1,6 +1,8 @@
 //! Correlation (`docs/rules.md` §2.8): the BEC kill chain across findings.
 
-use super::{Ctx, Meta, Param, Rule, access, collection, deletion, inbox_rules, list, search};
+use super::{
+    Ctx, Meta, Param, Phase, Rule, access, collection, deletion, inbox_rules, list, search,
+};
 use crate::actors::{Actor, Standing};
 use crate::finding::{Finding, Level};
 use chrono::Duration;
@@ -57,6 +59,7 @@ impl Rule for BecChain {
         const {
             &Meta {
                 id: "bec-chain",
+                phase: Phase::Last,
                 title: "BEC kill chain",
                 level: Level::Critical,
                 attack: &["T1078.004", "T1114.002", "T1564.008", "T1070.008", "T1534"],

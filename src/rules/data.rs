@@ -1,7 +1,7 @@
 //! Data quality (`docs/rules.md` §2.9): always on, informational. A report
 //! must never read as "clean" when the export is cut short or damaged.
 
-use super::{Ctx, Meta, Param, Rule, list, plural};
+use super::{Ctx, Meta, Param, Phase, Rule, list, plural};
 use crate::activity::{Kind, TimeSource};
 use crate::evidence::InputSummary;
 use crate::finding::{Finding, Level};
@@ -24,6 +24,7 @@ impl Rule for Gaps {
         const {
             &Meta {
                 id: "data-gaps",
+                phase: Phase::Last,
                 title: "Coverage and gaps",
                 level: Level::Informational,
                 attack: &[],
@@ -139,6 +140,7 @@ impl Rule for Unparsed {
         const {
             &Meta {
                 id: "data-unparsed",
+                phase: Phase::Last,
                 title: "Damaged rows",
                 level: Level::Informational,
                 attack: &[],
@@ -245,6 +247,7 @@ impl Rule for UnknownActivity {
         const {
             &Meta {
                 id: "data-unknown-activity",
+                phase: Phase::Last,
                 title: "Unknown activity or client type",
                 level: Level::Informational,
                 attack: &[],

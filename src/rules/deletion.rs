@@ -3,7 +3,7 @@
 
 use super::keywords::Keywords;
 use super::window::{self, Event};
-use super::{Ctx, Meta, Param, Rule, plural, quoted};
+use super::{Ctx, Meta, Param, Phase, Rule, plural, quoted};
 use crate::activity::{App, IdHash, Kind, Rec};
 use crate::finding::{Finding, Level};
 use chrono::Duration;
@@ -94,6 +94,7 @@ impl Rule for Mass {
         const {
             &Meta {
                 id: "delete-mass",
+                phase: Phase::Hiding,
                 title: "Mass deletion",
                 level: Level::Medium,
                 attack: &["T1070.008"],
@@ -156,6 +157,7 @@ impl Rule for EmptyDeletedItems {
         const {
             &Meta {
                 id: "delete-empty-deleted-items",
+                phase: Phase::Hiding,
                 title: "Deleted Items emptied or purged",
                 level: Level::Low,
                 attack: &["T1070.008"],
@@ -274,6 +276,7 @@ impl Rule for SentItems {
         const {
             &Meta {
                 id: "delete-sent-items",
+                phase: Phase::Hiding,
                 title: "Sent mail deleted",
                 level: Level::High,
                 attack: &["T1070.008"],
@@ -393,6 +396,7 @@ impl Rule for SecurityNotice {
         const {
             &Meta {
                 id: "delete-security-notice",
+                phase: Phase::Hiding,
                 title: "Security notice removed",
                 level: Level::High,
                 attack: &["T1070.008", "T1564.008"],

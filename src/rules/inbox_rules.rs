@@ -9,7 +9,7 @@ use super::deletion::{self, is_notice};
 use super::keywords::Keywords;
 use super::search;
 use super::window::{self, Event};
-use super::{Ctx, Meta, Param, Rule, list, plural, quoted};
+use super::{Ctx, Meta, Param, Phase, Rule, list, plural, quoted};
 use crate::activity::{App, IdHash, Kind, PropKey, Rec, folder_type_name};
 use crate::finding::{Finding, Level};
 use crate::intern::Sym;
@@ -253,6 +253,7 @@ impl Rule for RuleActivity {
         const {
             &Meta {
                 id: "rule-activity",
+                phase: Phase::Hiding,
                 title: "Rule operation logged directly",
                 level: Level::High,
                 attack: &["T1564.008", "T1114.003", "T1137.005"],
@@ -349,6 +350,7 @@ impl Rule for AlertNotice {
         const {
             &Meta {
                 id: "rule-alert-notice",
+                phase: Phase::Hiding,
                 title: "Microsoft alert about a rule delivered",
                 level: Level::High,
                 attack: &["T1114.003", "T1564.008"],
@@ -424,6 +426,7 @@ impl Rule for HiddenDelivery {
         const {
             &Meta {
                 id: "rule-hidden-delivery",
+                phase: Phase::Hiding,
                 title: "Delivered straight into a hiding folder",
                 level: Level::High,
                 attack: &["T1564.008"],
@@ -714,6 +717,7 @@ impl Rule for ServerMove {
         const {
             &Meta {
                 id: "rule-server-move",
+                phase: Phase::Hiding,
                 title: "Server moved/deleted new mail",
                 level: Level::High,
                 attack: &["T1564.008", "T1070.008"],
@@ -875,6 +879,7 @@ impl Rule for ServerMarkRead {
         const {
             &Meta {
                 id: "rule-server-mark-read",
+                phase: Phase::Hiding,
                 title: "Server marked new mail read",
                 level: Level::Medium,
                 attack: &["T1564.008"],
@@ -950,6 +955,7 @@ impl Rule for InferredForward {
         const {
             &Meta {
                 id: "rule-inferred-forward",
+                phase: Phase::Hiding,
                 title: "Inferred auto-forward",
                 level: Level::High,
                 attack: &["T1114.003", "T1020"],
@@ -1013,6 +1019,7 @@ impl Rule for HiddenFolderRead {
         const {
             &Meta {
                 id: "rule-hidden-folder-read",
+                phase: Phase::Hiding,
                 title: "Hiding folder opened",
                 level: Level::Medium,
                 attack: &["T1564.008"],

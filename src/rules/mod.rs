@@ -35,6 +35,8 @@ use suspect::Suspect;
 pub struct Meta {
     /// Stable kebab-case id: users filter on it and CI diffs it.
     pub id: &'static str,
+    /// When it runs ([`Phase`]).
+    pub phase: Phase,
     pub title: &'static str,
     /// The base level; a finding may be raised (`medium↑high`).
     pub level: Level,
@@ -387,27 +389,19 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// When a rule runs. Access rules define suspect context, so they go
-/// first; the middle rules run in two lanes on two threads (each lane keeps
-/// its own order, and no rule reads a finding of the other lane);
-/// correlation and data quality run last and see everything.
+/// When a rule runs, declared in its [`Meta`]. Access rules define
+/// suspect context, so they go first; the middle rules run in two lanes on
+/// two threads (each lane keeps its own order, and no rule reads a finding
+/// of the other lane); correlation and data quality run last and see
+/// everything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stage {
+pub enum Phase {
     Access,
-    /// Searching, reading and sending.
-    LaneA,
-    /// Inbox rules and deletion.
-    LaneB,
+    /// Searching, reading and sending (one lane).
+    Reading,
+    /// Inbox rules and deletion (the other lane).
+    Hiding,
     Last,
-}
-
-fn stage_of(id: &str) -> Stage {
-    match id {
-        _ if id.starts_with("logon-") || id.starts_with("session-") => Stage::Access,
-        _ if id.starts_with("rule-") || id.starts_with("delete-") => Stage::LaneB,
-        _ if id == "bec-chain" || id.starts_with("data-") => Stage::Last,
-        _ => Stage::LaneA,
-    }
 }
 
 /// Runs every rule; findings come back in stage order (reports sort them).
@@ -438,9 +432,9 @@ pub fn run_all(timeline: &Timeline, settings: &Settings) -> Vec<Finding> {
 /// The stages in order, on two threads where lanes allow.
 fn run_stages(timeline: &Timeline, settings: &Settings, shared: &Shared<'_>) -> Vec<Finding> {
     let no_context = Suspect::default();
-    let run = |stage: Stage, prior: Vec<Finding>, suspect: &Suspect| -> Vec<Finding> {
+    let run = |stage: Phase, prior: Vec<Finding>, suspect: &Suspect| -> Vec<Finding> {
         let mut findings = prior;
-        for rule in RULES.iter().filter(|r| stage_of(r.id()) == stage) {
+        for rule in RULES.iter().filter(|r| r.meta().phase == stage) {
             let mut out = Vec::new();
             let ctx = Ctx {
                 timeline,
@@ -451,7 +445,7 @@ fn run_stages(timeline: &Timeline, settings: &Settings, shared: &Shared<'_>) -> 
                 rule: rule.id(),
             };
             rule.check(&ctx, &mut out);
-            if stage != Stage::Last {
+            if stage != Phase::Last {
                 for f in &mut out {
                     let file = f
                         .evidence
@@ -465,11 +459,11 @@ fn run_stages(timeline: &Timeline, settings: &Settings, shared: &Shared<'_>) -> 
         }
         findings
     };
-    let access = run(Stage::Access, Vec::new(), &no_context);
+    let access = run(Phase::Access, Vec::new(), &no_context);
     let suspect = Suspect::from_findings(timeline, &access, SUSPECT_SOURCES);
     let (lane_a, lane_b) = std::thread::scope(|lanes| {
-        let b = lanes.spawn(|| run(Stage::LaneB, access.clone(), &suspect));
-        let a = run(Stage::LaneA, access.clone(), &suspect);
+        let b = lanes.spawn(|| run(Phase::Hiding, access.clone(), &suspect));
+        let a = run(Phase::Reading, access.clone(), &suspect);
         (
             a,
             b.join()
@@ -480,7 +474,7 @@ fn run_stages(timeline: &Timeline, settings: &Settings, shared: &Shared<'_>) -> 
     let skip = all.len();
     all.extend(lane_a.into_iter().skip(skip));
     all.extend(lane_b.into_iter().skip(skip));
-    run(Stage::Last, all, &suspect)
+    run(Phase::Last, all, &suspect)
 }
 
 /// How a finding's level is reached, step by step (`docs/severity.md`):
@@ -580,5 +574,25 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Suspect context is made from access findings, so its sources must
+    /// run in the first phase.
+    #[test]
+    fn suspect_context_comes_from_the_access_phase() {
+        for rule in SUSPECT_SOURCES {
+            assert_eq!(rule.meta().phase, Phase::Access, "{}", rule.id());
+        }
+        let last = RULES.iter().filter(|r| r.meta().phase == Phase::Last);
+        let ids: Vec<&str> = last.map(|r| r.id()).collect();
+        assert_eq!(
+            ids,
+            [
+                "bec-chain",
+                "data-gaps",
+                "data-unparsed",
+                "data-unknown-activity"
+            ]
+        );
     }
 }

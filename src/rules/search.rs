@@ -6,7 +6,7 @@
 
 use super::keywords::Keywords;
 use super::window::{self, Event};
-use super::{Ctx, Meta, Param, Rule, list, plural, quoted};
+use super::{Ctx, Meta, Param, Phase, Rule, list, plural, quoted};
 use crate::activity::Kind;
 use crate::finding::{Finding, Level};
 use crate::timeline::Records;
@@ -245,6 +245,7 @@ impl Rule for Keystrokes {
         const {
             &Meta {
                 id: "search-keystrokes",
+                phase: Phase::Reading,
                 title: "Search rebuilt from keystrokes",
                 level: Level::Informational,
                 attack: &[],
@@ -359,6 +360,7 @@ impl Rule for Financial {
         const {
             &Meta {
                 id: "search-financial",
+                phase: Phase::Reading,
                 title: "Mailbox searched for financial terms",
                 level: Level::Medium,
                 attack: &["T1114.002", "T1657"],
@@ -387,6 +389,7 @@ impl Rule for Detection {
         const {
             &Meta {
                 id: "search-detection",
+                phase: Phase::Reading,
                 title: "\"Am I detected?\" search",
                 level: Level::High,
                 attack: &["T1114.002"],
@@ -417,6 +420,7 @@ impl Rule for Credentials {
         const {
             &Meta {
                 id: "search-credentials",
+                phase: Phase::Reading,
                 title: "Credential search",
                 level: Level::Medium,
                 attack: &["T1552"],
@@ -456,6 +460,7 @@ impl Rule for ThenRead {
         const {
             &Meta {
                 id: "search-then-read",
+                phase: Phase::Reading,
                 title: "Search, then the hits read",
                 level: Level::Medium,
                 attack: &["T1114.002"],
