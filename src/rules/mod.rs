@@ -453,7 +453,8 @@ fn run_stages(timeline: &Timeline, settings: &Settings, shared: &Shared<'_>) -> 
                         .map(|e| timeline.activities[e.record].source().file);
                     cap_by_actor(f, file.is_some_and(|n| shared.actors.judged(n as usize)));
                 }
-                out = episodes::merge(out, settings.int(rule.id(), "window_minutes"));
+                let window = settings.declared_int(rule.id(), "window_minutes");
+                out = episodes::merge(out, window.unwrap_or(0));
             }
             findings.extend(out);
         }

@@ -143,18 +143,39 @@ impl Settings {
         Ok(())
     }
 
+    /// A number the rule declares in its [`Meta`](super::Meta) params. An
+    /// undeclared one is a bug in the rule (a misspelt key), not a setting:
+    /// it fails every debug build and test that runs the rule, and a release
+    /// build reads 0.
     pub fn int(&self, rule: &str, key: &str) -> i64 {
+        let found = self.declared_int(rule, key);
+        debug_assert!(
+            found.is_some(),
+            "rule {rule} reads undeclared parameter {key}"
+        );
+        found.unwrap_or(0)
+    }
+
+    /// The number, when the rule declares it (for settings some rules have
+    /// and others do not, such as an episode window).
+    pub fn declared_int(&self, rule: &str, key: &str) -> Option<i64> {
         self.ints
             .iter()
             .find(|((r, k), _)| *r == rule && *k == key)
-            .map_or(0, |(_, v)| *v)
+            .map(|(_, v)| *v)
     }
 
+    /// A keyword list the rule declares; undeclared as for [`Settings::int`].
     pub fn keywords(&self, rule: &str, key: &str) -> &Keywords {
-        self.words
+        let found = self
+            .words
             .iter()
-            .find(|((r, k), _)| *r == rule && *k == key)
-            .map_or(&EMPTY, |(_, v)| v)
+            .find(|((r, k), _)| *r == rule && *k == key);
+        debug_assert!(
+            found.is_some(),
+            "rule {rule} reads undeclared keywords {key}"
+        );
+        found.map_or(&EMPTY, |(_, v)| v)
     }
 }
 
@@ -196,5 +217,12 @@ mod tests {
             e,
             "[delete-mass] threshold: expected a non-negative integer"
         );
+    }
+
+    #[cfg(debug_assertions)]
+    #[test]
+    #[should_panic(expected = "reads undeclared parameter threshhold")]
+    fn a_misspelt_parameter_fails_debug_builds() {
+        Settings::defaults().int("delete-mass", "threshhold");
     }
 }
