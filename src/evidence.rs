@@ -52,9 +52,8 @@ pub struct Rejection {
 }
 
 /// Why a row was rejected, as machines match it: stable across releases
-/// (`docs/format.md`, "Rejected rows").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+/// (`docs/format.md`, "Rejected rows"); spelt by [`RejectCode::as_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RejectCode {
     /// Fewer or more fields than the header.
     FieldCount,

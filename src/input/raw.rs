@@ -112,18 +112,20 @@ impl RowReader for RawCursor<'_> {
             .raw_row(record.raw())
             .map_err(|e| self.rows.io_error(e))?;
         self.splitter.split(&raw, &mut self.fields);
-        // The same row, or the file changed under the same length and time.
-        let item = IdHash::of(&self.column(header::ITEM_ID));
+        // Each column decoded once: the identity check and the row share them.
+        let item_text = self.column(header::ITEM_ID);
         let stamp = self.column(header::TIME_STAMP);
-        let time = row::resolve_time(&stamp, || self.column(header::CREATION_TIME));
-        if item != record.item || time.map(|(t, _)| t).ok() != Some(record.time) {
+        let creation = self.column(header::CREATION_TIME);
+        // The same row, or the file changed under the same length and time.
+        let time = row::resolve_time(&stamp, || creation.clone());
+        if IdHash::of(&item_text) != record.item || time.map(|(t, _)| t).ok() != Some(record.time) {
             return Err(RowSourceError::Changed {
                 path: self.rows.path.clone(),
                 what: format!("line {} is no longer the row read", record.source().line),
             });
         }
-        let item_id = self.column(header::ITEM_ID).trim().to_string();
-        let created = match time::parse(&self.column(header::CREATION_TIME)) {
+        let item_id = item_text.trim().to_string();
+        let created = match time::parse(&creation) {
             time::Parsed::At(t) => Some(t),
             _ => None,
         };
