@@ -1,10 +1,12 @@
 //! One pipeline stage over one export, for `scripts/bench.sh`:
 //! `floor` (iterate csv::ByteRecord only; several files one after the
-//! other), `parse` (o365scan's reader), `timeline` (reader + timeline),
+//! other), `parse` (o365scan's reader), `timeline` (reader + timeline + IP attribution),
 //! `rules` (reader + timeline + every rule), `rules-only FILE [RUNS]`
 //! (the median of RUNS runs of every rule over one timeline).
 //! Prints the stage's wall time in seconds on stdout.
 
+use o365scan::Analysis;
+use o365scan::attribution::IpAttribution;
 use o365scan::input::{self, ReadOptions};
 use o365scan::rules::{self, Settings};
 use o365scan::timeline::Timeline;
@@ -22,12 +24,17 @@ fn main() {
     let rows = match stage.as_str() {
         "floor" => floor(&path) + args.map(|more| floor(&more)).sum::<u64>(),
         "parse" => parse(&path).summary.rows,
-        "timeline" => Timeline::build(vec![parse(&path)]).activities.len() as u64,
-        "rules" => {
+        "timeline" => {
+            // With the IP attribution, which the timeline's indexes once
+            // included: the stage's figures stay comparable.
             let tl = Timeline::build(vec![parse(&path)]);
-            let findings = rules::run_all(&tl, &Settings::defaults());
-            std::hint::black_box(findings.len());
-            tl.activities.len() as u64
+            std::hint::black_box(IpAttribution::of(&tl));
+            tl.len() as u64
+        }
+        "rules" => {
+            let analysis = Analysis::of(vec![parse(&path)], &Settings::defaults());
+            std::hint::black_box(analysis.findings.len());
+            analysis.timeline.len() as u64
         }
         "rules-only" => {
             // The rules alone, run RUNS times over one timeline (default
@@ -35,16 +42,17 @@ fn main() {
             // runs is within the noise of reading the file.
             let runs: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(7);
             let tl = Timeline::build(vec![parse(&path)]);
+            let ips = IpAttribution::of(&tl);
             let mut times: Vec<f64> = (0..runs.max(1))
                 .map(|_| {
                     let start = Instant::now();
-                    let findings = rules::run_all(&tl, &Settings::defaults());
+                    let findings = rules::run_all(&tl, &ips, &Settings::defaults());
                     std::hint::black_box(findings.len());
                     start.elapsed().as_secs_f64()
                 })
                 .collect();
             times.sort_by(f64::total_cmp);
-            println!("{:.4} {}", times[times.len() / 2], tl.activities.len());
+            println!("{:.4} {}", times[times.len() / 2], tl.len());
             return;
         }
         other => {

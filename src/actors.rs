@@ -23,10 +23,11 @@
 //! level (`docs/severity.md`).
 //!
 //! Every record is lent the actor of its session, else of the logon its IP
-//! was attributed from (`timeline.rs`, same client type): one pass in time
+//! was attributed from (`attribution.rs`, same client type): one pass in time
 //! order, a hash lookup per record.
 
 use crate::activity::{App, Rec};
+use crate::attribution::IpAttribution;
 use crate::intern::Sym;
 use crate::timeline::{Records, Timeline};
 use chrono::{DateTime, Duration, Utc};
@@ -160,14 +161,14 @@ pub struct Actors {
 const NONE: u32 = u32::MAX;
 
 impl Actors {
-    pub fn build(timeline: &Timeline, baseline_days: i64) -> Actors {
+    pub fn build(timeline: &Timeline, ips: &IpAttribution, baseline_days: i64) -> Actors {
         let mut all = Actors {
             actors: Vec::new(),
-            by_record: vec![NONE; timeline.activities.len()],
-            judged: vec![false; timeline.by_mailbox.len()],
+            by_record: vec![NONE; timeline.len()],
+            judged: vec![false; timeline.mailboxes().len()],
         };
-        for &records in &timeline.by_mailbox {
-            all.add_mailbox(timeline, records, baseline_days);
+        for &records in timeline.mailboxes() {
+            all.add_mailbox(timeline, ips, records, baseline_days);
         }
         all
     }
@@ -183,19 +184,23 @@ impl Actors {
         self.actors.get(at as usize)
     }
 
-    fn add_mailbox(&mut self, timeline: &Timeline, records: Records, baseline_days: i64) {
-        let Some(start) = records.first().map(|i| timeline.activities[i].time) else {
+    fn add_mailbox(
+        &mut self,
+        timeline: &Timeline,
+        ips: &IpAttribution,
+        records: Records,
+        baseline_days: i64,
+    ) {
+        let Some(start) = records.first().map(|i| timeline.activity(i).time) else {
             return;
         };
         let baseline_end = start + Duration::days(baseline_days);
-        let end = records
-            .last()
-            .map_or(start, |i| timeline.activities[i].time);
+        let end = records.last().map_or(start, |i| timeline.activity(i).time);
         let mut m = Mailbox::default();
         let mut last_session: Option<(Sym, Option<usize>)> = None;
         for i in records.iter() {
             // Plain fields only, except for logons: most records are not.
-            let act = &timeline.activities[i];
+            let act = timeline.activity(i);
             let actor = if act.kind.is_logon() {
                 let a = timeline.rec(i);
                 // A logon without an address says nothing about where it
@@ -207,7 +212,7 @@ impl Actors {
                         &ip,
                         a.app,
                         a.user_agent().as_deref(),
-                        &timeline.arenas.strings,
+                        &timeline.arenas().strings,
                     );
                     let actor = m.join(&logon, a.session);
                     let draft = &mut m.drafts[actor];
@@ -230,7 +235,7 @@ impl Actors {
                         }
                     }
                     m.remember(&logon, a.session, actor);
-                    if let Some(ip) = timeline.attribution[i].ip() {
+                    if let Some(ip) = ips.get(i).ip() {
                         m.by_ip.insert((ip, a.app), actor);
                     }
                     actor
@@ -259,7 +264,7 @@ impl Actors {
                     actor
                 })
                 .or_else(|| {
-                    let ip = timeline.attribution[i].ip()?;
+                    let ip = ips.get(i).ip()?;
                     m.by_ip.get(&(ip, act.app)).copied()
                 });
             if let Some(actor) = actor {
@@ -314,7 +319,7 @@ impl Actors {
                 clients: draft
                     .clients
                     .iter()
-                    .map(|app| app.name(&timeline.arenas.strings).to_string())
+                    .map(|app| app.name(&timeline.arenas().strings).to_string())
                     .collect(),
                 sessions: draft.sessions.len(),
                 first_record: draft.first_record,

@@ -9,6 +9,7 @@
 
 pub mod activity;
 pub mod actors;
+pub mod attribution;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -50,12 +51,12 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let parsed = read_inputs(&config)?;
-    let timeline = timeline::Timeline::build(parsed);
+    let mut analysis = Analysis::of(parsed, &config.settings);
     if !config.quiet {
-        warn_rejections(&timeline);
+        warn_rejections(&analysis.timeline);
     }
-    let findings = selected(rules::run_all(&timeline, &config.settings), &config);
-    let report = report::Report::new(&timeline, &findings, config.window);
+    select(&mut analysis.findings, &config);
+    let report = analysis.report(config.window);
     write_outputs(&report, &config)?;
     if !config.quiet && config.format != report::Format::Table {
         eprintln!(
@@ -72,7 +73,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
     drop(report);
     // Freeing a million-row timeline takes longer than some reports take
     // to write: done beside the exit, which does not wait for it.
-    std::thread::spawn(move || drop((timeline, findings)));
+    std::thread::spawn(move || drop(analysis));
     Ok(ExitCode::from(if failed {
         error::exit::FINDINGS
     } else {
@@ -99,8 +100,38 @@ fn stdout() -> BufWriter<io::StdoutLock<'static>> {
     BufWriter::with_capacity(1 << 16, io::stdout().lock())
 }
 
+/// The pipeline after reading, in its one direction: the inputs become one
+/// timeline, each record is given the network it came from, and every rule
+/// runs. What [`run`] reports on, and what tests, examples and fuzz
+/// targets analyse.
+#[derive(Debug)]
+pub struct Analysis {
+    pub timeline: timeline::Timeline,
+    pub ips: attribution::IpAttribution,
+    /// Every rule's findings, in the order the rules ran.
+    pub findings: Vec<Finding>,
+}
+
+impl Analysis {
+    pub fn of(parsed: Vec<input::Parsed>, settings: &rules::Settings) -> Analysis {
+        let timeline = timeline::Timeline::build(parsed);
+        let ips = attribution::IpAttribution::of(&timeline);
+        let findings = rules::run_all(&timeline, &ips, settings);
+        Analysis {
+            timeline,
+            ips,
+            findings,
+        }
+    }
+
+    /// The report of the findings overlapping `window`.
+    pub fn report(&self, window: report::Window) -> report::Report<'_> {
+        report::Report::new(&self.timeline, &self.ips, &self.findings, window)
+    }
+}
+
 /// Every rule runs (correlation needs the others); selection filters output.
-fn selected(mut findings: Vec<Finding>, config: &Config) -> Vec<Finding> {
+fn select(findings: &mut Vec<Finding>, config: &Config) {
     findings.retain(|f| config.min_level.is_none_or(|min| f.level >= min));
     findings.retain(|f| {
         config
@@ -109,7 +140,6 @@ fn selected(mut findings: Vec<Finding>, config: &Config) -> Vec<Finding> {
             .is_none_or(|only| only.iter().any(|r| r == f.rule))
     });
     findings.retain(|f| !config.exclude_rules.iter().any(|r| r == f.rule));
-    findings
 }
 
 /// Reads every input, one per core at a time (a case often holds dozens of
@@ -227,9 +257,9 @@ fn create_output(path: &Path, force: bool) -> Result<BufWriter<File>, OutputErro
 fn warn_rejections(timeline: &timeline::Timeline) {
     let stderr = io::stderr();
     let mut err = stderr.lock();
-    for r in timeline.rejections.iter().take(MAX_WARNINGS) {
+    for r in timeline.rejections().iter().take(MAX_WARNINGS) {
         let path = timeline
-            .inputs
+            .inputs()
             .get(r.file as usize)
             .map_or("", |s| s.path.as_str());
         let _ = writeln!(
@@ -240,14 +270,14 @@ fn warn_rejections(timeline: &timeline::Timeline) {
             escape::for_terminal(&r.reason)
         );
     }
-    if timeline.rejections.len() > MAX_WARNINGS {
+    if timeline.rejections().len() > MAX_WARNINGS {
         let _ = writeln!(
             err,
             "o365scan: warning: and {} more rejected rows (all listed in --format json)",
-            timeline.rejections.len() - MAX_WARNINGS
+            timeline.rejections().len() - MAX_WARNINGS
         );
     }
-    for s in &timeline.inputs {
+    for s in timeline.inputs() {
         if s.missing_final_newline {
             let _ = writeln!(
                 err,

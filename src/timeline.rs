@@ -1,131 +1,44 @@
-//! All records of all inputs in one timeline, with per-record IP
-//! attribution. Stored input by input, each input sorted by time; merged
-//! into one time order for showing. Built once; rules and reports only
-//! read it.
+//! All records of all inputs in one timeline. Stored input by input, each
+//! input sorted by time; merged into one time order for showing; indexed by
+//! mailbox and activity type. Built once; what the rows mean (which network
+//! a record came from, who acted) is decided by the steps that read it
+//! (`attribution.rs`, `actors.rs`, `rules/`).
 
 use crate::activity::{Activity, App, Arenas, Kind, Rec, Source, append_records};
 use crate::evidence::{InputSummary, Rejection, RowSource};
 use crate::input::Parsed;
-use crate::intern::Sym;
-use chrono::{DateTime, Duration, Utc};
-use indexmap::IndexSet;
-use rustc_hash::{FxHashMap, FxHashSet};
+use chrono::{DateTime, Utc};
+use rustc_hash::FxHashMap;
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::collections::{BinaryHeap, HashMap};
 use std::ops::Range;
 use std::sync::Arc;
 
-/// How long a logon's IP is lent to later rows of the same client type that
-/// share no session with it (`docs/rules.md` §2.9 `data-attribution`).
-const SAME_APP_WINDOW_MINUTES: i64 = 30;
-
-/// `--from`/`--to`, inclusive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Window {
-    pub from: Option<DateTime<Utc>>,
-    pub to: Option<DateTime<Utc>>,
-}
-
-impl Window {
-    pub fn is_set(&self) -> bool {
-        self.from.is_some() || self.to.is_some()
-    }
-
-    pub fn contains(&self, t: DateTime<Utc>) -> bool {
-        self.from.is_none_or(|f| t >= f) && self.to.is_none_or(|e| t <= e)
-    }
-
-    /// A span that overlaps the window at all.
-    pub fn overlaps(&self, first: DateTime<Utc>, last: DateTime<Utc>) -> bool {
-        self.from.is_none_or(|f| last >= f) && self.to.is_none_or(|e| first <= e)
-    }
-}
-
-/// How a record's IP was found, strongest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Via {
-    /// The row is a logon and carries its own IP.
-    Logon,
-    /// A logon in the same `ClientSessionId`.
-    SameSession,
-    /// The nearest earlier logon of the same `AppIdType`, ≤30 min before.
-    PriorLogonSameApp,
-    None,
-}
-
-impl Via {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Via::Logon => "logon",
-            Via::SameSession => "same-session",
-            Via::PriorLogonSameApp => "prior-logon-same-app",
-            Via::None => "none",
-        }
-    }
-}
-
-/// A record's IP (an index into [`Timeline::ips`]) and how it was found,
-/// in four bytes: the IP in the low 30 bits, [`Via`] in the top two.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Attribution(u32);
-
-impl Attribution {
-    const IP_BITS: u32 = 30;
-
-    const NONE: Attribution = Attribution((Via::None as u32) << Self::IP_BITS);
-
-    /// An IP past the 2^30th distinct one of a run (no export holds that
-    /// many) is not attributed rather than confused with another.
-    fn found(ip: u32, via: Via) -> Attribution {
-        if ip >= 1 << Self::IP_BITS {
-            return Attribution::NONE;
-        }
-        Attribution((via as u32) << Self::IP_BITS | ip)
-    }
-
-    pub fn ip(self) -> Option<u32> {
-        (self.via() != Via::None).then_some(self.0 & ((1 << Self::IP_BITS) - 1))
-    }
-
-    pub fn via(self) -> Via {
-        match self.0 >> Self::IP_BITS {
-            0 => Via::Logon,
-            1 => Via::SameSession,
-            2 => Via::PriorLogonSameApp,
-            _ => Via::None,
-        }
-    }
-}
-
 #[derive(Debug)]
 pub struct Timeline {
-    pub inputs: Vec<InputSummary>,
+    inputs: Vec<InputSummary>,
     /// Input by input, each in time order: sorted by (file, time, line),
     /// so that a rule reading one mailbox reads neighbouring memory (with
     /// inputs interleaved by time, a case of forty mailboxes ran its rules
     /// four times slower). [`Timeline::in_time_order`] merges the inputs.
-    pub activities: Vec<Activity>,
-    /// Parallel to `activities`.
-    pub attribution: Vec<Attribution>,
+    activities: Vec<Activity>,
     /// One set of strings, properties and message ids for all inputs.
-    pub arenas: Arenas,
+    arenas: Arenas,
     /// Per input: where to read full rows again (exports).
-    pub raw: Vec<Arc<dyn RowSource>>,
+    raw: Vec<Arc<dyn RowSource>>,
     /// Why a record's `CustomProperties` had to be salvaged.
-    pub salvage_errors: HashMap<Source, String>,
-    /// Interned IP strings.
-    pub ips: IndexSet<String>,
+    salvage_errors: HashMap<Source, String>,
     /// Each input's (mailbox's) records: a run of `activities`.
-    pub by_mailbox: Vec<Records>,
+    by_mailbox: Vec<Records>,
     /// The same per activity type, so a rule touches only its types.
-    pub by_kind: Vec<KindIndex>,
+    by_kind: Vec<KindIndex>,
     /// The same for the rows of `AppIdType` `Exchange` only, so a rule
     /// about the service's own actions (a server rule's moves, marks and
     /// forwards) does not read every user row of those types to skip it.
-    pub by_server_kind: Vec<KindIndex>,
+    by_server_kind: Vec<KindIndex>,
     /// Per input: records per client type (the reports' counts).
     app_counts: Vec<FxHashMap<App, u64>>,
-    pub rejections: Vec<Rejection>,
+    rejections: Vec<Rejection>,
 }
 
 impl Timeline {
@@ -171,23 +84,12 @@ impl Timeline {
             }
         }
         debug_assert!(activities.is_sorted_by_key(|a| (a.source().file, a.time, a.source().line)));
-        let arenas = arenas.unwrap_or_default();
-        // Independent passes: the indexes on one core, IPs on another.
-        let (indexes, (attribution, ips)) = std::thread::scope(|scope| {
-            let ips = scope.spawn(|| attribute_ips(&activities, &arenas));
-            let indexes = index(&activities, inputs.len());
-            let ips = ips
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (indexes, ips)
-        });
+        let indexes = index(&activities, inputs.len());
         Timeline {
             inputs,
             activities,
-            arenas,
+            arenas: arenas.unwrap_or_default(),
             raw,
-            attribution,
-            ips,
             by_mailbox: indexes.by_mailbox,
             by_kind: indexes.by_kind,
             by_server_kind: indexes.by_server_kind,
@@ -197,15 +99,92 @@ impl Timeline {
         }
     }
 
+    /// Each input's (mailbox's) summary: path, mailbox, row counts.
+    pub fn inputs(&self) -> &[InputSummary] {
+        &self.inputs
+    }
+
+    /// How many records all inputs hold.
+    pub fn len(&self) -> usize {
+        self.activities.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.activities.is_empty()
+    }
+
+    /// Every record, input by input, each input in time order (see
+    /// [`Timeline::in_time_order`] for one time order).
+    pub fn activities(&self) -> &[Activity] {
+        &self.activities
+    }
+
+    /// Record `i` as stored (compact; see [`Timeline::rec`] for its strings).
+    pub fn activity(&self, i: usize) -> &Activity {
+        &self.activities[i]
+    }
+
     /// Record `i` with its strings and properties.
     pub fn rec(&self, i: usize) -> Rec<'_> {
         Rec::new(&self.activities[i], &self.arenas)
     }
 
-    /// The attributed IP of record `i`.
-    pub fn ip(&self, i: usize) -> Option<&str> {
-        let id = self.attribution.get(i)?.ip()?;
-        self.ips.get_index(id as usize).map(String::as_str)
+    /// The strings and properties records point into.
+    pub fn arenas(&self) -> &Arenas {
+        &self.arenas
+    }
+
+    /// Rows that are no record, with file, line and reason, in input order.
+    pub fn rejections(&self) -> &[Rejection] {
+        &self.rejections
+    }
+
+    /// Why record `source`'s `CustomProperties` had to be salvaged, if so.
+    pub fn salvage_error(&self, source: Source) -> Option<&str> {
+        self.salvage_errors.get(&source).map(String::as_str)
+    }
+
+    /// Per input: where its full rows are read again (`--timeline`).
+    pub fn row_sources(&self) -> &[Arc<dyn RowSource>] {
+        &self.raw
+    }
+
+    /// Each input's (mailbox's) records, in input order.
+    pub fn mailboxes(&self) -> &[Records] {
+        &self.by_mailbox
+    }
+
+    /// The records of input `file` of one activity type, in time order.
+    pub fn of_kind(&self, file: usize, kind: Kind) -> &[u32] {
+        let index = self.by_kind.get(file);
+        index.and_then(|k| k.get(&kind)).map_or(&[], Vec::as_slice)
+    }
+
+    /// The activity types input `file` has records of, in no particular
+    /// order.
+    pub fn kinds_of(&self, file: usize) -> impl Iterator<Item = Kind> + '_ {
+        self.by_kind
+            .get(file)
+            .into_iter()
+            .flat_map(|k| k.keys().copied())
+    }
+
+    /// The same, of the rows the service wrote itself (`AppIdType`
+    /// `Exchange`).
+    pub fn server_of_kind(&self, file: usize, kind: Kind) -> &[u32] {
+        let index = self.by_server_kind.get(file);
+        index.and_then(|k| k.get(&kind)).map_or(&[], Vec::as_slice)
+    }
+
+    /// Records per activity type, over all inputs (from the indexes).
+    pub fn kind_totals(&self) -> impl Iterator<Item = (Kind, u64)> + '_ {
+        let lists = self.by_kind.iter().flatten();
+        lists.map(|(kind, list)| (*kind, list.len() as u64))
+    }
+
+    /// Records per client type, over all inputs.
+    pub fn app_totals(&self) -> impl Iterator<Item = (App, u64)> + '_ {
+        self.app_counts.iter().flatten().map(|(app, n)| (*app, *n))
     }
 
     pub fn mailbox(&self, activity: &Activity) -> &str {
@@ -230,21 +209,6 @@ impl Timeline {
     pub fn last(&self) -> Option<DateTime<Utc>> {
         let lasts = self.by_mailbox.iter().filter_map(Records::last);
         lasts.map(|i| self.activities[i].time).max()
-    }
-
-    /// Records inside `window`, input by input (for counting; see
-    /// [`Timeline::within_in_time_order`] for showing).
-    pub fn within(&self, window: Window) -> impl Iterator<Item = (usize, &Activity)> + '_ {
-        self.activities
-            .iter()
-            .enumerate()
-            .filter(move |(_, a)| window.contains(a.time))
-    }
-
-    /// Records inside `window` in timeline order: (time, file, line).
-    pub fn within_in_time_order(&self, window: Window) -> impl Iterator<Item = usize> + '_ {
-        self.in_time_order()
-            .filter(move |&i| window.contains(self.activities[i].time))
     }
 
     /// Where record `i` sorts in timeline order: (time, file, line).
@@ -279,82 +243,6 @@ impl Timeline {
         }
         order
     }
-
-    /// Records per `ActivityIdType` and per `AppIdType` inside `window`,
-    /// each sorted by name: from the indexes without a window, else one
-    /// pass over the records.
-    pub fn counts(&self, window: &Window) -> Counts<'_> {
-        let mut kinds: FxHashMap<Kind, u64> = FxHashMap::default();
-        let mut apps: FxHashMap<App, u64> = FxHashMap::default();
-        if window.is_set() {
-            for (_, a) in self.within(*window) {
-                *kinds.entry(a.kind).or_insert(0) += 1;
-                *apps.entry(a.app).or_insert(0) += 1;
-            }
-        } else {
-            for (kind, list) in self.by_kind.iter().flatten() {
-                *kinds.entry(*kind).or_insert(0) += list.len() as u64;
-            }
-            for (app, n) in self.app_counts.iter().flatten() {
-                *apps.entry(*app).or_insert(0) += n;
-            }
-        }
-        Counts {
-            activity: by_name(kinds, |k| k.name(&self.arenas.strings)),
-            app: by_name(apps, |app| app.name(&self.arenas.strings)),
-        }
-    }
-
-    /// Distinct non-empty `ClientSessionId`s, per mailbox.
-    pub fn session_count(&self) -> usize {
-        let sessions: FxHashSet<(u32, Sym)> = self
-            .activities
-            .iter()
-            .filter(|a| !a.session.is_empty())
-            .map(|a| (a.source().file, a.session))
-            .collect();
-        sessions.len()
-    }
-
-    /// Every IP seen on a logon row: count, first and last time, in order of
-    /// first appearance.
-    pub fn logon_ips(&self) -> Vec<IpSeen<'_>> {
-        let mut logons: Vec<usize> = (0..self.activities.len())
-            .filter(|&i| self.attribution[i].via() == Via::Logon)
-            .collect();
-        // Storage is input by input; the list goes by time.
-        logons.sort_by_key(|&i| self.time_key(i));
-        let mut seen: indexmap::IndexMap<&str, IpSeen<'_>> = indexmap::IndexMap::new();
-        for i in logons {
-            let a = &self.activities[i];
-            let Some(ip) = self.ip(i) else { continue };
-            let entry = seen.entry(ip).or_insert(IpSeen {
-                ip,
-                count: 0,
-                first: a.time,
-                last: a.time,
-            });
-            entry.count += 1;
-            entry.last = a.time;
-        }
-        seen.into_values().collect()
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IpSeen<'a> {
-    pub ip: &'a str,
-    pub count: u64,
-    pub first: DateTime<Utc>,
-    pub last: DateTime<Utc>,
-}
-
-/// Records per activity type and per client type, sorted by name (the
-/// JSON report's `counts` as it is).
-#[derive(Debug, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Counts<'a> {
-    pub activity: BTreeMap<&'a str, u64>,
-    pub app: BTreeMap<&'a str, u64>,
 }
 
 /// Record indices in timeline order (see [`Timeline::in_time_order`]).
@@ -394,18 +282,6 @@ impl Iterator for TimeOrder<'_> {
         self.push(i + 1, end);
         Some(i)
     }
-}
-
-/// Counts kept by value (cheap to hash while counting), re-keyed by name.
-fn by_name<'a, K>(
-    counts: FxHashMap<K, u64>,
-    name: impl Fn(K) -> &'a str,
-) -> BTreeMap<&'a str, u64> {
-    let mut out = BTreeMap::new();
-    for (k, n) in counts {
-        *out.entry(name(k)).or_insert(0) += n;
-    }
-    out
 }
 
 /// One input's records by activity type, in time order.
@@ -545,73 +421,6 @@ fn index(activities: &[Activity], inputs: usize) -> Indexes {
         by_server_kind,
         app_counts,
     }
-}
-
-/// Gives every record the best IP available inside its own mailbox: its own
-/// (logons), its session's, or the latest same-app logon within 30 minutes.
-/// Never "the last IP anywhere in the file" (Magic Unicorn's heuristic).
-fn attribute_ips(activities: &[Activity], arenas: &Arenas) -> (Vec<Attribution>, IndexSet<String>) {
-    let mut ips = IndexSet::new();
-    let mut intern = |ip: &str| ips.insert_full(ip.to_string()).0 as u32;
-    // A session's first logon IP, for rows that precede the logon in time
-    // (OWA uploads client events in batches with browser timestamps).
-    let rec = |a| Rec::new(a, arenas);
-    let mut session_first: FxHashMap<(u32, Sym), u32> = FxHashMap::default();
-    for a in activities
-        .iter()
-        .filter(|a| a.kind.is_logon() && !a.session.is_empty())
-    {
-        if let Some(ip) = rec(a).client_ip() {
-            let id = intern(&ip);
-            session_first
-                .entry((a.source().file, a.session))
-                .or_insert(id);
-        }
-    }
-    let mut session_last: FxHashMap<(u32, Sym), u32> = FxHashMap::default();
-    // Per (input, client type): the last logon's IP and until when it holds.
-    let mut app_last: FxHashMap<(u32, App), (u32, DateTime<Utc>)> = FxHashMap::default();
-    let window = Duration::minutes(SAME_APP_WINDOW_MINUTES);
-    let mut out = Vec::with_capacity(activities.len());
-    for a in activities {
-        let session = (a.source().file, a.session);
-        if a.kind.is_logon()
-            && let Some(ip) = rec(a).client_ip()
-        {
-            let id = intern(&ip);
-            session_last.insert(session, id);
-            let until = a.time.checked_add_signed(window);
-            app_last.insert(
-                (a.source().file, a.app),
-                (id, until.unwrap_or(DateTime::<Utc>::MAX_UTC)),
-            );
-            out.push(Attribution::found(id, Via::Logon));
-            continue;
-        }
-        let by_session = (!a.session.is_empty())
-            .then(|| {
-                session_last
-                    .get(&session)
-                    .or_else(|| session_first.get(&session))
-                    .copied()
-            })
-            .flatten();
-        // Only looked up when the session gives nothing (comparing with a
-        // precomputed deadline: chrono's subtraction is costly per row).
-        let by_app = || {
-            app_last
-                .get(&(a.source().file, a.app))
-                .filter(|(_, until)| a.time <= *until)
-                .map(|(id, _)| *id)
-        };
-        out.push(match by_session {
-            Some(id) => Attribution::found(id, Via::SameSession),
-            None => by_app().map_or(Attribution::NONE, |id| {
-                Attribution::found(id, Via::PriorLogonSameApp)
-            }),
-        });
-    }
-    (out, ips)
 }
 
 #[cfg(test)]

@@ -21,9 +21,10 @@
 //! without it unless O365SCAN_REQUIRE_PYTHON is set (as `.ci/run` does).
 
 use chrono::{DateTime, Duration, Utc};
+use o365scan::Analysis;
 use o365scan::finding::{Finding, Level};
 use o365scan::input::{self, ReadOptions};
-use o365scan::rules::{self, Settings};
+use o365scan::rules::Settings;
 use o365scan::timeline::Timeline;
 use serde_json::Value;
 use std::collections::HashSet;
@@ -98,8 +99,9 @@ fn scan(path: &Path) -> Scan {
     let path = path.to_str().unwrap();
     let parsed = input::read_path(path.as_ref(), 0, ReadOptions::default())
         .unwrap_or_else(|e| panic!("{path}: {e}"));
-    let timeline = Timeline::build(vec![parsed]);
-    let findings = rules::run_all(&timeline, &Settings::defaults());
+    let Analysis {
+        timeline, findings, ..
+    } = Analysis::of(vec![parsed], &Settings::defaults());
     Scan { timeline, findings }
 }
 
@@ -107,7 +109,7 @@ impl Scan {
     fn lines(&self, f: &Finding) -> HashSet<u64> {
         f.evidence
             .iter()
-            .map(|e| u64::from(self.timeline.activities[e.record].source().line))
+            .map(|e| u64::from(self.timeline.activity(e.record).source().line))
             .collect()
     }
 }
@@ -201,7 +203,7 @@ fn score_file(dir: &Path, entry: &Value) -> Score {
     };
     // Row accounting: every data row the truth file wrote is a record, a
     // rejection or a counted duplicate.
-    let rows: u64 = s.timeline.inputs.iter().map(|i| i.rows).sum();
+    let rows: u64 = s.timeline.inputs().iter().map(|i| i.rows).sum();
     if let Some(expected) = entry["rows"].as_u64()
         && rows != expected
     {
@@ -301,7 +303,7 @@ fn score_file(dir: &Path, entry: &Value) -> Score {
             .collect();
         let got: Vec<String> = s
             .timeline
-            .inputs
+            .inputs()
             .iter()
             .map(|i| i.mailbox.to_lowercase())
             .collect();

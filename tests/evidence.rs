@@ -5,10 +5,12 @@
 mod common;
 
 use common::o365scan;
+use o365scan::attribution::IpAttribution;
 use o365scan::finding::Finding;
 use o365scan::input::{self, ReadOptions};
+use o365scan::report::Window;
 use o365scan::report::{Report, Style, TimelineFormat, TimelineOptions, timeline_out};
-use o365scan::timeline::{Timeline, Window};
+use o365scan::timeline::Timeline;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -29,7 +31,8 @@ fn read(path: &Path) -> Timeline {
 /// The timeline CSV of `tl`, or the error that ended it.
 fn timeline_csv(tl: &Timeline) -> std::io::Result<String> {
     let findings: Vec<Finding> = Vec::new();
-    let report = Report::new(tl, &findings, Window::default());
+    let ips = IpAttribution::of(tl);
+    let report = Report::new(tl, &ips, &findings, Window::default());
     let options = TimelineOptions {
         format: TimelineFormat::Csv,
         timesketch: false,

@@ -4,11 +4,11 @@ mod common;
 
 use common::{assert_conserved, at_line, full_prop, parse, prop, timeline};
 use o365scan::activity::{Kind, TimeSource};
+use o365scan::attribution::{IpAttribution, Via};
 use o365scan::clock;
 use o365scan::evidence::RowSource;
 use o365scan::input::decode::Encoding;
 use o365scan::input::pylit::PyValue;
-use o365scan::timeline::Via;
 
 const ALL: &[&str] = &[
     "fixtures/sample/activities.csv",
@@ -110,7 +110,7 @@ fn pasted_accounts_become_mailboxes_and_one_accounts_parts_stay_one() {
     // finance@, the first part's test@.
     let tl = timeline(&["fixtures/variants/pasted.csv"]);
     let accounts: Vec<_> = tl
-        .inputs
+        .inputs()
         .iter()
         .map(|s| {
             (
@@ -129,7 +129,7 @@ fn pasted_accounts_become_mailboxes_and_one_accounts_parts_stay_one() {
             ("finance@address.com", 9, 9, Some((2, 2, 11, 20))),
         ]
     );
-    for s in &tl.inputs {
+    for s in tl.inputs() {
         assert_eq!(
             s.rows,
             s.records + s.rejected + s.duplicates,
@@ -139,25 +139,25 @@ fn pasted_accounts_become_mailboxes_and_one_accounts_parts_stay_one() {
         assert_eq!(s.path, "fixtures/variants/pasted.csv");
     }
     // Records keep their physical lines and belong to their account.
-    for i in 0..tl.activities.len() {
-        let src = tl.activities[i].source();
+    for i in 0..tl.len() {
+        let src = tl.activity(i).source();
         assert_eq!(src.file, u32::from(src.line > 11), "line {}", src.line);
     }
-    assert_eq!(tl.by_mailbox.iter().map(|r| r.len()).sum::<usize>(), 18);
+    assert_eq!(tl.mailboxes().iter().map(|r| r.len()).sum::<usize>(), 18);
     // The same account exported twice and merged stays one mailbox.
     let merged = timeline(&["fixtures/variants/merged.csv"]);
-    assert_eq!(merged.inputs.len(), 1);
-    assert!(merged.inputs[0].account.is_none());
+    assert_eq!(merged.inputs().len(), 1);
+    assert!(merged.inputs()[0].account.is_none());
 }
 
 #[test]
 fn exact_duplicates_dropped_once_multi_select_kept() {
     let tl = timeline(&["fixtures/variants/unsorted.csv"]);
-    let s = &tl.inputs[0];
+    let s = &tl.inputs()[0];
     assert_eq!((s.rows, s.records, s.duplicates), (9, 8, 1));
     assert_eq!(s.duplicate_lines, vec![(9, 4)]);
     // The emptying Delete's twin differs only in ActivityItemId: both are records.
-    let emptied = (0..tl.activities.len())
+    let emptied = (0..tl.len())
         .filter(|&i| tl.rec(i).flag("DeletedByEmptyFolder") == Some(true))
         .count();
     assert_eq!(emptied, 2);
@@ -187,7 +187,7 @@ fn rows_alike_once_parsed_are_told_apart_by_their_bytes() {
     std::fs::write(&path, text).unwrap();
     let tl = timeline(&[path.to_str().unwrap()]);
     std::fs::remove_dir_all(&dir).unwrap();
-    let s = &tl.inputs[0];
+    let s = &tl.inputs()[0];
     assert_eq!((s.rows, s.records, s.duplicates), (3, 2, 1));
     assert_eq!(s.duplicate_lines, vec![(4, 2)]);
 }
@@ -200,10 +200,10 @@ fn inputs_are_stored_one_by_one_and_merged_in_time_order() {
         "fixtures/variants/unsorted.csv",
     ]);
     let key = |i: usize| {
-        let a = &tl.activities[i];
+        let a = &tl.activity(i);
         (a.time, a.source().file, a.source().line)
     };
-    let n = tl.activities.len();
+    let n = tl.len();
     // Storage: input by input, each in time order.
     let stored: Vec<_> = (0..n).map(|i| (key(i).1, key(i).0, key(i).2)).collect();
     assert!(stored.windows(2).all(|w| w[0] < w[1]));
@@ -229,7 +229,7 @@ fn inputs_are_stored_one_by_one_and_merged_in_time_order() {
 fn timeline_is_sorted_by_time_then_line() {
     let tl = timeline(&["fixtures/variants/unsorted.csv"]);
     let keys: Vec<_> = tl
-        .activities
+        .activities()
         .iter()
         .map(|a| (a.time, a.source().line))
         .collect();
@@ -237,7 +237,7 @@ fn timeline_is_sorted_by_time_then_line() {
     sorted.sort();
     assert_eq!(keys, sorted);
     assert_eq!(
-        clock::format(tl.activities[0].time),
+        clock::format(tl.activity(0).time),
         "2018-06-20T08:41:07.512000Z"
     );
 }
@@ -275,14 +275,15 @@ fn sentinel_time_falls_back_to_creation_time() {
 fn ip_attribution_of_specific_rows() {
     let tl = timeline(&["fixtures/sample/activities.csv"]);
     let find = |line: u64| {
-        tl.activities
+        tl.activities()
             .iter()
             .position(|a| u64::from(a.source().line) == line)
             .unwrap()
     };
-    let via = |i: usize| (tl.ip(i), tl.attribution[i].via());
+    let ips = IpAttribution::of(&tl);
+    let via = |i: usize| (ips.ip(i), ips.get(i).via());
     let search = tl
-        .activities
+        .activities()
         .iter()
         .position(|a| a.kind == Kind::SearchResult)
         .unwrap();
@@ -291,19 +292,19 @@ fn ip_attribution_of_specific_rows() {
         (Some("175.45.176.123"), Via::PriorLogonSameApp)
     );
     let delivery = tl
-        .activities
+        .activities()
         .iter()
         .position(|a| a.kind == Kind::MessageDelivered)
         .unwrap();
     assert_eq!(via(delivery), (None, Via::None));
     let read = tl
-        .activities
+        .activities()
         .iter()
         .position(|a| a.kind == Kind::ReadingPaneDisplayStart)
         .unwrap();
     assert_eq!(via(read), (Some("175.45.176.123"), Via::SameSession));
     let first_logon = find(27);
-    assert_eq!(tl.activities[first_logon].kind, Kind::ServerLogon);
+    assert_eq!(tl.activity(first_logon).kind, Kind::ServerLogon);
     assert_eq!(via(first_logon), (Some("175.45.176.123"), Via::Logon));
 }
 

@@ -3,9 +3,10 @@
 //! rule by rule at the time it happened.
 
 use chrono::{TimeZone, Utc};
+use o365scan::Analysis;
 use o365scan::finding::{Finding, Level};
 use o365scan::input::{self, ReadOptions};
-use o365scan::rules::{self, Settings};
+use o365scan::rules::Settings;
 use o365scan::timeline::Timeline;
 use o365scan_synth::{self as synth, Options};
 use std::io::Cursor;
@@ -15,7 +16,7 @@ fn findings(rows: usize, seed: u64, intrusion: bool) -> Vec<Finding> {
     let parsed = input::read(Cursor::new(csv), "synthetic.csv", 0, ReadOptions::default()).unwrap();
     assert_eq!(parsed.summary.rows, rows as u64);
     assert_eq!(parsed.summary.records, rows as u64);
-    rules::run_all(&Timeline::build(vec![parsed]), &Settings::defaults())
+    Analysis::of(vec![parsed], &Settings::defaults()).findings
 }
 
 fn generated(rows: usize, seed: u64, intrusion: bool) -> Vec<u8> {
@@ -195,7 +196,7 @@ fn out_of_order_rows_are_counted_across_batches_and_sorted() {
 
     let tl = Timeline::build(vec![batched]);
     let keys: Vec<_> = tl
-        .activities
+        .activities()
         .iter()
         .map(|a| (a.time, a.source().line))
         .collect();
@@ -245,7 +246,7 @@ fn a_few_out_of_order_blocks_are_merged_into_place() {
     want.sort();
     let tl = Timeline::build(vec![batched, second]);
     let got: Vec<_> = tl
-        .activities
+        .activities()
         .iter()
         .map(|a| (a.source().file, a.time, a.source().line))
         .collect();

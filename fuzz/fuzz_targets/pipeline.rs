@@ -9,11 +9,11 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use o365scan::finding::Finding;
 use o365scan::input::{self, ReadOptions};
-use o365scan::report::{self, Format, Report, Style, TimelineFormat, TimelineOptions};
-use o365scan::rules::{self, Settings};
-use o365scan::timeline::{Timeline, Window};
+use o365scan::report::{self, Format, Style, TimelineFormat, TimelineOptions};
+use o365scan::rules::Settings;
+use o365scan::Analysis;
+use o365scan::report::Window;
 
 const HEADER: &str = "TimeStamp,AppIdType,ActivityIdType,ActivityItemId,ActivityCreationTime,ClientSessionId,CustomProperties";
 
@@ -155,12 +155,11 @@ fuzz_target!(|e: Export| {
     let Ok(parsed) = input::read(std::io::Cursor::new(bytes), "fuzz.csv", 0, ReadOptions::default()) else {
         return;
     };
-    let tl = Timeline::build(vec![parsed]);
-    for s in &tl.inputs {
+    let analysis = Analysis::of(vec![parsed], &Settings::defaults());
+    for s in analysis.timeline.inputs() {
         assert_eq!(s.rows, s.records + s.rejected + s.duplicates, "{s:?}");
     }
-    let findings: Vec<Finding> = rules::run_all(&tl, &Settings::defaults());
-    let report = Report::new(&tl, &findings, Window::default());
+    let report = analysis.report(Window::default());
     let style = Style::plain();
     let mut json = Vec::new();
     report::write(&mut json, &report, Format::Json, &style).unwrap();

@@ -78,7 +78,7 @@ pub fn level_colour(level: Level) -> &'static str {
 /// The SVG, or `None` when there is nothing to draw.
 pub fn svg(report: &Report<'_>) -> Option<String> {
     let tl = report.timeline;
-    let times = || tl.within(report.window).map(|(_, a)| a.time);
+    let times = || report.window.records(tl).map(|(_, a)| a.time);
     let (start, end) = (times().min()?, times().max()?);
     let minutes = BUCKETS_MINUTES
         .iter()
@@ -89,7 +89,7 @@ pub fn svg(report: &Report<'_>) -> Option<String> {
     let origin = floor(start, minutes);
     let n = ((end - origin).num_minutes() / minutes + 1) as usize;
     let mut counts = vec![[0u32; 7]; n];
-    for (i, _) in tl.within(report.window) {
+    for (i, _) in report.window.records(tl) {
         let a = tl.rec(i);
         let b = (((a.time - origin).num_minutes() / minutes) as usize).min(n - 1);
         counts[b][category(&a)] += 1;

@@ -146,7 +146,7 @@ pub fn write<W: Write>(out: &mut W, report: &Report<'_>) -> io::Result<()> {
 fn mailboxes(report: &Report<'_>) -> Vec<String> {
     let mut names: Vec<String> = report
         .timeline
-        .inputs
+        .inputs()
         .iter()
         .map(|s| s.mailbox.clone())
         .collect();
@@ -181,7 +181,7 @@ fn case(page: &mut String, report: &Report<'_>) {
         _ => "no records".into(),
     };
     page.push_str("<section id=\"case\"><h2>Case</h2><table class=\"facts\">");
-    for s in &tl.inputs {
+    for s in tl.inputs() {
         let _ = write!(
             page,
             "<tr><td>File</td><td><code>{}</code><br>mailbox {} · {} · {} rows = {} records + {} rejected + {} duplicates</td></tr>",
@@ -312,7 +312,7 @@ fn chart_section(page: &mut String, report: &Report<'_>) {
 fn ips(page: &mut String, report: &Report<'_>) {
     let tl = report.timeline;
     page.push_str("<section id=\"ips\"><h2>Logon IPs and sessions</h2><table><tr><th>IP</th><th>Logons</th><th>First</th><th>Last</th></tr>");
-    for seen in tl.logon_ips() {
+    for seen in report.ips.logon_ips(tl) {
         let _ = write!(
             page,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -325,7 +325,7 @@ fn ips(page: &mut String, report: &Report<'_>) {
     let _ = writeln!(
         page,
         "</table><p class=\"note\">{} client sessions (ClientSessionId).</p></section>",
-        tl.session_count()
+        super::counts::sessions(tl)
     );
 }
 
@@ -349,7 +349,7 @@ fn cited_level(
 fn timeline(page: &mut String, report: &Report<'_>) {
     let tl = report.timeline;
     let cited = report.citations();
-    let all: Vec<usize> = tl.within_in_time_order(report.window).collect();
+    let all: Vec<usize> = report.window.in_time_order(tl).collect();
     // Cited rows first, then the rest in time order, up to the cap; kept
     // as positions in `all`, so that sorting them restores time order.
     let positions = || all.iter().enumerate().map(|(p, &i)| (p, cited.contains(i)));
@@ -399,7 +399,7 @@ fn timeline(page: &mut String, report: &Report<'_>) {
             escape_html(tl.mailbox(&a)),
             escape_html(a.app_name()),
             escape_html(a.kind_name()),
-            escape_html(tl.ip(i).unwrap_or("")),
+            escape_html(report.ips.ip(i).unwrap_or("")),
             escape_html(&detail.join(" · ")),
             escape_html(&rules),
             a.source().line

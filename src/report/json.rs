@@ -3,11 +3,11 @@
 
 use super::Report;
 use super::Style;
+use super::counts::Counts;
 use crate::actors::Actor;
 use crate::clock;
 use crate::escape;
 use crate::finding::Finding;
-use crate::timeline::Counts;
 use serde::{Serialize, Serializer};
 use std::io::{self, Write};
 
@@ -142,7 +142,7 @@ impl Serialize for EvidenceRows<'_> {
                 .iter()
                 .take(MAX_EVIDENCE)
                 .filter_map(|e| {
-                    let a = (e.record < tl.activities.len()).then(|| tl.rec(e.record))?;
+                    let a = (e.record < tl.len()).then(|| tl.rec(e.record))?;
                     Some(JsonEvidence {
                         path: tl.path(&a),
                         line: u64::from(a.source().line),
@@ -177,7 +177,7 @@ struct Rejection<'a> {
 fn document<'a>(report: &'a Report<'a>) -> Document<'a> {
     let tl = report.timeline;
     let inputs = tl
-        .inputs
+        .inputs()
         .iter()
         .map(|s| Input {
             path: &s.path,
@@ -199,10 +199,10 @@ fn document<'a>(report: &'a Report<'a>) -> Document<'a> {
         })
         .collect();
     let rejections = tl
-        .rejections
+        .rejections()
         .iter()
         .map(|r| Rejection {
-            path: tl.inputs.get(r.file as usize).map_or("", |s| &s.path),
+            path: tl.inputs().get(r.file as usize).map_or("", |s| &s.path),
             line: r.line,
             code: r.code.as_str(),
             reason: &r.reason,
@@ -226,7 +226,7 @@ fn document<'a>(report: &'a Report<'a>) -> Document<'a> {
             excluded_records: report.excluded_records(),
             excluded_findings: report.excluded_findings,
         }),
-        counts: tl.counts(&report.window),
+        counts: super::counts::counts(tl, &report.window),
         findings: report.findings.iter().map(|f| finding(report, f)).collect(),
         rejections,
     }

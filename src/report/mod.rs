@@ -2,19 +2,23 @@
 //! format; they never re-judge findings.
 
 mod chart;
+mod counts;
 pub mod html;
 mod json;
 mod style;
 mod table;
 pub mod timeline_out;
+mod window;
 
+use crate::attribution::IpAttribution;
 use crate::finding::Finding;
-use crate::timeline::{Timeline, Window};
+use crate::timeline::Timeline;
 use std::io::{self, Write};
 
 pub use json::SCHEMA;
 pub use style::{Style, TABLE_WIDTH, Zone};
 pub use timeline_out::{TimelineFormat, TimelineOptions};
+pub use window::Window;
 
 /// The report written to standard output or `--output`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +34,8 @@ pub enum Format {
 /// What every format renders.
 pub struct Report<'a> {
     pub timeline: &'a Timeline,
+    /// Which network each record came from.
+    pub ips: &'a IpAttribution,
     /// Findings overlapping the window, sorted by first time, then rule id,
     /// then mailbox (the JSON order).
     pub findings: Vec<&'a Finding>,
@@ -43,7 +49,12 @@ pub struct Report<'a> {
 }
 
 impl<'a> Report<'a> {
-    pub fn new(timeline: &'a Timeline, findings: &'a [Finding], window: Window) -> Self {
+    pub fn new(
+        timeline: &'a Timeline,
+        ips: &'a IpAttribution,
+        findings: &'a [Finding],
+        window: Window,
+    ) -> Self {
         let mut sorted: Vec<&Finding> = findings
             .iter()
             .filter(|f| window.overlaps(f.first, f.last))
@@ -52,6 +63,7 @@ impl<'a> Report<'a> {
         sorted.sort_by(|a, b| (a.first, a.rule, &a.mailbox).cmp(&(b.first, b.rule, &b.mailbox)));
         Report {
             timeline,
+            ips,
             findings: sorted,
             window,
             excluded_findings,
@@ -65,25 +77,25 @@ impl<'a> Report<'a> {
     }
 
     pub fn records(&self) -> u64 {
-        self.timeline.inputs.iter().map(|s| s.records).sum()
+        self.timeline.inputs().iter().map(|s| s.records).sum()
     }
 
     pub fn rejected(&self) -> u64 {
-        self.timeline.inputs.iter().map(|s| s.rejected).sum()
+        self.timeline.inputs().iter().map(|s| s.rejected).sum()
     }
 
     pub fn duplicates(&self) -> u64 {
-        self.timeline.inputs.iter().map(|s| s.duplicates).sum()
+        self.timeline.inputs().iter().map(|s| s.duplicates).sum()
     }
 
     pub fn rows(&self) -> u64 {
-        self.timeline.inputs.iter().map(|s| s.rows).sum()
+        self.timeline.inputs().iter().map(|s| s.rows).sum()
     }
 
     /// Records outside `--from`/`--to`.
     pub fn excluded_records(&self) -> u64 {
-        let inside = self.timeline.within(self.window).count() as u64;
-        self.timeline.activities.len() as u64 - inside
+        let inside = self.window.records(self.timeline).count() as u64;
+        self.timeline.len() as u64 - inside
     }
 }
 

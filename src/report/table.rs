@@ -63,7 +63,7 @@ fn header_block(report: &Report<'_>, style: &Style) -> Table {
         Cell::new(format!("o365scan {}", env!("CARGO_PKG_VERSION"))),
         Cell::new(""),
     ]);
-    for s in &tl.inputs {
+    for s in tl.inputs() {
         let detail = format!(
             "mailbox {} · {} · {} rows = {} records + {} rejected + {} duplicates{}",
             for_terminal(&s.mailbox),
@@ -121,8 +121,8 @@ account {} of {} in this file (lines {}–{}): analysed as its own mailbox",
             report.records(),
             report.rejected(),
             report.duplicates(),
-            tl.logon_ips().len(),
-            tl.session_count()
+            report.ips.logon_ips(tl).len(),
+            super::counts::sessions(tl)
         )),
     ]);
     table
@@ -154,7 +154,7 @@ fn write_findings<W: Write>(out: &mut W, report: &Report<'_>, style: &Style) -> 
             .then(a.first.cmp(&b.first))
             .then(a.rule.cmp(b.rule))
     });
-    let several = report.timeline.inputs.len() > 1;
+    let several = report.timeline.inputs().len() > 1;
     let mut table = new_table(style);
     let first = format!("First ({})", style.zone.label());
     let mut header = vec!["Level", first.as_str(), "Finding"];
@@ -216,7 +216,7 @@ fn summary_text(report: &Report<'_>, f: &Finding) -> String {
         .evidence
         .iter()
         .take(MAX_EVIDENCE_SHOWN)
-        .filter_map(|e| report.timeline.activities.get(e.record))
+        .filter_map(|e| report.timeline.activities().get(e.record))
         .map(|a| a.source().line.to_string())
         .collect();
     if !lines.is_empty() {
@@ -240,7 +240,7 @@ fn counts_table(report: &Report<'_>, style: &Style) -> Table {
     let tl = report.timeline;
     let mut table = condensed_table(style);
     table.set_header(vec!["Activity", "Records", "App", "Records"]);
-    let counts = tl.counts(&report.window);
+    let counts = super::counts::counts(tl, &report.window);
     let activities: Vec<_> = counts.activity.into_iter().collect();
     let apps: Vec<_> = counts.app.into_iter().collect();
     for i in 0..activities.len().max(apps.len()) {
@@ -265,7 +265,7 @@ fn counts_table(report: &Report<'_>, style: &Style) -> Table {
 }
 
 fn write_ips<W: Write>(out: &mut W, report: &Report<'_>, style: &Style) -> io::Result<()> {
-    let ips = report.timeline.logon_ips();
+    let ips = report.ips.logon_ips(report.timeline);
     writeln!(out, "Logon IPs ({})", ips.len())?;
     for seen in ips {
         writeln!(
@@ -282,13 +282,13 @@ fn write_ips<W: Write>(out: &mut W, report: &Report<'_>, style: &Style) -> io::R
 
 fn write_rejections<W: Write>(out: &mut W, report: &Report<'_>) -> io::Result<()> {
     let tl = report.timeline;
-    if tl.rejections.is_empty() {
+    if tl.rejections().is_empty() {
         return Ok(());
     }
-    writeln!(out, "\nRejected rows ({})", tl.rejections.len())?;
-    for r in tl.rejections.iter().take(MAX_REJECTIONS_SHOWN) {
+    writeln!(out, "\nRejected rows ({})", tl.rejections().len())?;
+    for r in tl.rejections().iter().take(MAX_REJECTIONS_SHOWN) {
         let path = tl
-            .inputs
+            .inputs()
             .get(r.file as usize)
             .map_or("", |s| s.path.as_str());
         writeln!(
@@ -299,11 +299,11 @@ fn write_rejections<W: Write>(out: &mut W, report: &Report<'_>) -> io::Result<()
             for_terminal(&r.reason)
         )?;
     }
-    if tl.rejections.len() > MAX_REJECTIONS_SHOWN {
+    if tl.rejections().len() > MAX_REJECTIONS_SHOWN {
         writeln!(
             out,
             "  … and {} more (see --format json)",
-            tl.rejections.len() - MAX_REJECTIONS_SHOWN
+            tl.rejections().len() - MAX_REJECTIONS_SHOWN
         )?;
     }
     Ok(())

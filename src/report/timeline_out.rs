@@ -110,7 +110,11 @@ pub fn write<W: Write>(
     // Each worker reads rows through readers of its own; the first check
     // that the evidence is unchanged comes before any row is written.
     let new_readers = || -> io::Result<Vec<Box<dyn RowReader + '_>>> {
-        let readers = report.timeline.raw.iter().map(|source| source.reader());
+        let readers = report
+            .timeline
+            .row_sources()
+            .iter()
+            .map(|source| source.reader());
         readers.collect::<Result<_, _>>().map_err(io::Error::other)
     };
     drop(new_readers()?);
@@ -124,7 +128,7 @@ pub fn write<W: Write>(
         |readers: &mut Vec<Box<dyn RowReader + '_>>, positions: Range<usize>, buf: Vec<u8>| {
             let rows = positions
                 .map(at)
-                .filter(|&i| report.window.contains(tl.activities[i].time));
+                .filter(|&i| report.window.contains(tl.activity(i).time));
             match opts.format {
                 TimelineFormat::Jsonl => {
                     let mut buf = buf;
@@ -142,7 +146,7 @@ pub fn write<W: Write>(
                 }
             }
         };
-    write_in_order(out, report.timeline.activities.len(), new_readers, format)
+    write_in_order(out, report.timeline.len(), new_readers, format)
 }
 
 /// Rows a worker formats at a time.
@@ -236,7 +240,7 @@ fn for_each_row(
     mut f: impl FnMut(&Row<'_>) -> io::Result<()>,
 ) -> io::Result<()> {
     for i in records {
-        let a = &report.timeline.activities[i];
+        let a = report.timeline.activity(i);
         let raw = readers[a.source().file as usize]
             .row(a)
             .map_err(io::Error::other)?;
@@ -287,8 +291,8 @@ fn row<'a>(
         activity: a.kind_name(),
         item_id: &raw.item_id,
         session: a.session_id(),
-        ip: tl.ip(i),
-        ip_via: tl.attribution[i].via().as_str(),
+        ip: report.ips.ip(i),
+        ip_via: report.ips.get(i).via().as_str(),
         user_agent: a.user_agent(),
         sender: a.sender(),
         subject: a.subject(),
@@ -307,7 +311,7 @@ fn row<'a>(
 fn message(report: &Report<'_>, i: usize) -> String {
     let a = report.timeline.rec(i);
     let mut m = format!("{} by {}", a.kind_name(), a.app_name());
-    if let Some(ip) = report.timeline.ip(i) {
+    if let Some(ip) = report.ips.ip(i) {
         m.push_str(&format!(" from {ip}"));
     }
     let what = [

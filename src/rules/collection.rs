@@ -74,7 +74,7 @@ fn user_events<'c>(
 fn from_ip(ctx: &Ctx<'_>, records: &[usize]) -> String {
     records
         .iter()
-        .find_map(|&i| ctx.timeline.ip(i))
+        .find_map(|&i| ctx.ips.ip(i))
         .map(|ip| format!(" from {ip}"))
         .unwrap_or_default()
 }

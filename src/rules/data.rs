@@ -13,7 +13,7 @@ use indexmap::IndexMap;
 /// no record.
 fn input<'a>(ctx: &Ctx<'a>, records: Records) -> Option<&'a InputSummary> {
     (!records.is_empty())
-        .then(|| ctx.timeline.inputs.get(records.file))
+        .then(|| ctx.timeline.inputs().get(records.file))
         .flatten()
 }
 
@@ -102,7 +102,7 @@ impl Gaps {
         let (Some(first), Some(last)) = (records.first(), records.last()) else {
             return Vec::new();
         };
-        let time = |i: usize| ctx.timeline.activities[i].time;
+        let time = |i: usize| ctx.timeline.activity(i).time;
         let gap = Duration::hours(ctx.int("gap_hours"));
         // One pass: records are in time order, so a new day is a change of
         // date, and a silence is a long step between neighbours.
@@ -222,7 +222,7 @@ impl Rule for Unparsed {
             let text = format!("{}: {}", s.path, list(&parts, 6));
             let mut f = ctx.finding(self, self.level(), &anchor, text, |i| {
                 let a = ctx.activity(i);
-                match ctx.timeline.salvage_errors.get(&a.source()) {
+                match ctx.timeline.salvage_error(a.source()) {
                     Some(error) => format!("CustomProperties: {error}"),
                     _ if a.implausible_time() => {
                         format!("implausible time {}", crate::clock::format(a.time))

@@ -134,7 +134,7 @@ impl Rule for Mass {
                 };
                 let ip = recs
                     .iter()
-                    .find_map(|&i| ctx.timeline.ip(i))
+                    .find_map(|&i| ctx.ips.ip(i))
                     .map(|ip| format!(" from {ip}"))
                     .unwrap_or_default();
                 let summary = format!(

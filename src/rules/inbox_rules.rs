@@ -266,7 +266,7 @@ impl Rule for RuleActivity {
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         for (_, records) in ctx.mailboxes() {
             // Decided per type, then only those types' rows are read.
-            let strings = &ctx.timeline.arenas.strings;
+            let strings = &ctx.timeline.arenas().strings;
             let kinds: Vec<Kind> = ctx
                 .kinds_present(records)
                 .into_iter()

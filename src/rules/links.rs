@@ -19,7 +19,7 @@ pub struct Deliveries {
 /// The ids the tables compare through: a delivery's item id, and its
 /// Internet message id.
 fn item_of(timeline: &Timeline, j: u32) -> IdHash {
-    timeline.activities[j as usize].item
+    timeline.activity(j as usize).item
 }
 
 fn message_id_of(timeline: &Timeline, j: u32) -> IdHash {
@@ -42,11 +42,7 @@ fn insert_first(table: &mut HashTable<u32>, id: IdHash, i: u32, id_of: impl Fn(u
 
 impl Deliveries {
     pub fn of(timeline: &Timeline, records: Records) -> Deliveries {
-        let delivered: &[u32] = timeline
-            .by_kind
-            .get(records.file)
-            .and_then(|k| k.get(&Kind::MessageDelivered))
-            .map_or(&[], Vec::as_slice);
+        let delivered = timeline.of_kind(records.file, Kind::MessageDelivered);
         let (item, message_id) = (|j| item_of(timeline, j), |j| message_id_of(timeline, j));
         // One pass over the deliveries fills both tables, sized once
         // (growing by rehashing cost more than filling). A busy mailbox has

@@ -23,9 +23,9 @@ mod window;
 
 use crate::activity::{Kind, Rec};
 use crate::actors::{Actor, Actors, Standing};
+use crate::attribution::IpAttribution;
 use crate::finding::{EvidenceList, Finding, Level};
-use crate::timeline::Timeline;
-use crate::timeline::{KindIndex, Records};
+use crate::timeline::{Records, Timeline};
 pub use settings::{Param, ParamDefault, Settings};
 use std::sync::Arc;
 use suspect::Suspect;
@@ -160,6 +160,8 @@ impl Iterator for MergedKinds<'_> {
 /// What a rule sees.
 pub struct Ctx<'a> {
     pub timeline: &'a Timeline,
+    /// Which network each record came from.
+    pub ips: &'a IpAttribution,
     pub settings: &'a Settings,
     shared: &'a Shared<'a>,
     /// Findings of the rules before this one in [`RULES`].
@@ -176,14 +178,9 @@ impl<'a> Ctx<'a> {
     /// Each mailbox (input) and its records.
     pub fn mailboxes(&self) -> impl Iterator<Item = (&'a str, Records)> {
         let tl = self.timeline;
-        tl.by_mailbox
+        tl.mailboxes()
             .iter()
-            .map(move |&recs| (tl.inputs[recs.file].mailbox.as_str(), recs))
-    }
-
-    /// The activity-type index of the mailbox `records` belong to.
-    fn kind_index(&self, records: Records) -> Option<&'a KindIndex> {
-        self.timeline.by_kind.get(records.file)
+            .map(move |&recs| (tl.inputs()[recs.file].mailbox.as_str(), recs))
     }
 
     /// The records of the mailbox `records` belong to whose activity type is
@@ -194,19 +191,13 @@ impl<'a> Ctx<'a> {
 
     /// The records of one activity type, as the index holds them (no copy).
     pub fn kind_list(&self, records: Records, kind: Kind) -> &'a [u32] {
-        self.kind_index(records)
-            .and_then(|index| index.get(&kind))
-            .map_or(&[], Vec::as_slice)
+        self.timeline.of_kind(records.file, kind)
     }
 
     /// The records of one activity type written by the service itself
     /// (`AppIdType` `Exchange`), in time order (no copy).
     pub fn server_kind_list(&self, records: Records, kind: Kind) -> &'a [u32] {
-        self.timeline
-            .by_server_kind
-            .get(records.file)
-            .and_then(|index| index.get(&kind))
-            .map_or(&[], Vec::as_slice)
+        self.timeline.server_of_kind(records.file, kind)
     }
 
     /// The records of `kinds` written by the service itself, in time order.
@@ -224,22 +215,18 @@ impl<'a> Ctx<'a> {
     /// (each in time order) merged on the fly, for rules that walk a busy
     /// mailbox's reads once.
     pub fn each_of_kinds(&self, records: Records, kinds: &[Kind]) -> MergedKinds<'a> {
-        let lists = self.kind_index(records).map_or_else(Vec::new, |index| {
-            kinds
-                .iter()
-                .filter_map(|k| index.get(k))
-                .map(Vec::as_slice)
-                .collect()
-        });
+        let lists = kinds
+            .iter()
+            .map(|&kind| self.timeline.of_kind(records.file, kind))
+            .filter(|list| !list.is_empty())
+            .collect();
         MergedKinds { lists }
     }
 
     /// The activity types present in the mailbox `records` belong to, in no
     /// particular order.
     pub fn kinds_present(&self, records: Records) -> Vec<Kind> {
-        self.kind_index(records)
-            .map(|index| index.keys().copied().collect())
-            .unwrap_or_default()
+        self.timeline.kinds_of(records.file).collect()
     }
 
     /// The deliveries of the mailbox `records` belong to.
@@ -343,7 +330,7 @@ impl<'a> Ctx<'a> {
         match self.actor(i).map(|a| a.standing) {
             Some(Standing::New) => true,
             Some(Standing::Baseline | Standing::Adopted) => false,
-            Some(Standing::Unjudged) | None => self.suspect.contains(self.timeline, i),
+            Some(Standing::Unjudged) | None => self.suspect.contains(self.timeline, self.ips, i),
         }
     }
 
@@ -360,17 +347,17 @@ impl<'a> Ctx<'a> {
         let tl = self.timeline;
         let first = records
             .iter()
-            .map(|&i| tl.activities[i].time)
+            .map(|&i| tl.activity(i).time)
             .min()
             .unwrap_or_default();
         let last = records
             .iter()
-            .map(|&i| tl.activities[i].time)
+            .map(|&i| tl.activity(i).time)
             .max()
             .unwrap_or_default();
         let mailbox = records
             .first()
-            .map_or("", |&i| tl.mailbox(&tl.activities[i]))
+            .map_or("", |&i| tl.mailbox(tl.activity(i)))
             .to_string();
         Finding {
             rule: rule.id(),
@@ -405,32 +392,42 @@ pub enum Phase {
 }
 
 /// Runs every rule; findings come back in stage order (reports sort them).
-pub fn run_all(timeline: &Timeline, settings: &Settings) -> Vec<Finding> {
-    let deliveries: Vec<std::sync::OnceLock<links::Deliveries>> = (0..timeline.inputs.len().max(1))
-        .map(|_| std::sync::OnceLock::new())
-        .collect();
+pub fn run_all(timeline: &Timeline, ips: &IpAttribution, settings: &Settings) -> Vec<Finding> {
+    let deliveries: Vec<std::sync::OnceLock<links::Deliveries>> =
+        (0..timeline.inputs().len().max(1))
+            .map(|_| std::sync::OnceLock::new())
+            .collect();
     std::thread::scope(|scope| {
         // The delivery indexes depend on the timeline only: built beside
         // the actors and the access stage, which do not read them, and on
         // into the lanes, whose first rule to need a mailbox's waits for
         // it (a busy mailbox's take longer than the access stage).
         scope.spawn(|| {
-            for (cell, &records) in deliveries.iter().zip(&timeline.by_mailbox) {
+            for (cell, &records) in deliveries.iter().zip(timeline.mailboxes()) {
                 if !records.is_empty() {
                     cell.get_or_init(|| links::Deliveries::of(timeline, records));
                 }
             }
         });
         let shared = Shared {
-            actors: Actors::build(timeline, settings.int(access::NewIp.id(), "baseline_days")),
+            actors: Actors::build(
+                timeline,
+                ips,
+                settings.int(access::NewIp.id(), "baseline_days"),
+            ),
             deliveries: &deliveries,
         };
-        run_stages(timeline, settings, &shared)
+        run_stages(timeline, ips, settings, &shared)
     })
 }
 
 /// The stages in order, on two threads where lanes allow.
-fn run_stages(timeline: &Timeline, settings: &Settings, shared: &Shared<'_>) -> Vec<Finding> {
+fn run_stages(
+    timeline: &Timeline,
+    ips: &IpAttribution,
+    settings: &Settings,
+    shared: &Shared<'_>,
+) -> Vec<Finding> {
     let no_context = Suspect::default();
     let run = |stage: Phase, prior: Vec<Finding>, suspect: &Suspect| -> Vec<Finding> {
         let mut findings = prior;
@@ -438,6 +435,7 @@ fn run_stages(timeline: &Timeline, settings: &Settings, shared: &Shared<'_>) -> 
             let mut out = Vec::new();
             let ctx = Ctx {
                 timeline,
+                ips,
                 settings,
                 shared,
                 prior: &findings,
@@ -450,7 +448,7 @@ fn run_stages(timeline: &Timeline, settings: &Settings, shared: &Shared<'_>) -> 
                     let file = f
                         .evidence
                         .first()
-                        .map(|e| timeline.activities[e.record].source().file);
+                        .map(|e| timeline.activity(e.record).source().file);
                     cap_by_actor(f, file.is_some_and(|n| shared.actors.judged(n as usize)));
                 }
                 let window = settings.declared_int(rule.id(), "window_minutes");
@@ -461,7 +459,7 @@ fn run_stages(timeline: &Timeline, settings: &Settings, shared: &Shared<'_>) -> 
         findings
     };
     let access = run(Phase::Access, Vec::new(), &no_context);
-    let suspect = Suspect::from_findings(timeline, &access, SUSPECT_SOURCES);
+    let suspect = Suspect::from_findings(timeline, ips, &access, SUSPECT_SOURCES);
     let (lane_a, lane_b) = std::thread::scope(|lanes| {
         let b = lanes.spawn(|| run(Phase::Hiding, access.clone(), &suspect));
         let a = run(Phase::Reading, access.clone(), &suspect);

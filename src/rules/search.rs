@@ -320,7 +320,7 @@ fn keyword_findings(
                 .flat_map(|(h, _)| h.records.iter().copied())
                 .collect();
             let ip = ctx
-                .timeline
+                .ips
                 .ip(group[0].0.records[0])
                 .map(|ip| format!(" from {ip}"))
                 .unwrap_or_default();
@@ -480,11 +480,11 @@ impl Rule for ThenRead {
             };
             let (session, ip, t0) = (
                 &ctx.activity(last).session,
-                ctx.timeline.attribution[last].ip(),
+                ctx.ips.get(last).ip(),
                 ctx.activity(last).time,
             );
             let file = ctx.activity(last).source().file;
-            let mailbox = ctx.timeline.by_mailbox[file as usize];
+            let mailbox = ctx.timeline.mailboxes()[file as usize];
             let after = mailbox.partition_point(|i| i <= last);
             let reads: Vec<usize> = mailbox
                 .slice(after..mailbox.len())
@@ -494,7 +494,7 @@ impl Rule for ThenRead {
                     let a = ctx.activity(i);
                     READ_KINDS.contains(&a.kind)
                         && ((!session.is_empty() && &a.session == session)
-                            || (ip.is_some() && ctx.timeline.attribution[i].ip() == ip))
+                            || (ip.is_some() && ctx.ips.get(i).ip() == ip))
                 })
                 .collect();
             if reads.is_empty() {

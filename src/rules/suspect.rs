@@ -2,6 +2,7 @@
 //! attributed IP had an access anomaly within 24 hours. It raises levels
 //! (`medium↑high`).
 
+use crate::attribution::IpAttribution;
 use crate::finding::Finding;
 use crate::intern::Sym;
 use crate::timeline::Timeline;
@@ -23,6 +24,7 @@ impl Suspect {
     /// of `sources`.
     pub fn from_findings(
         timeline: &Timeline,
+        ips: &IpAttribution,
         findings: &[Finding],
         sources: &[&dyn super::Rule],
     ) -> Suspect {
@@ -32,14 +34,14 @@ impl Suspect {
             .filter(|f| sources.iter().any(|r| r.id() == f.rule))
         {
             for e in f.evidence.iter() {
-                let a = &timeline.activities[e.record];
+                let a = timeline.activity(e.record);
                 if !a.session.is_empty() {
                     s.by_session
                         .entry((a.source().file, a.session))
                         .or_default()
                         .push(a.time);
                 }
-                if let Some(ip) = timeline.attribution[e.record].ip() {
+                if let Some(ip) = ips.get(e.record).ip() {
                     s.by_ip
                         .entry((a.source().file, ip))
                         .or_default()
@@ -53,8 +55,8 @@ impl Suspect {
         s
     }
 
-    pub fn contains(&self, timeline: &Timeline, i: usize) -> bool {
-        let a = &timeline.activities[i];
+    pub fn contains(&self, timeline: &Timeline, ips: &IpAttribution, i: usize) -> bool {
+        let a = timeline.activity(i);
         let near = |times: Option<&Vec<DateTime<Utc>>>| {
             times.is_some_and(|t| {
                 let window = Duration::hours(WINDOW_HOURS);
@@ -65,7 +67,8 @@ impl Suspect {
         let by_session =
             !a.session.is_empty() && near(self.by_session.get(&(a.source().file, a.session)));
         by_session
-            || timeline.attribution[i]
+            || ips
+                .get(i)
                 .ip()
                 .is_some_and(|ip| near(self.by_ip.get(&(a.source().file, ip))))
     }
