@@ -149,39 +149,31 @@ fn select(findings: &mut Vec<Finding>, config: &Config) {
 fn read_inputs(config: &Config) -> anyhow::Result<Vec<input::Parsed>> {
     let files = &config.files;
     // The cores are shared: files read at once, and threads per file.
-    let cores = input::cores();
-    let at_once = cores.min(files.len());
+    let cores = parallel::cores();
     let opts = input::ReadOptions {
         workers: (cores / files.len().max(1)).max(1),
         ..config.read
     };
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let read_some = || {
-        let mut read = Vec::new();
-        loop {
-            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let Some(path) = files.get(i) else { break };
-            let file = u32::try_from(i).unwrap_or(u32::MAX);
-            read.push((i, input::read_path(path, file, opts)));
-        }
-        read
+    let pool = parallel::Pool {
+        workers: cores.min(files.len()),
+        // Every input is kept to the end: no reason to wait for the first.
+        ahead: files.len(),
     };
-    let mut results: Vec<(usize, Result<input::Parsed, error::InputError>)> =
-        std::thread::scope(|scope| {
-            let threads: Vec<_> = (0..at_once).map(|_| scope.spawn(read_some)).collect();
-            threads
-                .into_iter()
-                .flat_map(|h| {
-                    h.join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                })
-                .collect()
-        });
-    results.sort_by_key(|(i, _)| *i);
-    let mut parsed = Vec::with_capacity(results.len());
-    for (_, r) in results {
-        parsed.push(r?);
-    }
+    let mut paths = files.iter().enumerate();
+    let mut parsed = Vec::with_capacity(files.len());
+    parallel::ordered(
+        pool,
+        |_| Ok(paths.next()),
+        || (),
+        |_, &(i, path), _| {
+            let file = u32::try_from(i).unwrap_or(u32::MAX);
+            input::read_path(path, file, opts)
+        },
+        |p| {
+            parsed.push(p);
+            Ok(None)
+        },
+    )?;
     Ok(parsed)
 }
 

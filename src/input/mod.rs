@@ -104,7 +104,7 @@ impl ReadOptions {
     }
 }
 
-pub use crate::parallel::cores;
+use crate::parallel::cores;
 
 /// Files smaller than this are read too fast for a progress bar.
 const PROGRESS_MIN_BYTES: u64 = 32 << 20;

@@ -7,12 +7,11 @@ use super::{Citations, Report};
 use crate::clock;
 use crate::escape;
 use crate::evidence::{FullRow, Props, RowReader};
+use crate::parallel::{Pool, ordered};
 use serde::Serialize;
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::ops::Range;
-use std::sync::{Mutex, mpsc};
 
 /// The timeline's file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,11 +152,11 @@ pub fn write<W: Write>(
 const CHUNK: usize = 4096;
 
 /// Formats positions `0..total` in chunks on every core and writes the
-/// chunks in order, so the output is the same as one pass. Each worker
-/// keeps its own `state` (row readers; a worker that cannot make its state
-/// fails each of its chunks); at most two chunks per worker are
-/// formatted ahead of the writer, which bounds memory, and written buffers
-/// go back to be filled again.
+/// chunks in order (`crate::parallel::ordered`), so the output is the same
+/// as one pass. Each worker keeps its own `state` (row readers; a worker
+/// that cannot make its state fails each of its chunks); at most two
+/// chunks per worker are formatted ahead of the writer, which bounds
+/// memory, and written buffers go back to be filled again.
 fn write_in_order<W: Write, S>(
     out: &mut W,
     total: usize,
@@ -165,68 +164,28 @@ fn write_in_order<W: Write, S>(
     format: impl Fn(&mut S, Range<usize>, Vec<u8>) -> io::Result<Vec<u8>> + Sync,
 ) -> io::Result<()> {
     let workers = crate::parallel::cores().clamp(1, 8);
-    let chunks = total.div_ceil(CHUNK);
-    let ahead = workers * 2;
-    let (ticket_tx, ticket_rx) = mpsc::channel::<usize>();
-    let (done_tx, done_rx) = mpsc::channel::<(usize, io::Result<Vec<u8>>)>();
-    let (spare_tx, spare_rx) = mpsc::channel::<Vec<u8>>();
-    let (ticket_rx, spare_rx) = (Mutex::new(ticket_rx), Mutex::new(spare_rx));
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            let (ticket_rx, spare_rx, done_tx) = (&ticket_rx, &spare_rx, done_tx.clone());
-            let (new_state, format) = (&new_state, &format);
-            scope.spawn(move || {
-                let mut state = new_state();
-                while let Ok(Ok(k)) = ticket_rx.lock().map(|rx| rx.recv()) {
-                    let mut buf = spare_rx
-                        .lock()
-                        .ok()
-                        .and_then(|rx| rx.try_recv().ok())
-                        .unwrap_or_default();
-                    buf.clear();
-                    let positions = k * CHUNK..((k + 1) * CHUNK).min(total);
-                    // A panic would leave the writer waiting for this chunk.
-                    let result = match &mut state {
-                        Ok(state) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                            format(state, positions, buf)
-                        }))
-                        .unwrap_or_else(|_| Err(io::Error::other("timeline: a worker failed"))),
-                        Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
-                    };
-                    if done_tx.send((k, result)).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-        drop(done_tx);
-        for k in 0..chunks.min(ahead) {
-            let _ = ticket_tx.send(k);
-        }
-        let mut waiting = BTreeMap::new();
-        let mut next = 0;
-        let written = (|| {
-            while next < chunks {
-                let (k, chunk) = done_rx
-                    .recv()
-                    .map_err(|_| io::Error::other("timeline: workers stopped"))?;
-                waiting.insert(k, chunk);
-                while let Some(chunk) = waiting.remove(&next) {
-                    let chunk = chunk?;
-                    out.write_all(&chunk)?;
-                    let _ = spare_tx.send(chunk);
-                    if next + ahead < chunks {
-                        let _ = ticket_tx.send(next + ahead);
-                    }
-                    next += 1;
-                }
+    let pool = Pool {
+        workers,
+        ahead: workers * 2,
+    };
+    let mut chunks = (0..total).step_by(CHUNK);
+    ordered(
+        pool,
+        |_| Ok(chunks.next().map(|start| start..(start + CHUNK).min(total))),
+        new_state,
+        |state, positions, spent: Option<Vec<u8>>| match state {
+            Ok(state) => {
+                let mut buf = spent.unwrap_or_default();
+                buf.clear();
+                format(state, positions.clone(), buf)
             }
-            Ok(())
-        })();
-        // No more tickets: the workers finish their chunk and stop.
-        drop(ticket_tx);
-        written
-    })
+            Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
+        },
+        |chunk: Vec<u8>| {
+            out.write_all(&chunk)?;
+            Ok(Some(chunk))
+        },
+    )
 }
 
 /// Builds each exported row of `records`, reading the full properties
