@@ -1,7 +1,10 @@
 //! Byte-level decoding of an export: BOM sniffing, UTF-16 transcoding and the
-//! per-field UTF-8 → cp1252 fallback (`docs/format.md` §1.2, §11.1).
+//! per-field UTF-8 → cp1252 fallback (`docs/format.md` §1.2, §11.1). The
+//! transcoding itself is `encoding_rs`'s.
 
 pub use crate::evidence::Encoding;
+use encoding_rs::{UTF_16BE, UTF_16LE, WINDOWS_1252};
+use encoding_rs_io::DecodeReaderBytesBuilder;
 use std::borrow::Cow;
 use std::io::{self, BufRead, Read};
 
@@ -24,8 +27,8 @@ pub fn sniff<R: BufRead + Send + 'static>(
     let mut skip = [0u8; 3];
     chained.read_exact(&mut skip[..bom_len])?;
     let reader: Box<dyn BufRead + Send> = match encoding {
-        Encoding::Utf16Le => Box::new(io::BufReader::new(Utf16Reader::new(chained, true))),
-        Encoding::Utf16Be => Box::new(io::BufReader::new(Utf16Reader::new(chained, false))),
+        Encoding::Utf16Le => Box::new(io::BufReader::new(utf16_as_utf8(chained, UTF_16LE))),
+        Encoding::Utf16Be => Box::new(io::BufReader::new(utf16_as_utf8(chained, UTF_16BE))),
         _ => Box::new(io::BufReader::with_capacity(1 << 16, chained)),
     };
     Ok((encoding, reader))
@@ -46,111 +49,25 @@ fn fill_at_least<R: BufRead>(inner: &mut R, n: usize) -> io::Result<Vec<u8>> {
     Ok(head)
 }
 
-/// Decodes one field: UTF-8 when valid, else Windows-1252. The flag says
+/// Decodes one field: UTF-8 when valid, else Windows-1252 (the five bytes
+/// it leaves undefined become the C1 control of the same value, as
+/// Windows' own decoder and the WHATWG encoding standard do). The flag says
 /// whether the fallback was used.
 pub fn decode_field(bytes: &[u8]) -> (Cow<'_, str>, bool) {
     match std::str::from_utf8(bytes) {
         Ok(s) => (Cow::Borrowed(s), false),
-        Err(_) => (
-            Cow::Owned(bytes.iter().map(|&b| cp1252_char(b)).collect()),
-            true,
-        ),
+        Err(_) => (WINDOWS_1252.decode_without_bom_handling(bytes).0, true),
     }
 }
 
-/// Windows-1252: Latin-1 except 0x80–0x9F. The five undefined bytes map to
-/// the C1 control of the same value, as Windows' own decoder does.
-fn cp1252_char(b: u8) -> char {
-    const HIGH: [char; 32] = [
-        '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8d}', 'Ž',
-        '\u{8f}', '\u{90}', '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9d}',
-        'ž', 'Ÿ',
-    ];
-    match b {
-        0x80..=0x9F => HIGH[usize::from(b - 0x80)],
-        _ => char::from(b),
-    }
-}
-
-/// Streams UTF-16 as UTF-8. Unpaired surrogates and a dangling odd byte
-/// become U+FFFD rather than an error: the row survives, visibly marked.
-struct Utf16Reader<R> {
-    inner: R,
-    little_endian: bool,
-    pending: Vec<u8>,
-    out: Vec<u8>,
-    out_pos: usize,
-    raw: Vec<u8>,
-}
-
-impl<R: Read> Utf16Reader<R> {
-    fn new(inner: R, little_endian: bool) -> Self {
-        Utf16Reader {
-            inner,
-            little_endian,
-            pending: Vec::new(),
-            out: Vec::new(),
-            out_pos: 0,
-            raw: vec![0; 1 << 15],
-        }
-    }
-
-    /// Decodes the next chunk into `out`; false at end of input.
-    fn refill(&mut self) -> io::Result<bool> {
-        let n = self.inner.read(&mut self.raw)?;
-        if n == 0 && self.pending.is_empty() {
-            return Ok(false);
-        }
-        self.pending.extend_from_slice(&self.raw[..n]);
-        let at_end = n == 0;
-        let mut usable = self.pending.len() & !1;
-        let unit = |p: &[u8], i: usize, le: bool| {
-            if le {
-                u16::from_le_bytes([p[i], p[i + 1]])
-            } else {
-                u16::from_be_bytes([p[i], p[i + 1]])
-            }
-        };
-        // Keep a trailing high surrogate until its partner arrives.
-        if !at_end
-            && usable >= 2
-            && (0xD800..0xDC00).contains(&unit(&self.pending, usable - 2, self.little_endian))
-        {
-            usable -= 2;
-        }
-        let units: Vec<u16> = (0..usable)
-            .step_by(2)
-            .map(|i| unit(&self.pending, i, self.little_endian))
-            .collect();
-        self.out.clear();
-        self.out_pos = 0;
-        let mut buf = [0u8; 4];
-        for c in char::decode_utf16(units) {
-            let c = c.unwrap_or('\u{FFFD}');
-            self.out
-                .extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-        }
-        self.pending.drain(..usable);
-        if at_end && !self.pending.is_empty() {
-            self.pending.clear();
-            self.out.extend_from_slice("\u{FFFD}".as_bytes());
-        }
-        Ok(true)
-    }
-}
-
-impl<R: Read> Read for Utf16Reader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.out_pos >= self.out.len() {
-            if !self.refill()? {
-                return Ok(0);
-            }
-        }
-        let n = buf.len().min(self.out.len() - self.out_pos);
-        buf[..n].copy_from_slice(&self.out[self.out_pos..self.out_pos + n]);
-        self.out_pos += n;
-        Ok(n)
-    }
+/// UTF-16 (its BOM, if any, already read) as UTF-8. Unpaired surrogates and
+/// a dangling odd byte become U+FFFD rather than an error: the row
+/// survives, visibly marked.
+fn utf16_as_utf8<R: Read>(inner: R, encoding: &'static encoding_rs::Encoding) -> impl Read {
+    DecodeReaderBytesBuilder::new()
+        .encoding(Some(encoding))
+        .bom_sniffing(false)
+        .build(inner)
 }
 
 #[cfg(test)]
@@ -203,6 +120,27 @@ mod tests {
         assert_eq!(
             decode_field("Café".as_bytes()),
             (Cow::Borrowed("Café"), false)
+        );
+    }
+
+    #[test]
+    fn cp1252_undefined_bytes_are_c1_controls() {
+        for b in [0x81u8, 0x8D, 0x8F, 0x90, 0x9D] {
+            let bytes = [b, 0xFF];
+            let (text, fallback) = decode_field(&bytes);
+            assert!(fallback);
+            assert_eq!(text, format!("{}ÿ", char::from(b)));
+        }
+    }
+
+    #[test]
+    fn unpaired_utf16_surrogates_become_replacements() {
+        // A high surrogate followed by 'A', and a lone low one.
+        let units = [0xD83Du16, 0x41, 0xDE00, 0x42];
+        let le: Vec<u8> = units.iter().flat_map(|u| u.to_le_bytes()).collect();
+        assert_eq!(
+            read_all([vec![0xFF, 0xFE], le].concat()).1,
+            "\u{FFFD}A\u{FFFD}B"
         );
     }
 
