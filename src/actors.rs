@@ -149,7 +149,7 @@ struct Logon {
 
 /// The actors of every mailbox and the actor of every record.
 #[derive(Debug, Default)]
-pub struct Actors {
+pub(crate) struct Actors {
     pub actors: Vec<Arc<Actor>>,
     /// Parallel to the timeline's records; [`NONE`] when unattributed.
     by_record: Vec<u32>,
@@ -161,7 +161,7 @@ pub struct Actors {
 const NONE: u32 = u32::MAX;
 
 impl Actors {
-    pub fn build(timeline: &Timeline, ips: &IpAttribution, baseline_days: i64) -> Actors {
+    pub(crate) fn build(timeline: &Timeline, ips: &IpAttribution, baseline_days: i64) -> Actors {
         let mut all = Actors {
             actors: Vec::new(),
             by_record: vec![NONE; timeline.len()],
@@ -174,12 +174,12 @@ impl Actors {
     }
 
     /// Whether input `file` has a history past its baseline period.
-    pub fn judged(&self, file: usize) -> bool {
+    pub(crate) fn judged(&self, file: usize) -> bool {
         self.judged.get(file).copied().unwrap_or(false)
     }
 
     /// The actor of record `i`.
-    pub fn of(&self, i: usize) -> Option<&Arc<Actor>> {
+    pub(crate) fn of(&self, i: usize) -> Option<&Arc<Actor>> {
         let at = *self.by_record.get(i)?;
         self.actors.get(at as usize)
     }
@@ -653,7 +653,7 @@ fn site(ip: &str) -> String {
 }
 
 /// IPv4 /24, IPv6 /48; anything else (anonymised, garbage) as written.
-pub fn network(ip: &str) -> String {
+pub(crate) fn network(ip: &str) -> String {
     match ip.parse::<IpAddr>() {
         Ok(IpAddr::V4(v4)) => {
             let o = v4.octets();
@@ -668,7 +668,7 @@ pub fn network(ip: &str) -> String {
 }
 
 /// A failed `ServerLogon`: a `Result` that is not a success, or exception text.
-pub fn is_failure(a: Rec<'_>) -> bool {
+pub(crate) fn is_failure(a: Rec<'_>) -> bool {
     let bad_result = a.logon_result().is_some_and(|r| {
         let r = r.to_ascii_lowercase();
         !(r.contains("success") || r == "true" || r == "ok")
@@ -678,7 +678,7 @@ pub fn is_failure(a: Rec<'_>) -> bool {
 
 /// Browser family and OS of a user agent, `+Preload` suffixes stripped:
 /// "Chrome on Windows". Unknown software keeps its product token.
-pub fn agent_key(ua: &str) -> String {
+pub(crate) fn agent_key(ua: &str) -> String {
     let ua = ua.trim().trim_end_matches("+Preload");
     let lower = ua.trim_end_matches("+Preload").to_ascii_lowercase();
     let family = [

@@ -5,8 +5,8 @@ use crate::cli::{Cli, ColorWhen};
 use crate::error::UsageError;
 use crate::finding::Level;
 use crate::input::ReadOptions;
-pub use crate::report::Window;
-pub use crate::report::{Format, Style, TABLE_WIDTH, TimelineFormat, TimelineOptions, Zone};
+pub(crate) use crate::report::Window;
+pub(crate) use crate::report::{Format, Style, TABLE_WIDTH, TimelineFormat, TimelineOptions, Zone};
 use crate::rules::{self, Settings};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use std::env;
@@ -33,14 +33,14 @@ fn parse_bound(flag: &str, text: &str, end: bool) -> Result<DateTime<Utc>, Usage
 
 /// Where and how the timeline is written.
 #[derive(Debug, Clone)]
-pub struct TimelineOut {
+pub(crate) struct TimelineOut {
     /// `None`: standard output.
     pub path: Option<PathBuf>,
     pub options: TimelineOptions,
 }
 
 #[derive(Debug)]
-pub struct Config {
+pub(crate) struct Config {
     /// As given: any name the system can open, UTF-8 or not.
     pub files: Vec<PathBuf>,
     pub format: Format,
@@ -64,7 +64,7 @@ pub struct Config {
 }
 
 impl Config {
-    pub fn from_cli(cli: &Cli) -> Result<Config, UsageError> {
+    pub(crate) fn from_cli(cli: &Cli) -> Result<Config, UsageError> {
         if cli.files.len() > crate::activity::MAX_INPUTS {
             return Err(UsageError(format!(
                 "{} input files; a run reads at most {}: split the case into several runs",

@@ -17,7 +17,7 @@ fn is_dangerous(c: char) -> bool {
 
 /// Makes `text` safe to print on a terminal: every dangerous character
 /// becomes a visible `\u{…}` escape. Borrowed when nothing needed escaping.
-pub fn for_terminal(text: &str) -> Cow<'_, str> {
+pub(crate) fn for_terminal(text: &str) -> Cow<'_, str> {
     if !text.chars().any(is_dangerous) {
         return Cow::Borrowed(text);
     }
@@ -34,7 +34,7 @@ pub fn for_terminal(text: &str) -> Cow<'_, str> {
 
 /// Escapes for the terminal and cuts to at most `max` characters, marking the
 /// cut with `…`, for quoting data inside one-line messages.
-pub fn for_terminal_short(text: &str, max: usize) -> String {
+pub(crate) fn for_terminal_short(text: &str, max: usize) -> String {
     let safe = for_terminal(text);
     if safe.chars().count() <= max {
         return safe.into_owned();
@@ -47,7 +47,7 @@ pub fn for_terminal_short(text: &str, max: usize) -> String {
 /// Neutralises a CSV cell a spreadsheet would evaluate as a formula
 /// (OWASP "CSV Injection"): a leading `=`, `+`, `-`, `@`, tab or CR gets a
 /// `'` prefix so Excel and LibreOffice show it as text.
-pub fn csv_cell(text: &str) -> Cow<'_, str> {
+pub(crate) fn csv_cell(text: &str) -> Cow<'_, str> {
     match text.as_bytes().first() {
         Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => Cow::Owned(format!("'{text}")),
         _ => Cow::Borrowed(text),

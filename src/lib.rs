@@ -8,18 +8,18 @@
 #![forbid(unsafe_code)]
 
 pub mod activity;
-pub mod actors;
+mod actors;
 pub mod attribution;
 pub mod cli;
 pub mod clock;
-pub mod config;
+mod config;
 pub mod error;
-pub mod escape;
+mod escape;
 pub mod evidence;
 pub mod finding;
 pub mod input;
-pub mod intern;
-pub mod parallel;
+mod intern;
+mod parallel;
 pub mod report;
 pub mod rules;
 pub mod timeline;

@@ -10,7 +10,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Mutex, mpsc};
 
 /// The cores this run may use.
-pub fn cores() -> usize {
+pub(crate) fn cores() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
@@ -18,7 +18,7 @@ pub fn cores() -> usize {
 /// but not yet consumed (which bounds memory: each holds its input and,
 /// once done, its result).
 #[derive(Debug, Clone, Copy)]
-pub struct Pool {
+pub(crate) struct Pool {
     pub workers: usize,
     pub ahead: usize,
 }
@@ -40,7 +40,7 @@ pub struct Pool {
 /// consumed. An error from `produce` ends production; the jobs made before
 /// it are still consumed, and their errors come first. A panic in `work`
 /// is raised again on the calling thread.
-pub fn ordered<J, R, S, E>(
+pub(crate) fn ordered<J, R, S, E>(
     pool: Pool,
     mut produce: impl FnMut(Option<J>) -> Result<Option<J>, E>,
     new_state: impl Fn() -> S + Sync,

@@ -6,8 +6,8 @@ use common::{assert_conserved, at_line, full_prop, parse, prop, timeline};
 use o365scan::activity::{Kind, TimeSource};
 use o365scan::attribution::{IpAttribution, Via};
 use o365scan::clock;
+use o365scan::evidence::Encoding;
 use o365scan::evidence::RowSource;
-use o365scan::input::decode::Encoding;
 use o365scan::input::pylit::PyValue;
 
 const ALL: &[&str] = &[

@@ -16,7 +16,7 @@
 
 use super::{InputSummary, Parsed};
 use crate::activity::Kind;
-pub use crate::evidence::AccountPart;
+pub(super) use crate::evidence::AccountPart;
 use indexmap::IndexMap;
 
 /// One account of a pasted file: its first line (the header that starts
@@ -30,7 +30,7 @@ pub struct Account {
 /// The accounts of `p` when its repeated headers separate different
 /// `UserName`s; empty when the file is one mailbox (the usual case, at no
 /// cost: only files with repeated headers are looked at).
-pub fn split(p: &Parsed, last_line: u64) -> Vec<Account> {
+pub(super) fn split(p: &Parsed, last_line: u64) -> Vec<Account> {
     let headers = &p.summary.header_lines;
     if headers.is_empty() {
         return Vec::new();

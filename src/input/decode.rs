@@ -2,7 +2,7 @@
 //! per-field UTF-8 → cp1252 fallback (`docs/format.md` §1.2, §11.1). The
 //! transcoding itself is `encoding_rs`'s.
 
-pub use crate::evidence::Encoding;
+pub(super) use crate::evidence::Encoding;
 use encoding_rs::{UTF_16BE, UTF_16LE, WINDOWS_1252};
 use encoding_rs_io::DecodeReaderBytesBuilder;
 use std::borrow::Cow;
@@ -10,7 +10,7 @@ use std::io::{self, BufRead, Read};
 
 /// Looks at the first bytes and returns the encoding plus a reader that
 /// yields UTF-8 (or cp1252) bytes with any BOM consumed.
-pub fn sniff<R: BufRead + Send + 'static>(
+pub(super) fn sniff<R: BufRead + Send + 'static>(
     mut inner: R,
 ) -> io::Result<(Encoding, Box<dyn BufRead + Send>)> {
     let head = fill_at_least(&mut inner, 4)?;
@@ -53,7 +53,7 @@ fn fill_at_least<R: BufRead>(inner: &mut R, n: usize) -> io::Result<Vec<u8>> {
 /// it leaves undefined become the C1 control of the same value, as
 /// Windows' own decoder and the WHATWG encoding standard do). The flag says
 /// whether the fallback was used.
-pub fn decode_field(bytes: &[u8]) -> (Cow<'_, str>, bool) {
+pub(super) fn decode_field(bytes: &[u8]) -> (Cow<'_, str>, bool) {
     match std::str::from_utf8(bytes) {
         Ok(s) => (Cow::Borrowed(s), false),
         Err(_) => (WINDOWS_1252.decode_without_bom_handling(bytes).0, true),

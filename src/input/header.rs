@@ -6,7 +6,7 @@ use super::records::Fields;
 use crate::escape;
 
 /// The seven retriever columns, in the producer's order.
-pub const COLUMNS: [&str; 7] = [
+pub(super) const COLUMNS: [&str; 7] = [
     "TimeStamp",
     "AppIdType",
     "ActivityIdType",
@@ -16,17 +16,17 @@ pub const COLUMNS: [&str; 7] = [
     "CustomProperties",
 ];
 
-pub const TIME_STAMP: usize = 0;
-pub const APP: usize = 1;
-pub const ACTIVITY: usize = 2;
-pub const ITEM_ID: usize = 3;
-pub const CREATION_TIME: usize = 4;
-pub const SESSION: usize = 5;
-pub const PROPERTIES: usize = 6;
+pub(super) const TIME_STAMP: usize = 0;
+pub(super) const APP: usize = 1;
+pub(super) const ACTIVITY: usize = 2;
+pub(super) const ITEM_ID: usize = 3;
+pub(super) const CREATION_TIME: usize = 4;
+pub(super) const SESSION: usize = 5;
+pub(super) const PROPERTIES: usize = 6;
 
 /// Where each retriever column sits in this file.
 #[derive(Debug, Clone)]
-pub struct Columns {
+pub(crate) struct Columns {
     /// Position of each of [`COLUMNS`]; `None` when the file lacks it.
     pub index: [Option<usize>; 7],
     /// Number of header fields.
@@ -35,7 +35,7 @@ pub struct Columns {
 
 impl Columns {
     /// Maps a header record; `Err` describes what the file looks like instead.
-    pub fn from_header(raw: &[u8], record: &Fields) -> Result<Self, String> {
+    pub(crate) fn from_header(raw: &[u8], record: &Fields) -> Result<Self, String> {
         let names: Vec<String> = record.iter().map(normalise).collect();
         let mut index = [None; 7];
         for (slot, wanted) in index.iter_mut().zip(COLUMNS) {
@@ -52,14 +52,14 @@ impl Columns {
 
     /// True when `CustomProperties` is the last column, so stray unquoted
     /// commas in a hand-edited cell can be rejoined without guessing.
-    pub fn properties_last(&self) -> bool {
+    pub(crate) fn properties_last(&self) -> bool {
         self.index[PROPERTIES] == Some(self.width - 1)
     }
 }
 
 /// A later line equal to a header (merged exports, `docs/format.md` §2).
 /// Asked of every row, so it reads the fields in place (no copies).
-pub fn is_header(record: &Fields) -> bool {
+pub(super) fn is_header(record: &Fields) -> bool {
     let is = |field: &[u8], name: &str| {
         // Most rows start with a digit (a time): no header does.
         !field.first().is_some_and(u8::is_ascii_digit)

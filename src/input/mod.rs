@@ -4,20 +4,21 @@
 //! encodings or Python literals, so another export format only needs a new
 //! reader here.
 
-pub mod accounts;
-pub mod decode;
+mod accounts;
+mod decode;
 mod header;
 mod order;
 mod parallel;
 pub mod pylit;
 mod raw;
-pub mod records;
+mod records;
 mod row;
-pub mod row_error;
+mod row_error;
 
 pub use crate::evidence::{InputSummary, Rejection};
-pub use raw::{RawCursor, RawRows, RawStore};
-pub mod time;
+pub use raw::RawRows;
+use raw::RawStore;
+mod time;
 
 use crate::activity::{
     Activity, Arenas, Kind, MAX_INPUTS, Rec, Source, TimeSource, append_records,

@@ -14,7 +14,7 @@ use std::io::{self, BufRead};
 /// to keep a few in flight.
 const BATCH_RECORDS: usize = 4096;
 
-pub enum Error {
+pub(super) enum Error {
     /// Reading failed near this line.
     Read(u64, io::Error),
     Input(InputError),
@@ -30,7 +30,7 @@ struct Batch {
 /// first batch's row length, instead of doubling (which briefly holds the
 /// old and the new copy). `workers` parse (at most eight: more only add
 /// batches in flight).
-pub fn read<'p, R: BufRead>(
+pub(super) fn read<'p, R: BufRead>(
     records: &mut Records<R>,
     new_reader: impl Fn() -> FileReader<'p> + Sync,
     size: Option<u64>,

@@ -20,7 +20,7 @@ use std::time::SystemTime;
 
 /// Where an input's raw rows are.
 #[derive(Debug, Clone)]
-pub enum RawStore {
+pub(crate) enum RawStore {
     /// The file, through the handle of the first read. `base` is the length
     /// of a UTF-8 BOM, skipped; `len` and `modified` are the file's when it
     /// was opened.

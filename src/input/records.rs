@@ -10,13 +10,13 @@
 use std::io::{self, BufRead};
 
 /// The largest record kept (`docs/format.md` §4.3 asks for at least 10 MB fields).
-pub const MAX_RECORD_BYTES: usize = 64 << 20;
+pub(super) const MAX_RECORD_BYTES: usize = 64 << 20;
 /// Lines a quoted field may span before the quote is judged unterminated.
-pub const MAX_RECORD_LINES: usize = 100;
+pub(super) const MAX_RECORD_LINES: usize = 100;
 
 /// What the splitter yields.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Next {
+pub(super) enum Next {
     /// A record: its first line and how many lines it spans; the bytes are
     /// in [`Records::record`] (line terminator removed).
     Record {
@@ -35,7 +35,7 @@ pub enum Next {
     End,
 }
 
-pub struct Records<R> {
+pub(super) struct Records<R> {
     inner: R,
     /// Number of the next physical line to read.
     next_line: u64,
@@ -52,7 +52,7 @@ pub struct Records<R> {
 }
 
 impl<R: BufRead> Records<R> {
-    pub fn new(inner: R) -> Self {
+    pub(super) fn new(inner: R) -> Self {
         Records {
             inner,
             next_line: 1,
@@ -65,27 +65,27 @@ impl<R: BufRead> Records<R> {
     }
 
     /// The bytes of the last [`Next::Record`].
-    pub fn record(&self) -> &[u8] {
+    pub(super) fn record(&self) -> &[u8] {
         &self.record
     }
 
     /// The number of the next physical line.
-    pub fn next_line(&self) -> u64 {
+    pub(super) fn next_line(&self) -> u64 {
         self.next_line
     }
 
     /// Bytes consumed from the stream so far.
-    pub fn consumed(&self) -> u64 {
+    pub(super) fn consumed(&self) -> u64 {
         self.consumed
     }
 
     /// Byte offset of the last record in the stream.
-    pub fn record_offset(&self) -> u64 {
+    pub(super) fn record_offset(&self) -> u64 {
         self.record_offset
     }
 
     /// The next record, kept here: [`Records::record`] gives its bytes.
-    pub fn next_record(&mut self) -> io::Result<Next> {
+    pub(super) fn next_record(&mut self) -> io::Result<Next> {
         let mut record = std::mem::take(&mut self.record);
         record.clear();
         let next = self.next_record_into(&mut record);
@@ -95,7 +95,7 @@ impl<R: BufRead> Records<R> {
 
     /// The next record, its bytes appended to `out` (the parallel reader's
     /// batch) rather than kept here: one copy fewer per row.
-    pub fn next_record_into(&mut self, out: &mut Vec<u8>) -> io::Result<Next> {
+    pub(super) fn next_record_into(&mut self, out: &mut Vec<u8>) -> io::Result<Next> {
         let start = out.len();
         let Some((line, offset, skipped)) = self.line_into(out)? else {
             return Ok(Next::End);
@@ -207,38 +207,34 @@ fn open_quote(bytes: &[u8]) -> bool {
 
 /// Fields of one record, split by `csv_core` (quotes and `""` undone).
 #[derive(Debug, Default)]
-pub struct Fields {
+pub(crate) struct Fields {
     buf: Vec<u8>,
     ends: Vec<usize>,
 }
 
 impl Fields {
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.ends.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
-    }
-
-    pub fn get(&self, i: usize) -> Option<&[u8]> {
+    pub(crate) fn get(&self, i: usize) -> Option<&[u8]> {
         let end = *self.ends.get(i)?;
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
         self.buf.get(start..end)
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &[u8]> {
         (0..self.len()).filter_map(|i| self.get(i))
     }
 
     /// A record with one empty field: a blank line, not a row.
-    pub fn is_blank(&self) -> bool {
+    pub(crate) fn is_blank(&self) -> bool {
         self.len() == 1 && self.get(0).is_some_and(<[u8]>::is_empty)
     }
 }
 
 /// Splits reusable: one `csv_core` reader and buffers for every record.
-pub struct Splitter {
+pub(super) struct Splitter {
     core: csv_core::Reader,
 }
 
@@ -253,7 +249,7 @@ impl Default for Splitter {
 }
 
 impl Splitter {
-    pub fn split(&mut self, record: &[u8], out: &mut Fields) {
+    pub(super) fn split(&mut self, record: &[u8], out: &mut Fields) {
         use csv_core::ReadRecordResult as R;
         if split_plain(record, out) {
             return;

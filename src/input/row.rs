@@ -12,7 +12,7 @@ use crate::escape;
 use chrono::{DateTime, Utc};
 use std::borrow::Cow;
 
-pub struct Built {
+pub(super) struct Built {
     pub activity: Activity,
     pub cp1252_fields: u32,
     /// Why `CustomProperties` had to be salvaged, if it was.
@@ -24,7 +24,7 @@ fn cell(fields: &Fields, pos: usize) -> &[u8] {
     fields.get(pos).unwrap_or_default()
 }
 
-pub fn build(
+pub(super) fn build(
     record: &Fields,
     columns: &Columns,
     source: Source,

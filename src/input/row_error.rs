@@ -8,7 +8,7 @@ use crate::activity::Capacity;
 use crate::evidence::RejectCode;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RowError {
+pub(super) enum RowError {
     /// Not as many fields as the header, and not a last `CustomProperties`
     /// cell split on its commas.
     #[error("expected {expected} fields, found {found}")]
@@ -32,7 +32,7 @@ pub enum RowError {
 }
 
 impl RowError {
-    pub fn code(&self) -> RejectCode {
+    pub(super) fn code(&self) -> RejectCode {
         match self {
             RowError::FieldCount { .. } => RejectCode::FieldCount,
             RowError::NoTime { .. } => RejectCode::NoTime,

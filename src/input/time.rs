@@ -5,14 +5,14 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Parsed {
+pub(super) enum Parsed {
     At(DateTime<Utc>),
     /// `0001-01-01…`: the producer's "unknown".
     Sentinel,
     Invalid,
 }
 
-pub fn parse(text: &str) -> Parsed {
+pub(super) fn parse(text: &str) -> Parsed {
     let text = text.trim().trim_start_matches('\u{feff}');
     if text.starts_with("0001-01-01") {
         return Parsed::Sentinel;

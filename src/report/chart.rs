@@ -18,7 +18,7 @@ const BUCKETS_MINUTES: &[i64] = &[1, 5, 15, 60, 360, 1440, 10080];
 const MAX_BUCKETS: i64 = 120;
 
 /// Chart categories, drawn bottom to top.
-pub const CATEGORIES: &[(&str, &str)] = &[
+pub(super) const CATEGORIES: &[(&str, &str)] = &[
     ("Sign-in", "#3b6fb6"),
     ("Delivery", "#9aa5b1"),
     ("Reading", "#5aa469"),
@@ -28,7 +28,7 @@ pub const CATEGORIES: &[(&str, &str)] = &[
     ("Other", "#c9cfd6"),
 ];
 
-pub fn category(a: &Activity) -> usize {
+pub(super) fn category(a: &Activity) -> usize {
     match a.kind {
         Kind::ServerLogon | Kind::Logon => 0,
         Kind::MessageDelivered => 1,
@@ -65,7 +65,7 @@ pub fn category(a: &Activity) -> usize {
     }
 }
 
-pub fn level_colour(level: Level) -> &'static str {
+pub(super) fn level_colour(level: Level) -> &'static str {
     match level {
         Level::Informational => "#7a8591",
         Level::Low => "#3c8d5a",
@@ -76,7 +76,7 @@ pub fn level_colour(level: Level) -> &'static str {
 }
 
 /// The SVG, or `None` when there is nothing to draw.
-pub fn svg(report: &Report<'_>) -> Option<String> {
+pub(super) fn svg(report: &Report<'_>) -> Option<String> {
     let tl = report.timeline;
     let times = || report.window.records(tl).map(|(_, a)| a.time);
     let (start, end) = (times().min()?, times().max()?);

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 /// Records per activity type and per client type, sorted by name (the
 /// JSON report's `counts` as it is).
 #[derive(Debug, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Counts<'a> {
+pub(super) struct Counts<'a> {
     pub activity: BTreeMap<&'a str, u64>,
     pub app: BTreeMap<&'a str, u64>,
 }
@@ -19,7 +19,7 @@ pub struct Counts<'a> {
 /// Records per `ActivityIdType` and per `AppIdType` inside `window`, each
 /// sorted by name: from the timeline's indexes without a window, else one
 /// pass over the records.
-pub fn counts<'t>(timeline: &'t Timeline, window: &Window) -> Counts<'t> {
+pub(super) fn counts<'t>(timeline: &'t Timeline, window: &Window) -> Counts<'t> {
     let mut kinds: FxHashMap<Kind, u64> = FxHashMap::default();
     let mut apps: FxHashMap<App, u64> = FxHashMap::default();
     if window.is_set() {
@@ -43,7 +43,7 @@ pub fn counts<'t>(timeline: &'t Timeline, window: &Window) -> Counts<'t> {
 }
 
 /// Distinct non-empty `ClientSessionId`s, per mailbox.
-pub fn sessions(timeline: &Timeline) -> usize {
+pub(super) fn sessions(timeline: &Timeline) -> usize {
     let sessions: FxHashSet<(u32, Sym)> = timeline
         .activities()
         .iter()

@@ -15,7 +15,7 @@ pub const SCHEMA: &str = "o365scan.report/1";
 
 /// Evidence rows written per finding; `count` still says how many matched
 /// and the timeline export tags every cited row.
-pub const MAX_EVIDENCE: usize = crate::finding::DETAILED_EVIDENCE;
+pub(super) const MAX_EVIDENCE: usize = crate::finding::DETAILED_EVIDENCE;
 
 #[derive(Serialize)]
 struct Document<'a> {
@@ -250,7 +250,7 @@ fn finding<'a>(report: &'a Report<'a>, f: &'a Finding) -> JsonFinding<'a> {
     }
 }
 
-pub fn write<W: Write>(out: &mut W, report: &Report<'_>, style: &Style) -> io::Result<()> {
+pub(super) fn write<W: Write>(out: &mut W, report: &Report<'_>, style: &Style) -> io::Result<()> {
     let doc = document(report);
     if style.terminal {
         let text = serde_json::to_string_pretty(&doc).map_err(io::Error::from)?;
@@ -262,7 +262,11 @@ pub fn write<W: Write>(out: &mut W, report: &Report<'_>, style: &Style) -> io::R
     out.write_all(b"\n")
 }
 
-pub fn write_lines<W: Write>(out: &mut W, report: &Report<'_>, style: &Style) -> io::Result<()> {
+pub(super) fn write_lines<W: Write>(
+    out: &mut W,
+    report: &Report<'_>,
+    style: &Style,
+) -> io::Result<()> {
     for f in &report.findings {
         let line = serde_json::to_string(&finding(report, f)).map_err(io::Error::from)?;
         write_text(out, &line, style)?;
@@ -293,7 +297,7 @@ struct RuleInfo {
 }
 
 /// `--list-rules --format json|jsonl`: the catalogue as data.
-pub fn list_rules<W: Write>(out: &mut W, format: super::Format) -> io::Result<()> {
+pub(super) fn list_rules<W: Write>(out: &mut W, format: super::Format) -> io::Result<()> {
     let rules: Vec<RuleInfo> = crate::rules::RULES
         .iter()
         .map(|r| RuleInfo {

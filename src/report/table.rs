@@ -23,7 +23,7 @@ const MAX_REJECTIONS_SHOWN: usize = 20;
 /// hundreds of the same burst). The JSON, JSONL and HTML reports list all.
 const MAX_SIMILAR_SHOWN: usize = 10;
 
-pub fn write<W: Write>(out: &mut W, report: &Report<'_>, style: &Style) -> io::Result<()> {
+pub(super) fn write<W: Write>(out: &mut W, report: &Report<'_>, style: &Style) -> io::Result<()> {
     writeln!(out, "{}", header_block(report, style))?;
     writeln!(out)?;
     write_findings(out, report, style)?;
@@ -309,7 +309,7 @@ fn write_rejections<W: Write>(out: &mut W, report: &Report<'_>) -> io::Result<()
     Ok(())
 }
 
-pub fn list_rules<W: Write>(out: &mut W, style: &Style) -> io::Result<()> {
+pub(super) fn list_rules<W: Write>(out: &mut W, style: &Style) -> io::Result<()> {
     let mut table = condensed_table(style);
     table.set_header(vec!["Rule", "Level", "ATT&CK", "Title"]);
     for rule in rules::RULES {

@@ -10,7 +10,7 @@ use super::window::{self, Event};
 use super::{Ctx, Meta, Param, Phase, Rule, list, plural, quoted};
 use crate::activity::{App, Kind};
 use crate::actors::{Actor, Standing};
-pub use crate::actors::{agent_key, is_failure, network};
+pub(super) use crate::actors::{agent_key, is_failure, network};
 use crate::finding::{Finding, Level};
 use crate::timeline::Records;
 use chrono::{DateTime, Duration, Utc};
@@ -122,7 +122,7 @@ fn logon_detail(ctx: &Ctx<'_>, i: usize) -> String {
     d
 }
 
-pub struct NewIp;
+pub(super) struct NewIp;
 
 impl Rule for NewIp {
     fn meta(&self) -> &'static Meta {
@@ -217,7 +217,7 @@ impl NewIp {
     }
 }
 
-pub struct NewAgent;
+pub(super) struct NewAgent;
 
 const NEW_AGENT_WITH_IP: Param = Param::int("with_new_ip_minutes", 60);
 
@@ -319,7 +319,7 @@ impl Rule for NewAgent {
     }
 }
 
-pub struct SuspiciousAgent;
+pub(super) struct SuspiciousAgent;
 
 impl Rule for SuspiciousAgent {
     fn meta(&self) -> &'static Meta {
@@ -384,7 +384,7 @@ impl Rule for SuspiciousAgent {
     }
 }
 
-pub struct Failures;
+pub(super) struct Failures;
 
 impl Rule for Failures {
     fn meta(&self) -> &'static Meta {
@@ -447,7 +447,7 @@ impl Rule for Failures {
     }
 }
 
-pub struct LegacyClient;
+pub(super) struct LegacyClient;
 
 impl Rule for LegacyClient {
     fn meta(&self) -> &'static Meta {
@@ -497,7 +497,7 @@ impl Rule for LegacyClient {
     }
 }
 
-pub struct SessionMultiIp;
+pub(super) struct SessionMultiIp;
 
 impl Rule for SessionMultiIp {
     fn meta(&self) -> &'static Meta {
@@ -624,7 +624,7 @@ fn same_actor(a: Option<&Arc<Actor>>, b: Option<&Arc<Actor>>) -> bool {
     }
 }
 
-pub struct TimezoneMismatch;
+pub(super) struct TimezoneMismatch;
 
 impl Rule for TimezoneMismatch {
     fn meta(&self) -> &'static Meta {

@@ -122,7 +122,7 @@ fn burst_findings(
     });
 }
 
-pub struct ReadBurst;
+pub(super) struct ReadBurst;
 
 impl Rule for ReadBurst {
     fn meta(&self) -> &'static Meta {
@@ -164,7 +164,7 @@ impl Rule for ReadBurst {
     }
 }
 
-pub struct AttachmentBurst;
+pub(super) struct AttachmentBurst;
 
 impl Rule for AttachmentBurst {
     fn meta(&self) -> &'static Meta {
@@ -206,7 +206,7 @@ impl Rule for AttachmentBurst {
     }
 }
 
-pub struct SendBurst;
+pub(super) struct SendBurst;
 
 /// Access rules, by value (a renamed rule fails to compile here).
 const ACCESS_RULES: &[&dyn Rule] = &[
@@ -281,7 +281,7 @@ impl Rule for SendBurst {
     }
 }
 
-pub struct ForwardBurst;
+pub(super) struct ForwardBurst;
 
 impl Rule for ForwardBurst {
     fn meta(&self) -> &'static Meta {
@@ -365,7 +365,7 @@ impl ForwardBurst {
     }
 }
 
-pub struct FinanceThread;
+pub(super) struct FinanceThread;
 
 /// What puts a message into someone else's thread.
 const THREAD_KINDS: &[Kind] = &[Kind::Reply, Kind::ReplyAll, Kind::Forward];

@@ -52,7 +52,7 @@ fn stage(rule: &str) -> Option<Stage> {
     STAGES.iter().find(|(r, _)| r.id() == rule).map(|&(_, s)| s)
 }
 
-pub struct BecChain;
+pub(super) struct BecChain;
 
 impl Rule for BecChain {
     fn meta(&self) -> &'static Meta {

@@ -17,7 +17,7 @@ fn input<'a>(ctx: &Ctx<'a>, records: Records) -> Option<&'a InputSummary> {
         .flatten()
 }
 
-pub struct Gaps;
+pub(super) struct Gaps;
 
 impl Rule for Gaps {
     fn meta(&self) -> &'static Meta {
@@ -133,7 +133,7 @@ impl Gaps {
     }
 }
 
-pub struct Unparsed;
+pub(super) struct Unparsed;
 
 impl Rule for Unparsed {
     fn meta(&self) -> &'static Meta {
@@ -240,7 +240,7 @@ impl Rule for Unparsed {
     }
 }
 
-pub struct UnknownActivity;
+pub(super) struct UnknownActivity;
 
 impl Rule for UnknownActivity {
     fn meta(&self) -> &'static Meta {

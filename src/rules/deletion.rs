@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 /// §3.6 security-notice subjects (non-delivery reports excluded: deleting
 /// bounces is ordinary housekeeping, see `delete-ndr-cleanup` in the catalogue).
-pub const NOTICE_SUBJECTS: &[&str] = &[
+pub(super) const NOTICE_SUBJECTS: &[&str] = &[
     "severity alert",
     "security alert",
     "unusual sign-in*",
@@ -42,7 +42,7 @@ pub const NOTICE_SUBJECTS: &[&str] = &[
 ];
 /// §3.6 senders of Microsoft alert and account-protection mail; `x@*`
 /// matches any domain.
-pub const NOTICE_SENDERS: &[&str] = &[
+pub(super) const NOTICE_SENDERS: &[&str] = &[
     "office365alerts@microsoft.com",
     "o365mc@microsoft.com",
     "account-security-noreply@accountprotection.microsoft.com",
@@ -87,7 +87,7 @@ fn delete_detail(ctx: &Ctx<'_>, i: usize) -> String {
     d
 }
 
-pub struct Mass;
+pub(super) struct Mass;
 
 impl Rule for Mass {
     fn meta(&self) -> &'static Meta {
@@ -150,7 +150,7 @@ impl Rule for Mass {
     }
 }
 
-pub struct EmptyDeletedItems;
+pub(super) struct EmptyDeletedItems;
 
 impl Rule for EmptyDeletedItems {
     fn meta(&self) -> &'static Meta {
@@ -261,7 +261,7 @@ impl Rule for EmptyDeletedItems {
     }
 }
 
-pub struct SentItems;
+pub(super) struct SentItems;
 
 const SEND_KINDS: &[Kind] = &[
     Kind::Reply,
@@ -377,10 +377,10 @@ fn linked_send(
         .map(|s| (s, "actor"))
 }
 
-pub struct SecurityNotice;
+pub(super) struct SecurityNotice;
 
 /// Whether a delivery is a security notice by sender or subject.
-pub fn is_notice(a: Rec<'_>, subjects: &Keywords, senders: &Keywords) -> bool {
+pub(super) fn is_notice(a: Rec<'_>, subjects: &Keywords, senders: &Keywords) -> bool {
     let sender_hit = a.sender().is_some_and(|s| {
         let s = s.to_ascii_lowercase();
         senders.words().iter().any(|w| match w.strip_suffix('*') {

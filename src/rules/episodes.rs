@@ -21,7 +21,7 @@ const EPISODE_GAP_MINUTES: i64 = 60;
 
 /// Merges `findings` of one rule into episodes; `window` is the rule's
 /// `window_minutes` (0 when it has none).
-pub fn merge(mut findings: Vec<Finding>, window_minutes: i64) -> Vec<Finding> {
+pub(super) fn merge(mut findings: Vec<Finding>, window_minutes: i64) -> Vec<Finding> {
     if findings.len() < 2 {
         return findings;
     }
@@ -102,7 +102,7 @@ fn describe(f: &mut Finding, merged: usize) {
 }
 
 /// "25 min", "5.5 h", "3 days".
-pub fn span_text(d: Duration) -> String {
+pub(super) fn span_text(d: Duration) -> String {
     let minutes = d.num_minutes();
     if minutes < 120 {
         format!("{} min", minutes.max(0))

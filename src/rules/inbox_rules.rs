@@ -246,7 +246,7 @@ fn delivery_detail(ctx: &Ctx<'_>, i: usize) -> String {
     }
 }
 
-pub struct RuleActivity;
+pub(super) struct RuleActivity;
 
 impl Rule for RuleActivity {
     fn meta(&self) -> &'static Meta {
@@ -340,7 +340,7 @@ fn all_properties(a: Rec<'_>) -> String {
     }
 }
 
-pub struct AlertNotice;
+pub(super) struct AlertNotice;
 
 /// Sender of Microsoft 365 alert-policy mail (`docs/rules.md` §3.6).
 const ALERT_SENDER: &str = "office365alerts@microsoft.com";
@@ -419,7 +419,7 @@ impl Rule for AlertNotice {
     }
 }
 
-pub struct HiddenDelivery;
+pub(super) struct HiddenDelivery;
 
 impl Rule for HiddenDelivery {
     fn meta(&self) -> &'static Meta {
@@ -710,7 +710,7 @@ fn standing(ctx: &Ctx<'_>, records: Records, first: usize) -> bool {
     ctx.judged(records) && ctx.activity(first).time < ctx.baseline_end(records)
 }
 
-pub struct ServerMove;
+pub(super) struct ServerMove;
 
 impl Rule for ServerMove {
     fn meta(&self) -> &'static Meta {
@@ -872,7 +872,7 @@ fn leaves_inbox(a: Rec<'_>) -> bool {
     from_inbox && !stays
 }
 
-pub struct ServerMarkRead;
+pub(super) struct ServerMarkRead;
 
 impl Rule for ServerMarkRead {
     fn meta(&self) -> &'static Meta {
@@ -946,7 +946,7 @@ impl Rule for ServerMarkRead {
     }
 }
 
-pub struct InferredForward;
+pub(super) struct InferredForward;
 
 const FORWARD_KINDS: &[Kind] = &[Kind::Forward, Kind::MessageSent, Kind::RemoteSend];
 
@@ -1004,7 +1004,7 @@ impl Rule for InferredForward {
     }
 }
 
-pub struct HiddenFolderRead;
+pub(super) struct HiddenFolderRead;
 
 /// What a user client does in a folder: read it, or take mail out of it.
 const FOLDER_ACTS: &[Kind] = &[

@@ -14,10 +14,10 @@ mod data;
 mod deletion;
 mod episodes;
 mod inbox_rules;
-pub mod keywords;
+mod keywords;
 mod links;
 mod search;
-pub mod settings;
+pub(crate) mod settings;
 mod suspect;
 mod window;
 

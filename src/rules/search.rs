@@ -135,7 +135,7 @@ const CLUSTER_MINUTES: Param = Param::int("cluster_minutes", 60);
 
 /// One search: the rows that carry it and the normalised term.
 #[derive(Debug, Clone)]
-pub struct SearchHit {
+pub(super) struct SearchHit {
     pub records: Vec<usize>,
     pub term: String,
 }
@@ -143,7 +143,7 @@ pub struct SearchHit {
 /// Every search of a mailbox in time order: `SearchResult` terms (one per
 /// `Sid` + term) and, where no result row carries the same term in the same
 /// session, terms rebuilt from keystrokes.
-pub fn search_hits(ctx: &Ctx<'_>, records: Records, gap: Duration) -> Vec<SearchHit> {
+pub(super) fn search_hits(ctx: &Ctx<'_>, records: Records, gap: Duration) -> Vec<SearchHit> {
     let mut by_sid: IndexMap<(String, String), Vec<usize>> = IndexMap::new();
     for i in ctx.each_of_kinds(records, &[Kind::SearchResult]) {
         let a = ctx.activity(i);
@@ -183,7 +183,7 @@ pub fn search_hits(ctx: &Ctx<'_>, records: Records, gap: Duration) -> Vec<Search
 
 /// Rebuilds typed terms from keystroke rows: per session, rows ≤`gap` apart
 /// whose stimuli extend or edit each other form one term, the longest typed.
-pub fn keystroke_terms(ctx: &Ctx<'_>, records: Records, gap: Duration) -> Vec<SearchHit> {
+pub(super) fn keystroke_terms(ctx: &Ctx<'_>, records: Records, gap: Duration) -> Vec<SearchHit> {
     let mut by_session: IndexMap<crate::intern::Sym, Vec<(usize, String)>> = IndexMap::new();
     for i in ctx.of_kinds(
         records,
@@ -238,7 +238,7 @@ fn related(a: &str, b: &str) -> bool {
         || a.chars().next() == b.chars().next()
 }
 
-pub struct Keystrokes;
+pub(super) struct Keystrokes;
 
 impl Rule for Keystrokes {
     fn meta(&self) -> &'static Meta {
@@ -353,7 +353,7 @@ fn level_if(keywords: &Keywords, hit: &SearchHit, base: Level, suspect: bool) ->
         .then_some(if suspect { base.raised() } else { base })
 }
 
-pub struct Financial;
+pub(super) struct Financial;
 
 impl Rule for Financial {
     fn meta(&self) -> &'static Meta {
@@ -382,7 +382,7 @@ impl Rule for Financial {
     }
 }
 
-pub struct Detection;
+pub(super) struct Detection;
 
 impl Rule for Detection {
     fn meta(&self) -> &'static Meta {
@@ -413,7 +413,7 @@ impl Rule for Detection {
     }
 }
 
-pub struct Credentials;
+pub(super) struct Credentials;
 
 impl Rule for Credentials {
     fn meta(&self) -> &'static Meta {
@@ -442,7 +442,7 @@ impl Rule for Credentials {
     }
 }
 
-pub struct ThenRead;
+pub(super) struct ThenRead;
 
 /// Activity types that show a search hit being looked at or acted on.
 const READ_KINDS: &[Kind] = &[

@@ -179,7 +179,7 @@ impl Settings {
     }
 }
 
-pub fn rule_ids() -> String {
+pub(crate) fn rule_ids() -> String {
     RULES.iter().map(|r| r.id()).collect::<Vec<_>>().join(", ")
 }
 

@@ -14,7 +14,7 @@ const WINDOW_HOURS: i64 = 24;
 /// Times of access anomalies, by (input, session) and by (input, IP), each
 /// sorted, so a lookup is a binary search however many there are.
 #[derive(Debug, Default)]
-pub struct Suspect {
+pub(super) struct Suspect {
     by_session: FxHashMap<(u32, Sym), Vec<DateTime<Utc>>>,
     by_ip: FxHashMap<(u32, u32), Vec<DateTime<Utc>>>,
 }
@@ -22,7 +22,7 @@ pub struct Suspect {
 impl Suspect {
     /// Marks the session, IP and time of every evidence row of the findings
     /// of `sources`.
-    pub fn from_findings(
+    pub(super) fn from_findings(
         timeline: &Timeline,
         ips: &IpAttribution,
         findings: &[Finding],
@@ -55,7 +55,7 @@ impl Suspect {
         s
     }
 
-    pub fn contains(&self, timeline: &Timeline, ips: &IpAttribution, i: usize) -> bool {
+    pub(super) fn contains(&self, timeline: &Timeline, ips: &IpAttribution, i: usize) -> bool {
         let a = timeline.activity(i);
         let near = |times: Option<&Vec<DateTime<Utc>>>| {
             times.is_some_and(|t| {

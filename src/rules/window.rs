@@ -10,14 +10,14 @@ use std::ops::Range;
 /// hundreds of thousands of these, so the record index is held in 32 bits
 /// (as the timeline's activity-type index holds it).
 #[derive(Debug, Clone)]
-pub struct Event<K> {
+pub(super) struct Event<K> {
     record: u32,
     pub time: DateTime<Utc>,
     pub key: K,
 }
 
 impl<K> Event<K> {
-    pub fn new(record: usize, time: DateTime<Utc>, key: K) -> Event<K> {
+    pub(super) fn new(record: usize, time: DateTime<Utc>, key: K) -> Event<K> {
         Event {
             record: u32::try_from(record).unwrap_or(u32::MAX),
             time,
@@ -26,7 +26,7 @@ impl<K> Event<K> {
     }
 
     /// The timeline index of the event's record.
-    pub fn record(&self) -> usize {
+    pub(super) fn record(&self) -> usize {
         self.record as usize
     }
 }
@@ -34,7 +34,7 @@ impl<K> Event<K> {
 /// Ranges of `events` (sorted by time) covered by some window of length
 /// `window` holding at least `min` distinct keys; overlapping qualifying
 /// windows merge into one burst. Windows are inclusive at both ends.
-pub fn bursts<K: Hash + Eq>(
+pub(super) fn bursts<K: Hash + Eq>(
     events: &[Event<K>],
     window: Duration,
     min: usize,
@@ -61,7 +61,7 @@ pub fn bursts<K: Hash + Eq>(
 /// thousands of messages). `hasher` hashes the keys counted in the window:
 /// keyed (SipHash) where keys are export text an attacker could aim at one
 /// bucket.
-pub fn for_each_burst<K: Hash + Eq + Clone>(
+pub(super) fn for_each_burst<K: Hash + Eq + Clone>(
     events: impl IntoIterator<Item = Event<K>>,
     window: Duration,
     min: usize,
@@ -119,7 +119,7 @@ pub fn for_each_burst<K: Hash + Eq + Clone>(
 
 /// Splits time-sorted events into clusters whose neighbours are at most
 /// `gap` apart.
-pub fn clusters<K>(events: &[Event<K>], gap: Duration) -> Vec<Range<usize>> {
+pub(super) fn clusters<K>(events: &[Event<K>], gap: Duration) -> Vec<Range<usize>> {
     let mut out: Vec<Range<usize>> = Vec::new();
     for (i, e) in events.iter().enumerate() {
         match out.last_mut() {
@@ -132,7 +132,7 @@ pub fn clusters<K>(events: &[Event<K>], gap: Duration) -> Vec<Range<usize>> {
 
 /// Distinct keys in a slice of events, hashed with `hasher` (as in
 /// [`for_each_burst`]).
-pub fn distinct<K: Hash + Eq>(events: &[Event<K>], hasher: impl BuildHasher) -> usize {
+pub(super) fn distinct<K: Hash + Eq>(events: &[Event<K>], hasher: impl BuildHasher) -> usize {
     let mut keys = HashSet::with_hasher(hasher);
     keys.extend(events.iter().map(|e| &e.key));
     keys.len()

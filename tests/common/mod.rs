@@ -6,7 +6,7 @@ use o365scan::input::{self, Parsed, ReadOptions};
 use o365scan::timeline::Timeline;
 
 /// The binary, hermetic: no colour from the environment, fixed width.
-pub fn o365scan() -> assert_cmd::Command {
+pub(crate) fn o365scan() -> assert_cmd::Command {
     let mut cmd = assert_cmd::cargo::cargo_bin_cmd!("o365scan");
     cmd.env_remove("NO_COLOR")
         .env_remove("COLUMNS")
@@ -15,7 +15,10 @@ pub fn o365scan() -> assert_cmd::Command {
 }
 
 /// The findings of `rule` in a JSON report, in report order.
-pub fn findings_of<'a>(report: &'a serde_json::Value, rule: &str) -> Vec<&'a serde_json::Value> {
+pub(crate) fn findings_of<'a>(
+    report: &'a serde_json::Value,
+    rule: &str,
+) -> Vec<&'a serde_json::Value> {
     report["findings"]
         .as_array()
         .unwrap()
@@ -24,12 +27,12 @@ pub fn findings_of<'a>(report: &'a serde_json::Value, rule: &str) -> Vec<&'a ser
         .collect()
 }
 
-pub fn parse(path: &str) -> Parsed {
+pub(crate) fn parse(path: &str) -> Parsed {
     input::read_path(path.as_ref(), 0, ReadOptions::default())
         .unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-pub fn timeline(paths: &[&str]) -> Timeline {
+pub(crate) fn timeline(paths: &[&str]) -> Timeline {
     let parsed = paths
         .iter()
         .enumerate()
@@ -39,7 +42,7 @@ pub fn timeline(paths: &[&str]) -> Timeline {
 }
 
 /// The record read from `line` of the (single) input.
-pub fn at_line(parsed: &Parsed, line: u64) -> Rec<'_> {
+pub(crate) fn at_line(parsed: &Parsed, line: u64) -> Rec<'_> {
     let i = parsed
         .activities
         .iter()
@@ -48,12 +51,12 @@ pub fn at_line(parsed: &Parsed, line: u64) -> Rec<'_> {
     parsed.rec(i)
 }
 
-pub fn prop(a: Rec<'_>, key: &str) -> String {
+pub(crate) fn prop(a: Rec<'_>, key: &str) -> String {
     a.prop(key).map(|v| v.into_owned()).unwrap_or_default()
 }
 
 /// rows = records + rejected + duplicates, and the lists agree with the counts.
-pub fn assert_conserved(p: &Parsed) {
+pub(crate) fn assert_conserved(p: &Parsed) {
     let s = &p.summary;
     assert_eq!(
         s.rows,
@@ -68,7 +71,7 @@ pub fn assert_conserved(p: &Parsed) {
 
 /// A property from the row as read again from the source: every key, as
 /// exports see it (records keep only what rules read).
-pub fn full_prop(parsed: &Parsed, line: u64, key: &str) -> String {
+pub(crate) fn full_prop(parsed: &Parsed, line: u64, key: &str) -> String {
     let a = at_line(parsed, line);
     let props = parsed.raw.reader().unwrap().row(&a).unwrap().properties;
     props
