@@ -26,7 +26,7 @@
 //! was attributed from (`attribution.rs`, same client type): one pass in time
 //! order, a hash lookup per record.
 
-use crate::activity::{App, Rec};
+use crate::activity::{App, PropKey, Rec};
 use crate::attribution::IpAttribution;
 use crate::intern::Sym;
 use crate::timeline::{Records, Timeline};
@@ -673,7 +673,7 @@ pub(crate) fn is_failure(a: Rec<'_>) -> bool {
         let r = r.to_ascii_lowercase();
         !(r.contains("success") || r == "true" || r == "ok")
     });
-    bad_result || a.prop("ExceptionInfo").is_some()
+    bad_result || a.get(PropKey::ExceptionInfo).is_some()
 }
 
 /// Browser family and OS of a user agent, `+Preload` suffixes stripped:

@@ -14,6 +14,9 @@ pub mod exit {
     pub const DATA: u8 = 65;
     /// EX_NOINPUT: missing, unreadable or a directory.
     pub const NO_INPUT: u8 = 66;
+    /// EX_SOFTWARE: o365scan's rule catalogue contradicts itself (a bug in
+    /// o365scan, found at start-up before any input is read).
+    pub const SOFTWARE: u8 = 70;
     /// EX_CANTCREAT: an output file exists (without --force) or cannot be created.
     pub const CANT_CREATE: u8 = 73;
     /// EX_IOERR: reading failed part way, or the report could not be written.
@@ -81,6 +84,11 @@ pub enum OutputError {
 #[error("{0}")]
 pub struct UsageError(pub String);
 
+/// The rule catalogue is inconsistent (`rules::check_catalogue`): exits 70.
+#[derive(Debug, thiserror::Error)]
+#[error("internal error in the rule catalogue: {0}")]
+pub struct CatalogueError(pub String);
+
 /// True when the error chain bottoms out in a closed pipe (`| head`), which
 /// is a normal way to stop reading, not a failure.
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
@@ -100,6 +108,9 @@ pub fn exit_code_for(err: &anyhow::Error) -> ExitCode {
         }
         if cause.downcast_ref::<OutputError>().is_some() {
             return ExitCode::from(exit::CANT_CREATE);
+        }
+        if cause.downcast_ref::<CatalogueError>().is_some() {
+            return ExitCode::from(exit::SOFTWARE);
         }
     }
     ExitCode::from(exit::IO)

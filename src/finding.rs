@@ -157,12 +157,61 @@ impl EvidenceList {
     }
 }
 
+/// What a finding says the intruder was doing (`docs/rules.md` §2): the
+/// classification an analyst sorts findings by. Not the run order
+/// ([`crate::rules::Phase`]) nor the chain stage ([`Stage`]): reading a burst
+/// of messages is collection, and counts for the chain as reconnaissance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Tactic {
+    /// Getting in: logons, clients, sessions.
+    Access,
+    /// Looking around: searches.
+    Reconnaissance,
+    /// Taking mail: reading, attachments, forwarding.
+    Collection,
+    /// Hiding: inbox-rule effects, deletes.
+    Concealment,
+    /// Acting as the user: sending, replying in payment threads.
+    Action,
+    /// The BEC chain itself, made of the others.
+    Correlation,
+    /// The export, not the intruder: gaps, damaged rows.
+    DataQuality,
+}
+
+impl Tactic {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tactic::Access => "access",
+            Tactic::Reconnaissance => "reconnaissance",
+            Tactic::Collection => "collection",
+            Tactic::Concealment => "concealment",
+            Tactic::Action => "action",
+            Tactic::Correlation => "correlation",
+            Tactic::DataQuality => "data-quality",
+        }
+    }
+}
+
+/// The stage a finding fills in the BEC chain (`bec-chain`,
+/// `docs/rules.md` §2.8); rules outside the chain have none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Stage {
+    Access,
+    Reconnaissance,
+    Concealment,
+    Action,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Finding {
     pub rule: &'static str,
     pub title: &'static str,
     pub level: Level,
     pub attack: &'static [&'static str],
+    /// Its rule's tactic and chain stage.
+    pub tactic: Tactic,
+    pub stage: Option<Stage>,
     /// The mailbox (input file) the finding is about.
     pub mailbox: String,
     pub first: DateTime<Utc>,

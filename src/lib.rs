@@ -43,6 +43,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
     if let Some(command) = &cli.command {
         return shell_support(command);
     }
+    rules::check_catalogue().map_err(error::CatalogueError)?;
     let config = Config::from_cli(&cli)?;
     if config.list_rules {
         let mut out = stdout();

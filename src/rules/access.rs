@@ -7,8 +7,8 @@
 //! is never "new".
 
 use super::window::{self, Event};
-use super::{Ctx, Meta, Param, Phase, Rule, list, plural, quoted};
-use crate::activity::{App, Kind};
+use super::{Ctx, Meta, Param, Phase, Rule, Stage, Tactic, list, p, plural, quoted};
+use crate::activity::{App, Kind, PropKey};
 use crate::actors::{Actor, Standing};
 pub(super) use crate::actors::{agent_key, is_failure, network};
 use crate::finding::{Finding, Level};
@@ -18,7 +18,7 @@ use indexmap::{IndexMap, IndexSet};
 use std::sync::Arc;
 
 /// Days at the start of each mailbox that define "known".
-const BASELINE_DAYS: Param = Param::int("baseline_days", 7);
+const BASELINE_DAYS: Param = p::BASELINE_DAYS.int(7);
 
 /// `docs/rules.md` §3.5, Red entries (attack tools and HTTP libraries):
 /// substrings of the lower-cased user agent.
@@ -97,7 +97,7 @@ fn baseline_end(ctx: &Ctx<'_>, records: Records) -> DateTime<Utc> {
     let start = records
         .first()
         .map_or_else(DateTime::<Utc>::default, |i| ctx.activity(i).time);
-    start + Duration::days(ctx.int("baseline_days"))
+    start + Duration::days(ctx.int(p::BASELINE_DAYS))
 }
 
 /// The records of the baseline period: a prefix, as records are in time
@@ -130,6 +130,8 @@ impl Rule for NewIp {
             &Meta {
                 id: "logon-new-ip",
                 phase: Phase::Access,
+                tactic: Tactic::Access,
+                stage: Some(Stage::Access),
                 title: "First-seen client network",
                 level: Level::Medium,
                 attack: &["T1078.004"],
@@ -219,7 +221,7 @@ impl NewIp {
 
 pub(super) struct NewAgent;
 
-const NEW_AGENT_WITH_IP: Param = Param::int("with_new_ip_minutes", 60);
+const NEW_AGENT_WITH_IP: Param = p::WITH_NEW_IP_MINUTES.int(60);
 
 impl Rule for NewAgent {
     fn meta(&self) -> &'static Meta {
@@ -227,6 +229,8 @@ impl Rule for NewAgent {
             &Meta {
                 id: "logon-new-agent",
                 phase: Phase::Access,
+                tactic: Tactic::Access,
+                stage: None,
                 title: "First-seen client software",
                 level: Level::Low,
                 attack: &["T1078.004"],
@@ -237,7 +241,7 @@ impl Rule for NewAgent {
         }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-        let near = ctx.minutes("with_new_ip_minutes");
+        let near = ctx.minutes(p::WITH_NEW_IP_MINUTES);
         for (mailbox, records) in ctx.mailboxes() {
             let end = baseline_end(ctx, records);
             let new_ip_times: Vec<DateTime<Utc>> = ctx
@@ -327,21 +331,23 @@ impl Rule for SuspiciousAgent {
             &Meta {
                 id: "logon-suspicious-agent",
                 phase: Phase::Access,
+                tactic: Tactic::Access,
+                stage: Some(Stage::Access),
                 title: "Scripted or attack-tool client",
                 level: Level::High,
                 attack: &["T1078.004"],
                 experimental: false,
                 description: "Logon user agent of an attack tool or HTTP library (high), a scripting runtime (medium), or empty",
                 params: &[
-                    Param::words("agents_high", AGENTS_HIGH),
-                    Param::words("agents_medium", AGENTS_MEDIUM),
+                    p::AGENTS_HIGH.words(AGENTS_HIGH),
+                    p::AGENTS_MEDIUM.words(AGENTS_MEDIUM),
                 ],
             }
         }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-        let high = ctx.words("agents_high");
-        let medium = ctx.words("agents_medium");
+        let high = ctx.words(p::AGENTS_HIGH);
+        let medium = ctx.words(p::AGENTS_MEDIUM);
         for (_, records) in ctx.mailboxes() {
             let mut hits: IndexMap<String, (Level, Vec<usize>)> = IndexMap::new();
             for i in ctx.of_kinds(records, &[Kind::ServerLogon, Kind::Logon]) {
@@ -392,22 +398,24 @@ impl Rule for Failures {
             &Meta {
                 id: "logon-failures",
                 phase: Phase::Access,
+                tactic: Tactic::Access,
+                stage: Some(Stage::Access),
                 title: "Failed-logon burst",
                 level: Level::Medium,
                 attack: &["T1110", "T1110.003"],
                 experimental: true,
                 description: "Many failed ServerLogons in a window; high when a success from the same network follows",
                 params: &[
-                    Param::int("threshold", 10),
-                    Param::int("window_minutes", 60),
-                    Param::int("success_within_minutes", 60),
+                    p::THRESHOLD.int(10),
+                    p::WINDOW_MINUTES.int(60),
+                    p::SUCCESS_WITHIN_MINUTES.int(60),
                 ],
             }
         }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-        let window = ctx.minutes("window_minutes");
-        let follow = ctx.minutes("success_within_minutes");
+        let window = ctx.minutes(p::WINDOW_MINUTES);
+        let follow = ctx.minutes(p::SUCCESS_WITHIN_MINUTES);
         for (_, records) in ctx.mailboxes() {
             let all = logons(ctx, records);
             let failures: Vec<Event<usize>> = all
@@ -415,7 +423,7 @@ impl Rule for Failures {
                 .filter(|l| !l.ok && ctx.activity(l.record).kind == Kind::ServerLogon)
                 .map(|l| Event::new(l.record, l.time, l.record))
                 .collect();
-            for range in window::bursts(&failures, window, ctx.int("threshold") as usize) {
+            for range in window::bursts(&failures, window, ctx.int(p::THRESHOLD) as usize) {
                 let burst = &failures[range];
                 let recs: Vec<usize> = burst.iter().map(Event::record).collect();
                 let nets: IndexSet<String> = recs
@@ -455,6 +463,8 @@ impl Rule for LegacyClient {
             &Meta {
                 id: "logon-legacy-client",
                 phase: Phase::Access,
+                tactic: Tactic::Access,
+                stage: Some(Stage::Access),
                 title: "Legacy or unknown client",
                 level: Level::Medium,
                 attack: &["T1078.004", "T1114.002"],
@@ -479,9 +489,11 @@ impl Rule for LegacyClient {
                 }
             }
             for (app, recs) in hits {
-                let client = recs
-                    .iter()
-                    .find_map(|&i| ctx.activity(i).prop("ClientString").map(|c| c.into_owned()));
+                let client = recs.iter().find_map(|&i| {
+                    ctx.activity(i)
+                        .get(PropKey::ClientString)
+                        .map(|c| c.to_string())
+                });
                 let summary = format!(
                     "{} from client type {app}{}, not seen in the baseline",
                     plural(recs.len(), "row", "rows"),
@@ -505,6 +517,8 @@ impl Rule for SessionMultiIp {
             &Meta {
                 id: "session-multi-ip",
                 phase: Phase::Access,
+                tactic: Tactic::Access,
+                stage: Some(Stage::Access),
                 title: "Concurrent access from separate networks",
                 level: Level::High,
                 attack: &["T1550.004", "T1078.004"],
@@ -512,15 +526,15 @@ impl Rule for SessionMultiIp {
                 description: "A new actor logging on within minutes of another actor from another network, or one session taken over by another actor from another network within seconds",
                 params: &[
                     BASELINE_DAYS,
-                    Param::int("window_minutes", 10),
-                    Param::int("session_change_seconds", 30),
+                    p::WINDOW_MINUTES.int(10),
+                    p::SESSION_CHANGE_SECONDS.int(30),
                 ],
             }
         }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-        let window = ctx.minutes("window_minutes");
-        let change = Duration::seconds(ctx.int("session_change_seconds"));
+        let window = ctx.minutes(p::WINDOW_MINUTES);
+        let change = Duration::seconds(ctx.int(p::SESSION_CHANGE_SECONDS));
         for (_, records) in ctx.mailboxes() {
             let all: Vec<Logon> = logons(ctx, records).into_iter().filter(|l| l.ok).collect();
             let events: Vec<Event<&str>> = all
@@ -632,6 +646,8 @@ impl Rule for TimezoneMismatch {
             &Meta {
                 id: "logon-timezone-mismatch",
                 phase: Phase::Access,
+                tactic: Tactic::Access,
+                stage: Some(Stage::Access),
                 title: "Browser time zone unlike the mailbox",
                 level: Level::Medium,
                 attack: &["T1078.004"],
@@ -648,8 +664,8 @@ impl Rule for TimezoneMismatch {
                 .each_of_kinds(records, &[Kind::Logon])
                 .filter_map(|i| {
                     let a = ctx.activity(i);
-                    a.prop("Timezone")
-                        .map(|z| (i, z.into_owned(), a.time < end))
+                    a.get(PropKey::Timezone)
+                        .map(|z| (i, z.to_string(), a.time < end))
                 })
                 .collect();
             let mut baseline: IndexMap<&str, usize> = IndexMap::new();

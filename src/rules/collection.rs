@@ -1,7 +1,7 @@
 //! Reading, collection and sending bursts (`docs/rules.md` §2.4, §2.7).
 
 use super::window::{self, Event};
-use super::{Ctx, Meta, Param, Phase, Rule, access, plural, search};
+use super::{Ctx, Meta, Phase, Rule, Stage, Tactic, p, plural, search};
 use crate::activity::{App, IdHash, Kind, Rec};
 use crate::finding::{Finding, Level};
 use crate::timeline::Records;
@@ -97,8 +97,8 @@ fn burst_findings(
     level_of: &dyn Fn(&[usize]) -> Level,
     out: &mut Vec<Finding>,
 ) {
-    let window = ctx.minutes("window_minutes");
-    let threshold = ctx.int("threshold") as usize;
+    let window = ctx.minutes(p::WINDOW_MINUTES);
+    let threshold = ctx.int(p::THRESHOLD) as usize;
     // Keys are keyed id hashes or record indices, which no export can aim
     // at one bucket: the fast hash is safe here.
     let hasher = rustc_hash::FxBuildHasher;
@@ -130,15 +130,14 @@ impl Rule for ReadBurst {
             &Meta {
                 id: "read-burst",
                 phase: Phase::Reading,
+                tactic: Tactic::Collection,
+                stage: Some(Stage::Reconnaissance),
                 title: "Reading burst",
                 level: Level::Medium,
                 attack: &["T1114.002"],
                 experimental: false,
                 description: "Many distinct messages opened or marked read by a user client in minutes; high in suspect context",
-                params: &[
-                    Param::int("threshold", 30),
-                    Param::int("window_minutes", 10),
-                ],
+                params: &[p::THRESHOLD.int(30), p::WINDOW_MINUTES.int(10)],
             }
         }
     }
@@ -172,17 +171,19 @@ impl Rule for AttachmentBurst {
             &Meta {
                 id: "attachment-burst",
                 phase: Phase::Reading,
+                tactic: Tactic::Collection,
+                stage: Some(Stage::Reconnaissance),
                 title: "Attachment harvesting",
                 level: Level::Medium,
                 attack: &["T1114.002"],
                 experimental: false,
                 description: "Attachments of many distinct items opened in minutes; high when an item's subject is financial",
-                params: &[Param::int("threshold", 5), Param::int("window_minutes", 10)],
+                params: &[p::THRESHOLD.int(5), p::WINDOW_MINUTES.int(10)],
             }
         }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-        let financial = ctx.settings.keywords(search::Financial.id(), "keywords");
+        let financial = ctx.settings.keywords(search::Financial.id(), p::KEYWORDS);
         for (_, records) in ctx.mailboxes() {
             let deliveries = ctx.deliveries(records);
             let events = user_events(ctx, records, ATTACHMENT_KINDS, &item_key);
@@ -208,38 +209,29 @@ impl Rule for AttachmentBurst {
 
 pub(super) struct SendBurst;
 
-/// Access rules, by value (a renamed rule fails to compile here).
-const ACCESS_RULES: &[&dyn Rule] = &[
-    &access::NewIp,
-    &access::SuspiciousAgent,
-    &access::LegacyClient,
-    &access::SessionMultiIp,
-    &access::TimezoneMismatch,
-    &access::NewAgent,
-    &access::Failures,
-];
-
 impl Rule for SendBurst {
     fn meta(&self) -> &'static Meta {
         const {
             &Meta {
                 id: "send-burst",
                 phase: Phase::Reading,
+                tactic: Tactic::Action,
+                stage: Some(Stage::Action),
                 title: "Send burst",
                 level: Level::Medium,
                 attack: &["T1534"],
                 experimental: false,
                 description: "Many messages sent by a user client in an hour; high within 2 h after an access finding",
                 params: &[
-                    Param::int("threshold", 20),
-                    Param::int("window_minutes", 60),
-                    Param::int("after_access_minutes", 120),
+                    p::THRESHOLD.int(20),
+                    p::WINDOW_MINUTES.int(60),
+                    p::AFTER_ACCESS_MINUTES.int(120),
                 ],
             }
         }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-        let after = ctx.minutes("after_access_minutes");
+        let after = ctx.minutes(p::AFTER_ACCESS_MINUTES);
         for (mailbox, records) in ctx.mailboxes() {
             // MessageSent is the send; NewMessage (compose) only stands in
             // for exports without MessageSent rows, so a send is not counted twice.
@@ -255,7 +247,7 @@ impl Rule for SendBurst {
             let access: Vec<_> = ctx
                 .prior
                 .iter()
-                .filter(|f| f.mailbox == mailbox && ACCESS_RULES.iter().any(|r| r.id() == f.rule))
+                .filter(|f| f.mailbox == mailbox && f.tactic == Tactic::Access)
                 .map(|f| f.first)
                 .collect();
             let level = |recs: &[usize]| {
@@ -289,20 +281,19 @@ impl Rule for ForwardBurst {
             &Meta {
                 id: "forward-burst",
                 phase: Phase::Reading,
+                tactic: Tactic::Action,
+                stage: Some(Stage::Action),
                 title: "Manual forwarding burst",
                 level: Level::Medium,
                 attack: &["T1114"],
                 experimental: false,
                 description: "Many distinct items forwarded by a user client, or any forward by a new actor; high for a new actor or with a financial subject",
-                params: &[
-                    Param::int("threshold", 10),
-                    Param::int("window_minutes", 30),
-                ],
+                params: &[p::THRESHOLD.int(10), p::WINDOW_MINUTES.int(30)],
             }
         }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-        let financial = ctx.settings.keywords(search::Financial.id(), "keywords");
+        let financial = ctx.settings.keywords(search::Financial.id(), p::KEYWORDS);
         for (_, records) in ctx.mailboxes() {
             let deliveries = ctx.deliveries(records);
             let events = user_events(ctx, records, &[Kind::Forward], &item_key);
@@ -376,22 +367,21 @@ impl Rule for FinanceThread {
             &Meta {
                 id: "send-finance-thread",
                 phase: Phase::Reading,
+                tactic: Tactic::Action,
+                stage: Some(Stage::Action),
                 title: "Reply into a payment thread from suspect access",
                 level: Level::Critical,
                 attack: &["T1534", "T1657"],
                 experimental: true,
                 description: "A reply or forward by a user client in suspect context on an item or conversation whose delivered subject is financial; the session's sends in the next 15 min join it, and one actor's replies less than 24 h apart are one finding",
-                params: &[
-                    Param::int("window_minutes", 1440),
-                    Param::int("sent_within_minutes", 15),
-                ],
+                params: &[p::WINDOW_MINUTES.int(1440), p::SENT_WITHIN_MINUTES.int(15)],
             }
         }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-        let financial = ctx.settings.keywords(search::Financial.id(), "keywords");
-        let window = ctx.minutes("window_minutes");
-        let sent_within = ctx.minutes("sent_within_minutes");
+        let financial = ctx.settings.keywords(search::Financial.id(), p::KEYWORDS);
+        let window = ctx.minutes(p::WINDOW_MINUTES);
+        let sent_within = ctx.minutes(p::SENT_WITHIN_MINUTES);
         for (_, records) in ctx.mailboxes() {
             let deliveries = ctx.deliveries(records);
             // Financial conversations, built on the first reply that needs

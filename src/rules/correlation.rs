@@ -1,56 +1,11 @@
 //! Correlation (`docs/rules.md` §2.8): the BEC kill chain across findings.
+//! Which findings count for which stage is each rule's `Meta::stage`.
 
-use super::{
-    Ctx, Meta, Param, Phase, Rule, access, collection, deletion, inbox_rules, list, search,
-};
+use super::{Ctx, Meta, Phase, Rule, Stage, Tactic, list, p};
 use crate::actors::{Actor, Standing};
 use crate::finding::{Finding, Level};
 use chrono::Duration;
 use std::sync::Arc;
-
-/// Stage of a finding in the BEC story.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stage {
-    Access,
-    Recon,
-    Concealment,
-    Action,
-}
-
-/// The rules that make up the chain, by value: a rule renamed or removed
-/// fails to compile here instead of silently naming nothing.
-const STAGES: &[(&dyn Rule, Stage)] = &[
-    (&access::NewIp, Stage::Access),
-    (&access::SuspiciousAgent, Stage::Access),
-    (&access::LegacyClient, Stage::Access),
-    (&access::SessionMultiIp, Stage::Access),
-    (&access::TimezoneMismatch, Stage::Access),
-    (&access::Failures, Stage::Access),
-    (&search::Financial, Stage::Recon),
-    (&search::Detection, Stage::Recon),
-    (&search::Credentials, Stage::Recon),
-    (&search::ThenRead, Stage::Recon),
-    (&collection::ReadBurst, Stage::Recon),
-    (&collection::AttachmentBurst, Stage::Recon),
-    (&inbox_rules::RuleActivity, Stage::Concealment),
-    (&inbox_rules::AlertNotice, Stage::Concealment),
-    (&inbox_rules::HiddenDelivery, Stage::Concealment),
-    (&inbox_rules::ServerMove, Stage::Concealment),
-    (&inbox_rules::ServerMarkRead, Stage::Concealment),
-    (&inbox_rules::HiddenFolderRead, Stage::Concealment),
-    (&deletion::Mass, Stage::Concealment),
-    (&deletion::EmptyDeletedItems, Stage::Concealment),
-    (&deletion::SentItems, Stage::Concealment),
-    (&deletion::SecurityNotice, Stage::Concealment),
-    (&inbox_rules::InferredForward, Stage::Action),
-    (&collection::SendBurst, Stage::Action),
-    (&collection::ForwardBurst, Stage::Action),
-    (&collection::FinanceThread, Stage::Action),
-];
-
-fn stage(rule: &str) -> Option<Stage> {
-    STAGES.iter().find(|(r, _)| r.id() == rule).map(|&(_, s)| s)
-}
 
 pub(super) struct BecChain;
 
@@ -60,18 +15,20 @@ impl Rule for BecChain {
             &Meta {
                 id: "bec-chain",
                 phase: Phase::Last,
+                tactic: Tactic::Correlation,
+                stage: None,
                 title: "BEC kill chain",
                 level: Level::Critical,
                 attack: &["T1078.004", "T1114.002", "T1564.008", "T1070.008", "T1534"],
                 experimental: false,
                 description: "A new actor with an access finding whose own findings (and unattributed ones within 72 h) cover at least two of: reconnaissance, concealment, action (after recon or concealment); starts at the actor's first activity",
-                params: &[Param::int("window_hours", 72), Param::int("min_stages", 3)],
+                params: &[p::WINDOW_HOURS.int(72), p::MIN_STAGES.int(3)],
             }
         }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-        let window = Duration::hours(ctx.int("window_hours"));
-        let min_stages = ctx.int("min_stages") as usize;
+        let window = Duration::hours(ctx.int(p::WINDOW_HOURS));
+        let min_stages = ctx.int(p::MIN_STAGES) as usize;
         // Two inputs may hold one mailbox (parts of one account pasted
         // apart): its findings are chained once.
         let names: indexmap::IndexSet<&str> = ctx.mailboxes().map(|(m, _)| m).collect();
@@ -80,7 +37,7 @@ impl Rule for BecChain {
                 .prior
                 .iter()
                 .filter(|f| f.mailbox == mailbox && f.level >= Level::Medium)
-                .filter_map(|f| stage(f.rule).map(|s| (f, s)))
+                .filter_map(|f| f.stage.map(|s| (f, s)))
                 .collect();
             // The new actors that got in and have an access finding, in
             // order of arrival; in an export too short to judge anyone,
@@ -133,7 +90,10 @@ fn chain_of<'f>(
             .map(|(f, _)| f.first)
             .min()
     };
-    let (recon, conceal) = (first_of(Stage::Recon), first_of(Stage::Concealment));
+    let (recon, conceal) = (
+        first_of(Stage::Reconnaissance),
+        first_of(Stage::Concealment),
+    );
     let prepared = [recon, conceal].into_iter().flatten().min();
     // Action counts once the intruder has looked or hidden something.
     links.retain(|(f, s)| *s != Stage::Action || prepared.is_some_and(|p| f.first >= p));

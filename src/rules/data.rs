@@ -1,7 +1,7 @@
 //! Data quality (`docs/rules.md` §2.9): always on, informational. A report
 //! must never read as "clean" when the export is cut short or damaged.
 
-use super::{Ctx, Meta, Param, Phase, Rule, list, plural};
+use super::{Ctx, Meta, Phase, Rule, Tactic, list, p, plural};
 use crate::activity::{Kind, TimeSource};
 use crate::evidence::InputSummary;
 use crate::finding::{Finding, Level};
@@ -25,15 +25,14 @@ impl Rule for Gaps {
             &Meta {
                 id: "data-gaps",
                 phase: Phase::Last,
+                tactic: Tactic::DataQuality,
+                stage: None,
                 title: "Coverage and gaps",
                 level: Level::Informational,
                 attack: &[],
                 experimental: false,
                 description: "Cut-short exports (row count a multiple of 1000, no final newline), silent spans in a daily-active mailbox, missing MessageDelivered",
-                params: &[
-                    Param::int("gap_hours", 24),
-                    Param::int("daily_active_percent", 90),
-                ],
+                params: &[p::GAP_HOURS.int(24), p::DAILY_ACTIVE_PERCENT.int(90)],
             }
         }
     }
@@ -103,7 +102,7 @@ impl Gaps {
             return Vec::new();
         };
         let time = |i: usize| ctx.timeline.activity(i).time;
-        let gap = Duration::hours(ctx.int("gap_hours"));
+        let gap = Duration::hours(ctx.int(p::GAP_HOURS));
         // One pass: records are in time order, so a new day is a change of
         // date, and a silence is a long step between neighbours.
         // A silence of a day or more crosses midnight, so with such a gap
@@ -128,7 +127,7 @@ impl Gaps {
             }
         }
         let span_days = (time(last).date_naive() - time(first).date_naive()).num_days() + 1;
-        let daily = span_days >= 3 && days * 100 >= span_days * ctx.int("daily_active_percent");
+        let daily = span_days >= 3 && days * 100 >= span_days * ctx.int(p::DAILY_ACTIVE_PERCENT);
         if daily { silences } else { Vec::new() }
     }
 }
@@ -141,6 +140,8 @@ impl Rule for Unparsed {
             &Meta {
                 id: "data-unparsed",
                 phase: Phase::Last,
+                tactic: Tactic::DataQuality,
+                stage: None,
                 title: "Damaged rows",
                 level: Level::Informational,
                 attack: &[],
@@ -248,6 +249,8 @@ impl Rule for UnknownActivity {
             &Meta {
                 id: "data-unknown-activity",
                 phase: Phase::Last,
+                tactic: Tactic::DataQuality,
+                stage: None,
                 title: "Unknown activity or client type",
                 level: Level::Informational,
                 attack: &[],

@@ -3,8 +3,8 @@
 
 use super::keywords::Keywords;
 use super::window::{self, Event};
-use super::{Ctx, Meta, Param, Phase, Rule, plural, quoted};
-use crate::activity::{App, IdHash, Kind, Rec};
+use super::{Ctx, Meta, Phase, Rule, Stage, Tactic, p, plural, quoted};
+use crate::activity::{App, IdHash, Kind, PropKey, Rec};
 use crate::finding::{Finding, Level};
 use chrono::Duration;
 use rustc_hash::FxHashSet as HashSet;
@@ -62,9 +62,9 @@ fn is_purge(a: Rec<'_>) -> bool {
     is_delete(a)
         && (a.flag("DeletedByEmptyFolder") == Some(true)
             || folder_is(a, "SourceDefaultFolderType", "DeletedItems")
-            || a.prop("DeleteType")
+            || a.get(PropKey::DeleteType)
                 .is_some_and(|t| t.eq_ignore_ascii_case("HardDelete"))
-            || a.prop("DeletedByDeleteAll")
+            || a.get(PropKey::DeletedByDeleteAll)
                 .is_some_and(|v| v != "0" && !v.eq_ignore_ascii_case("false")))
 }
 
@@ -95,20 +95,19 @@ impl Rule for Mass {
             &Meta {
                 id: "delete-mass",
                 phase: Phase::Hiding,
+                tactic: Tactic::Concealment,
+                stage: Some(Stage::Concealment),
                 title: "Mass deletion",
                 level: Level::Medium,
                 attack: &["T1070.008"],
                 experimental: false,
                 description: "Many distinct items deleted by a user client in a sliding window; high in suspect context",
-                params: &[
-                    Param::int("threshold", 25),
-                    Param::int("window_minutes", 10),
-                ],
+                params: &[p::THRESHOLD.int(25), p::WINDOW_MINUTES.int(10)],
             }
         }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-        let window = ctx.minutes("window_minutes");
+        let window = ctx.minutes(p::WINDOW_MINUTES);
         for (_, records) in ctx.mailboxes() {
             // Emptying Deleted Items is its own rule, not a mass delete.
             let events: Vec<Event<IdHash>> = ctx
@@ -122,7 +121,7 @@ impl Rule for Mass {
                     counted.then_some(Event::new(i, a.time, a.item))
                 })
                 .collect();
-            for range in window::bursts(&events, window, ctx.int("threshold") as usize) {
+            for range in window::bursts(&events, window, ctx.int(p::THRESHOLD) as usize) {
                 let burst = &events[range];
                 let recs: Vec<usize> = burst.iter().map(Event::record).collect();
                 // Keys are keyed id hashes: the fast hash is safe.
@@ -158,21 +157,20 @@ impl Rule for EmptyDeletedItems {
             &Meta {
                 id: "delete-empty-deleted-items",
                 phase: Phase::Hiding,
+                tactic: Tactic::Concealment,
+                stage: Some(Stage::Concealment),
                 title: "Deleted Items emptied or purged",
                 level: Level::Low,
                 attack: &["T1070.008"],
                 experimental: true,
                 description: "Deleted Items emptied or items hard-deleted; high after a mass delete, when it purges a just-deleted sent item, or in suspect context",
-                params: &[
-                    Param::int("run_gap_seconds", 60),
-                    Param::int("raise_within_minutes", 60),
-                ],
+                params: &[p::RUN_GAP_SECONDS.int(60), p::RAISE_WITHIN_MINUTES.int(60)],
             }
         }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-        let gap = Duration::seconds(ctx.int("run_gap_seconds"));
-        let within = ctx.minutes("raise_within_minutes");
+        let gap = Duration::seconds(ctx.int(p::RUN_GAP_SECONDS));
+        let within = ctx.minutes(p::RAISE_WITHIN_MINUTES);
         for (mailbox, records) in ctx.mailboxes() {
             let events: Vec<Event<()>> = ctx
                 .of_kinds(records, &[Kind::Delete])
@@ -277,17 +275,19 @@ impl Rule for SentItems {
             &Meta {
                 id: "delete-sent-items",
                 phase: Phase::Hiding,
+                tactic: Tactic::Concealment,
+                stage: Some(Stage::Concealment),
                 title: "Sent mail deleted",
                 level: Level::High,
                 attack: &["T1070.008"],
                 experimental: true,
                 description: "A message sent, then deleted from Sent Items within 30 minutes: linked by item or conversation, else (Sent Items copies get a new id) by the same client session or actor",
-                params: &[Param::int("within_minutes", 30)],
+                params: &[p::WITHIN_MINUTES.int(30)],
             }
         }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-        let within = ctx.minutes("within_minutes");
+        let within = ctx.minutes(p::WITHIN_MINUTES);
         for (_, records) in ctx.mailboxes() {
             let sends = ctx.of_kinds(records, SEND_KINDS);
             let deletes: Vec<usize> = ctx
@@ -397,23 +397,25 @@ impl Rule for SecurityNotice {
             &Meta {
                 id: "delete-security-notice",
                 phase: Phase::Hiding,
+                tactic: Tactic::Concealment,
+                stage: Some(Stage::Concealment),
                 title: "Security notice removed",
                 level: Level::High,
                 attack: &["T1070.008", "T1564.008"],
                 experimental: true,
                 description: "A Microsoft alert, unusual sign-in or MFA notice deleted (or moved to Deleted Items/Junk) within 24 h of delivery",
                 params: &[
-                    Param::words("subjects", NOTICE_SUBJECTS),
-                    Param::words("senders", NOTICE_SENDERS),
-                    Param::int("within_hours", 24),
+                    p::SUBJECTS.words(NOTICE_SUBJECTS),
+                    p::SENDERS.words(NOTICE_SENDERS),
+                    p::WITHIN_HOURS.int(24),
                 ],
             }
         }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-        let subjects = ctx.words("subjects");
-        let senders = ctx.words("senders");
-        let within = Duration::hours(ctx.int("within_hours"));
+        let subjects = ctx.words(p::SUBJECTS);
+        let senders = ctx.words(p::SENDERS);
+        let within = Duration::hours(ctx.int(p::WITHIN_HOURS));
         for (_, records) in ctx.mailboxes() {
             let deliveries = ctx.deliveries(records);
             for i in ctx.of_kinds(records, &[Kind::Delete, Kind::Move]) {

@@ -9,7 +9,7 @@ use super::deletion::{self, is_notice};
 use super::keywords::Keywords;
 use super::search;
 use super::window::{self, Event};
-use super::{Ctx, Meta, Param, Phase, Rule, list, plural, quoted};
+use super::{Ctx, Meta, Phase, Rule, Stage, Tactic, list, p, plural, quoted};
 use crate::activity::{App, IdHash, Kind, PropKey, Rec, folder_type_name};
 use crate::finding::{Finding, Level};
 use crate::intern::Sym;
@@ -85,9 +85,9 @@ const HIDING_WELL_KNOWN: &[&str] = &[
 fn notice_lists<'a>(ctx: &Ctx<'a>) -> (&'a Keywords, &'a Keywords) {
     (
         ctx.settings
-            .keywords(deletion::SecurityNotice.id(), "subjects"),
+            .keywords(deletion::SecurityNotice.id(), p::SUBJECTS),
         ctx.settings
-            .keywords(deletion::SecurityNotice.id(), "senders"),
+            .keywords(deletion::SecurityNotice.id(), p::SENDERS),
     )
 }
 
@@ -238,7 +238,7 @@ fn delivery_detail(ctx: &Ctx<'_>, i: usize) -> String {
         ),
         _ => {
             let target = a
-                .prop("TargetFolder")
+                .get(PropKey::TargetFolder)
                 .map(|t| format!(" to {t}"))
                 .unwrap_or_default();
             format!("{} by {}{target}", a.kind_name(), a.app_name())
@@ -254,6 +254,8 @@ impl Rule for RuleActivity {
             &Meta {
                 id: "rule-activity",
                 phase: Phase::Hiding,
+                tactic: Tactic::Concealment,
+                stage: Some(Stage::Concealment),
                 title: "Rule operation logged directly",
                 level: Level::High,
                 attack: &["T1564.008", "T1114.003", "T1137.005"],
@@ -351,6 +353,8 @@ impl Rule for AlertNotice {
             &Meta {
                 id: "rule-alert-notice",
                 phase: Phase::Hiding,
+                tactic: Tactic::Concealment,
+                stage: Some(Stage::Concealment),
                 title: "Microsoft alert about a rule delivered",
                 level: Level::High,
                 attack: &["T1114.003", "T1564.008"],
@@ -427,22 +431,21 @@ impl Rule for HiddenDelivery {
             &Meta {
                 id: "rule-hidden-delivery",
                 phase: Phase::Hiding,
+                tactic: Tactic::Concealment,
+                stage: Some(Stage::Concealment),
                 title: "Delivered straight into a hiding folder",
                 level: Level::High,
                 attack: &["T1564.008"],
                 experimental: true,
                 description: "Mail delivered past the Inbox into Deleted Items, RSS or Conversation History (high), a custom folder, or Junk from a sender whose mail reached the Inbox 3 times before its first Junk delivery, 3 in 24 h (medium)",
-                params: &[
-                    Param::int("junk_per_sender", 3),
-                    Param::int("junk_inbox_history", 3),
-                ],
+                params: &[p::JUNK_PER_SENDER.int(3), p::JUNK_INBOX_HISTORY.int(3)],
             }
         }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-        let financial = ctx.settings.keywords(search::Financial.id(), "keywords");
+        let financial = ctx.settings.keywords(search::Financial.id(), p::KEYWORDS);
         let (subjects, senders) = notice_lists(ctx);
-        let junk_history = ctx.int("junk_inbox_history").max(0) as u32;
+        let junk_history = ctx.int(p::JUNK_INBOX_HISTORY).max(0) as u32;
         for (_, records) in ctx.mailboxes() {
             // Each distinct sender lowercased and numbered once (by its
             // interned symbol), not hashed as text per delivery.
@@ -464,7 +467,7 @@ impl Rule for HiddenDelivery {
                 });
                 let hidden = hidden_folder(a).filter(|_| !is_meeting_mail(a));
                 let Some((folder, base)) = hidden else {
-                    if a.prop("DeliveredFolderType").as_deref() == Some("5")
+                    if a.get(PropKey::DeliveredFolderType) == Some("5")
                         || a.flag("DeliveredToInbox") == Some(true)
                     {
                         reached_inbox[n] += 1;
@@ -509,7 +512,7 @@ impl HiddenDelivery {
         inbox: &std::collections::HashSet<String>,
         out: &mut Vec<Finding>,
     ) {
-        let junk_min = ctx.int("junk_per_sender") as usize;
+        let junk_min = ctx.int(p::JUNK_PER_SENDER) as usize;
         for ((_, folder), hits) in clusters {
             if folder == "JunkEmail" {
                 let events: Vec<Event<()>> = hits
@@ -563,8 +566,8 @@ fn hidden_folder(a: Rec<'_>) -> Option<(String, Level)> {
     if to_inbox != Some(false) || a.flag("DeliveredToClutter") == Some(true) {
         return None;
     }
-    let code = a.prop("DeliveredFolderType")?;
-    let name = folder_type_name(&code).map_or_else(|| code.to_string(), str::to_string);
+    let code = a.get(PropKey::DeliveredFolderType)?;
+    let name = folder_type_name(code).map_or_else(|| code.to_string(), str::to_string);
     match name.as_str() {
         "DeletedItems" | "RssSubscription" | "CommunicatorHistory" => Some((name, Level::High)),
         "JunkEmail" => Some((name, Level::Medium)),
@@ -663,7 +666,7 @@ fn delete_twin(ctx: &Ctx<'_>, records: Records, mv: usize) -> Option<usize> {
     let a = ctx.activity(mv);
     if a.session.is_empty()
         || !a
-            .prop("MoveType")
+            .get(PropKey::MoveType)
             .is_some_and(|t| t.eq_ignore_ascii_case("Delete"))
     {
         return None;
@@ -718,18 +721,20 @@ impl Rule for ServerMove {
             &Meta {
                 id: "rule-server-move",
                 phase: Phase::Hiding,
+                tactic: Tactic::Concealment,
+                stage: Some(Stage::Concealment),
                 title: "Server moved/deleted new mail",
                 level: Level::High,
                 attack: &["T1564.008", "T1070.008"],
                 experimental: true,
                 description: "Move or Delete by Exchange (server rule) seconds after delivery, out of the Inbox; high into hiding folders or for sensitive mail",
-                params: &[Param::int("within_seconds", 5)],
+                params: &[p::WITHIN_SECONDS.int(5)],
             }
         }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-        let within = Duration::seconds(ctx.int("within_seconds"));
-        let financial = ctx.settings.keywords(search::Financial.id(), "keywords");
+        let within = Duration::seconds(ctx.int(p::WITHIN_SECONDS));
+        let financial = ctx.settings.keywords(search::Financial.id(), p::KEYWORDS);
         let (subjects, senders) = notice_lists(ctx);
         for (_, records) in ctx.mailboxes() {
             // Exchange's own moves only: an Outlook move seconds after a
@@ -750,8 +755,8 @@ impl Rule for ServerMove {
                 let target = if a.kind == Kind::Delete {
                     "deleted".to_string()
                 } else {
-                    a.prop("TargetFolder")
-                        .map_or_else(|| "another folder".into(), |t| t.into_owned())
+                    a.get(PropKey::TargetFolder)
+                        .map_or_else(|| "another folder".into(), |t| t.to_string())
                 };
                 // Outlook's Ignore conversation: the owner deleted the
                 // thread, and Exchange deletes what arrives in it later.
@@ -863,10 +868,10 @@ const STANDING: &str = "Standing rule, active since the export's first days: ";
 /// From the Inbox (or no source recorded) to anything but Inbox/Clutter.
 fn leaves_inbox(a: Rec<'_>) -> bool {
     let source = a
-        .prop("SourceFolder")
-        .or_else(|| a.prop("SourceDefaultFolderType"));
+        .get(PropKey::SourceFolder)
+        .or_else(|| a.get(PropKey::SourceDefaultFolderType));
     let from_inbox = source.is_none_or(|s| s.eq_ignore_ascii_case("Inbox"));
-    let target = a.prop("TargetFolder");
+    let target = a.get(PropKey::TargetFolder);
     let stays = target
         .is_some_and(|t| t.eq_ignore_ascii_case("Inbox") || t.eq_ignore_ascii_case("Clutter"));
     from_inbox && !stays
@@ -880,17 +885,19 @@ impl Rule for ServerMarkRead {
             &Meta {
                 id: "rule-server-mark-read",
                 phase: Phase::Hiding,
+                tactic: Tactic::Concealment,
+                stage: Some(Stage::Concealment),
                 title: "Server marked new mail read",
                 level: Level::Medium,
                 attack: &["T1564.008"],
                 experimental: true,
                 description: "MarkAsRead by Exchange on an item seconds after its delivery; high when the item was also moved by the server",
-                params: &[Param::int("within_seconds", 5)],
+                params: &[p::WITHIN_SECONDS.int(5)],
             }
         }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-        let within = Duration::seconds(ctx.int("within_seconds"));
+        let within = Duration::seconds(ctx.int(p::WITHIN_SECONDS));
         let moved: HashSet<usize> = ctx
             .prior
             .iter()
@@ -956,22 +963,24 @@ impl Rule for InferredForward {
             &Meta {
                 id: "rule-inferred-forward",
                 phase: Phase::Hiding,
+                tactic: Tactic::Collection,
+                stage: Some(Stage::Action),
                 title: "Inferred auto-forward",
                 level: Level::High,
                 attack: &["T1114.003", "T1020"],
                 experimental: true,
                 description: "Forward/MessageSent/RemoteSend by Exchange seconds after deliveries, repeatedly within a day",
                 params: &[
-                    Param::int("within_seconds", 10),
-                    Param::int("threshold", 2),
-                    Param::int("window_hours", 24),
+                    p::WITHIN_SECONDS.int(10),
+                    p::THRESHOLD.int(2),
+                    p::WINDOW_HOURS.int(24),
                 ],
             }
         }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-        let within = Duration::seconds(ctx.int("within_seconds"));
-        let window = Duration::hours(ctx.int("window_hours"));
+        let within = Duration::seconds(ctx.int(p::WITHIN_SECONDS));
+        let window = Duration::hours(ctx.int(p::WINDOW_HOURS));
         for (_, records) in ctx.mailboxes() {
             let actions = ctx.server_of_kinds(records, FORWARD_KINDS);
             let mut pairs = pair_with_deliveries(ctx, records, &actions, within);
@@ -982,7 +991,7 @@ impl Rule for InferredForward {
                 .iter()
                 .map(|p| Event::new(p.action, ctx.activity(p.action).time, p.delivery))
                 .collect();
-            for range in window::bursts(&events, window, ctx.int("threshold") as usize) {
+            for range in window::bursts(&events, window, ctx.int(p::THRESHOLD) as usize) {
                 let group = &pairs[range];
                 let dels: Vec<usize> = group.iter().map(|p| p.delivery).collect();
                 let summary = format!(
@@ -1020,21 +1029,20 @@ impl Rule for HiddenFolderRead {
             &Meta {
                 id: "rule-hidden-folder-read",
                 phase: Phase::Hiding,
+                tactic: Tactic::Concealment,
+                stage: Some(Stage::Concealment),
                 title: "Hiding folder opened",
                 level: Level::Medium,
                 attack: &["T1564.008"],
                 experimental: true,
                 description: "A user client reading, moving or deleting mail in a folder rules hide mail in (RSS, Conversation History; Archive only in suspect context; Deleted Items only opened in the reading pane in suspect context; never Junk): high in suspect context, else medium for 3 distinct items in 24 h; the owner's known actors are left out",
-                params: &[
-                    Param::int("threshold", 3),
-                    Param::int("window_minutes", 1440),
-                ],
+                params: &[p::THRESHOLD.int(3), p::WINDOW_MINUTES.int(1440)],
             }
         }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-        let threshold = ctx.int("threshold") as usize;
-        let window = ctx.minutes("window_minutes");
+        let threshold = ctx.int(p::THRESHOLD) as usize;
+        let window = ctx.minutes(p::WINDOW_MINUTES);
         for (_, records) in ctx.mailboxes() {
             // Per actor (or none), the rows in a hiding folder and whether
             // each is in suspect context.

@@ -16,6 +16,7 @@ mod episodes;
 mod inbox_rules;
 mod keywords;
 mod links;
+pub(crate) mod params;
 mod search;
 pub(crate) mod settings;
 mod suspect;
@@ -25,7 +26,9 @@ use crate::activity::{Kind, Rec};
 use crate::actors::{Actor, Actors, Standing};
 use crate::attribution::IpAttribution;
 use crate::finding::{EvidenceList, Finding, Level};
+pub use crate::finding::{Stage, Tactic};
 use crate::timeline::{Records, Timeline};
+use params::{self as p, Key};
 pub use settings::{Param, ParamDefault, Settings};
 use std::sync::Arc;
 use suspect::Suspect;
@@ -37,6 +40,10 @@ pub struct Meta {
     pub id: &'static str,
     /// When it runs ([`Phase`]).
     pub phase: Phase,
+    /// What its findings say the intruder was doing.
+    pub tactic: Tactic,
+    /// The BEC chain stage its findings fill, if any (`bec-chain` reads it).
+    pub stage: Option<Stage>,
     pub title: &'static str,
     /// The base level; a finding may be raised (`medium↑high`).
     pub level: Level,
@@ -123,6 +130,69 @@ const SUSPECT_SOURCES: &[&dyn Rule] = &[
     &access::SuspiciousAgent,
     &access::SessionMultiIp,
 ];
+
+/// Parameters one rule reads from another's settings (one keyword list
+/// for every rule that looks for payment words, one baseline for all):
+/// each must be declared by its owner, with a value of the kind read.
+const SHARED_PARAMS: &[(&dyn Rule, Key)] = &[
+    (&search::Financial, p::KEYWORDS),
+    (&deletion::SecurityNotice, p::SUBJECTS),
+    (&deletion::SecurityNotice, p::SENDERS),
+    (&access::NewIp, p::BASELINE_DAYS),
+    (&search::Keystrokes, p::KEYSTROKE_GAP_SECONDS),
+];
+
+/// What rules say about each other, checked once at start-up, before any
+/// input is read: a contradiction is a bug in o365scan (exit 70), which
+/// would otherwise show only as a rule that silently never fires. Ids are
+/// unique kebab-case; a rule declares each parameter once; parameters other
+/// rules read are declared; the suspect-context sources run first; every
+/// rule with a chain stage runs before the chain, and only the chain and
+/// data quality run last.
+pub fn check_catalogue() -> Result<(), String> {
+    let mut ids = std::collections::HashSet::new();
+    for rule in RULES {
+        let (id, meta) = (rule.id(), rule.meta());
+        let kebab = !id.is_empty()
+            && id
+                .split('-')
+                .all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase()));
+        if !kebab || !ids.insert(id) {
+            return Err(format!("rule id '{id}' is not unique kebab-case"));
+        }
+        for (n, param) in meta.params.iter().enumerate() {
+            if meta.params[..n].iter().any(|q| q.key == param.key) {
+                return Err(format!("{id} declares '{}' twice", param.key));
+            }
+        }
+        if meta.stage.is_some() && meta.phase == Phase::Last {
+            return Err(format!("{id} fills a chain stage but runs after the chain"));
+        }
+        let last = matches!(meta.tactic, Tactic::Correlation | Tactic::DataQuality);
+        if last != (meta.phase == Phase::Last) {
+            return Err(format!("{id}: only correlation and data quality run last"));
+        }
+    }
+    for (owner, key) in SHARED_PARAMS {
+        if !owner.params().iter().any(|q| q.key == key.name()) {
+            return Err(format!(
+                "{} does not declare '{}', which other rules read",
+                owner.id(),
+                key.name()
+            ));
+        }
+    }
+    for rule in SUSPECT_SOURCES {
+        let meta = rule.meta();
+        if meta.phase != Phase::Access || meta.tactic != Tactic::Access {
+            return Err(format!(
+                "{}: suspect context must come from the access phase",
+                rule.id()
+            ));
+        }
+    }
+    Ok(())
+}
 
 pub fn find(id: &str) -> Option<&'static dyn Rule> {
     RULES.iter().copied().find(|r| r.id() == id)
@@ -237,15 +307,17 @@ impl<'a> Ctx<'a> {
         cell.get_or_init(|| links::Deliveries::of(self.timeline, records))
     }
 
-    pub fn int(&self, key: &str) -> i64 {
+    /// This rule's number `key` (declared in its `Meta`).
+    pub fn int(&self, key: Key) -> i64 {
         self.settings.int(self.rule, key)
     }
 
-    pub fn minutes(&self, key: &str) -> chrono::Duration {
+    pub fn minutes(&self, key: Key) -> chrono::Duration {
         chrono::Duration::minutes(self.int(key))
     }
 
-    pub fn words(&self, key: &str) -> &'a keywords::Keywords {
+    /// This rule's keyword list `key` (declared in its `Meta`).
+    pub fn words(&self, key: Key) -> &'a keywords::Keywords {
         self.settings.keywords(self.rule, key)
     }
 
@@ -257,7 +329,7 @@ impl<'a> Ctx<'a> {
             .map_or_else(chrono::DateTime::<chrono::Utc>::default, |i| {
                 self.activity(i).time
             });
-        start + chrono::Duration::days(self.settings.int(access::NewIp.id(), "baseline_days"))
+        start + chrono::Duration::days(self.settings.int(access::NewIp.id(), p::BASELINE_DAYS))
     }
 
     /// The mailbox of `records` has a history past its baseline period:
@@ -364,6 +436,8 @@ impl<'a> Ctx<'a> {
             title: rule.title(),
             level,
             attack: rule.attack(),
+            tactic: rule.meta().tactic,
+            stage: rule.meta().stage,
             mailbox,
             first,
             last,
@@ -413,7 +487,7 @@ pub fn run_all(timeline: &Timeline, ips: &IpAttribution, settings: &Settings) ->
             actors: Actors::build(
                 timeline,
                 ips,
-                settings.int(access::NewIp.id(), "baseline_days"),
+                settings.int(access::NewIp.id(), p::BASELINE_DAYS),
             ),
             deliveries: &deliveries,
         };
@@ -451,7 +525,7 @@ fn run_stages(
                         .map(|e| timeline.activity(e.record).source().file);
                     cap_by_actor(f, file.is_some_and(|n| shared.actors.judged(n as usize)));
                 }
-                let window = settings.declared_int(rule.id(), "window_minutes");
+                let window = settings.declared_int(rule.id(), p::WINDOW_MINUTES);
                 out = episodes::merge(out, window.unwrap_or(0));
             }
             findings.extend(out);
@@ -573,6 +647,28 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn the_catalogue_is_consistent() {
+        assert_eq!(check_catalogue(), Ok(()));
+        // The chain's stages, as docs/rules.md §2.8 lists them.
+        let staged = |stage: Stage| -> Vec<&str> {
+            let rules = RULES.iter().filter(|r| r.meta().stage == Some(stage));
+            rules.map(|r| r.id()).collect()
+        };
+        assert_eq!(staged(Stage::Access).len(), 6);
+        assert!(!staged(Stage::Access).contains(&"logon-new-agent"));
+        assert_eq!(
+            staged(Stage::Action),
+            [
+                "rule-inferred-forward",
+                "send-burst",
+                "forward-burst",
+                "send-finance-thread"
+            ]
+        );
+        assert!(staged(Stage::Reconnaissance).contains(&"read-burst"));
     }
 
     /// Suspect context is made from access findings, so its sources must

@@ -6,8 +6,8 @@
 
 use super::keywords::Keywords;
 use super::window::{self, Event};
-use super::{Ctx, Meta, Param, Phase, Rule, list, plural, quoted};
-use crate::activity::Kind;
+use super::{Ctx, Meta, Param, Phase, Rule, Stage, Tactic, list, p, plural, quoted};
+use crate::activity::{Kind, PropKey};
 use crate::finding::{Finding, Level};
 use crate::timeline::Records;
 use chrono::Duration;
@@ -129,9 +129,9 @@ const CREDENTIALS: &[&str] = &[
     "rdp",
 ];
 
-const KEYSTROKE_GAP_SECONDS: Param = Param::int("keystroke_gap_seconds", 60);
+const KEYSTROKE_GAP_SECONDS: Param = p::KEYSTROKE_GAP_SECONDS.int(60);
 /// Searches of one rule closer than this form one finding.
-const CLUSTER_MINUTES: Param = Param::int("cluster_minutes", 60);
+const CLUSTER_MINUTES: Param = p::CLUSTER_MINUTES.int(60);
 
 /// One search: the rows that carry it and the normalised term.
 #[derive(Debug, Clone)]
@@ -149,8 +149,8 @@ pub(super) fn search_hits(ctx: &Ctx<'_>, records: Records, gap: Duration) -> Vec
         let a = ctx.activity(i);
         if let Some(term) = a.search_term() {
             let sid = a
-                .prop("Sid")
-                .map_or_else(|| format!("row{i}"), |s| s.into_owned());
+                .get(PropKey::Sid)
+                .map_or_else(|| format!("row{i}"), |s| s.to_string());
             by_sid.entry((sid, term)).or_default().push(i);
         }
     }
@@ -193,11 +193,11 @@ pub(super) fn keystroke_terms(ctx: &Ctx<'_>, records: Records, gap: Duration) ->
         ],
     ) {
         let a = ctx.activity(i);
-        if let Some(stimulus) = a.prop("SuggestionStimulus") {
+        if let Some(stimulus) = a.get(PropKey::SuggestionStimulus) {
             by_session
                 .entry(a.session)
                 .or_default()
-                .push((i, crate::activity::normalise_term(&stimulus)));
+                .push((i, crate::activity::normalise_term(stimulus)));
         }
     }
     let mut out = Vec::new();
@@ -246,6 +246,8 @@ impl Rule for Keystrokes {
             &Meta {
                 id: "search-keystrokes",
                 phase: Phase::Reading,
+                tactic: Tactic::Reconnaissance,
+                stage: None,
                 title: "Search rebuilt from keystrokes",
                 level: Level::Informational,
                 attack: &[],
@@ -256,7 +258,7 @@ impl Rule for Keystrokes {
         }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-        let gap = Duration::seconds(ctx.int("keystroke_gap_seconds"));
+        let gap = Duration::seconds(ctx.int(p::KEYSTROKE_GAP_SECONDS));
         for (_, records) in ctx.mailboxes() {
             // Only what the result rows do not already show: a typed term
             // never run as a search, or an export without SearchResult rows.
@@ -273,8 +275,8 @@ impl Rule for Keystrokes {
                     format!(
                         "stimulus {}",
                         quoted(
-                            &ctx.activity(i)
-                                .prop("SuggestionStimulus")
+                            ctx.activity(i)
+                                .get(PropKey::SuggestionStimulus)
                                 .unwrap_or_default()
                         )
                     )
@@ -293,11 +295,8 @@ fn keyword_findings(
     matcher: &dyn Fn(&SearchHit, bool) -> Option<Level>,
     out: &mut Vec<Finding>,
 ) {
-    let gap = Duration::seconds(
-        ctx.settings
-            .int("search-keystrokes", "keystroke_gap_seconds"),
-    );
-    let cluster = ctx.minutes("cluster_minutes");
+    let gap = Duration::seconds(ctx.settings.int(Keystrokes.id(), p::KEYSTROKE_GAP_SECONDS));
+    let cluster = ctx.minutes(p::CLUSTER_MINUTES);
     for (_, records) in ctx.mailboxes() {
         let hits: Vec<(SearchHit, Level)> = search_hits(ctx, records, gap)
             .into_iter()
@@ -339,10 +338,13 @@ fn keyword_findings(
 fn detail(ctx: &Ctx<'_>, i: usize) -> String {
     let a = ctx.activity(i);
     match a.kind {
-        Kind::SearchResult => format!("query {}", quoted(&a.prop("Query").unwrap_or_default())),
+        Kind::SearchResult => format!(
+            "query {}",
+            quoted(a.get(PropKey::Query).unwrap_or_default())
+        ),
         _ => format!(
             "keystroke {}",
-            quoted(&a.prop("SuggestionStimulus").unwrap_or_default())
+            quoted(a.get(PropKey::SuggestionStimulus).unwrap_or_default())
         ),
     }
 }
@@ -361,17 +363,19 @@ impl Rule for Financial {
             &Meta {
                 id: "search-financial",
                 phase: Phase::Reading,
+                tactic: Tactic::Reconnaissance,
+                stage: Some(Stage::Reconnaissance),
                 title: "Mailbox searched for financial terms",
                 level: Level::Medium,
                 attack: &["T1114.002", "T1657"],
                 experimental: false,
                 description: "Search for payment terms (wire transfer, invoice, bacs, sort code, …); high in suspect context",
-                params: &[Param::words("keywords", FINANCIAL), CLUSTER_MINUTES],
+                params: &[p::KEYWORDS.words(FINANCIAL), CLUSTER_MINUTES],
             }
         }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-        let kw = ctx.words("keywords");
+        let kw = ctx.words(p::KEYWORDS);
         keyword_findings(
             self,
             ctx,
@@ -390,22 +394,24 @@ impl Rule for Detection {
             &Meta {
                 id: "search-detection",
                 phase: Phase::Reading,
+                tactic: Tactic::Reconnaissance,
+                stage: Some(Stage::Reconnaissance),
                 title: "\"Am I detected?\" search",
                 level: Level::High,
                 attack: &["T1114.002"],
                 experimental: false,
                 description: "Search for phishing, hacked, fraud, security alert, …; weak words (alert, reset) only in suspect context",
                 params: &[
-                    Param::words("keywords", DETECTION_STRONG),
-                    Param::words("weak_keywords", DETECTION_WEAK),
+                    p::KEYWORDS.words(DETECTION_STRONG),
+                    p::WEAK_KEYWORDS.words(DETECTION_WEAK),
                     CLUSTER_MINUTES,
                 ],
             }
         }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-        let strong = ctx.words("keywords");
-        let weak = ctx.words("weak_keywords");
+        let strong = ctx.words(p::KEYWORDS);
+        let weak = ctx.words(p::WEAK_KEYWORDS);
         let matcher = |h: &SearchHit, suspect: bool| {
             (strong.is_match(&h.term) || (suspect && weak.is_match(&h.term))).then_some(Level::High)
         };
@@ -421,17 +427,19 @@ impl Rule for Credentials {
             &Meta {
                 id: "search-credentials",
                 phase: Phase::Reading,
+                tactic: Tactic::Reconnaissance,
+                stage: Some(Stage::Reconnaissance),
                 title: "Credential search",
                 level: Level::Medium,
                 attack: &["T1552"],
                 experimental: false,
                 description: "Search for passwords, VPN, MFA, tokens, …; high in suspect context",
-                params: &[Param::words("keywords", CREDENTIALS), CLUSTER_MINUTES],
+                params: &[p::KEYWORDS.words(CREDENTIALS), CLUSTER_MINUTES],
             }
         }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-        let kw = ctx.words("keywords");
+        let kw = ctx.words(p::KEYWORDS);
         keyword_findings(
             self,
             ctx,
@@ -461,17 +469,19 @@ impl Rule for ThenRead {
             &Meta {
                 id: "search-then-read",
                 phase: Phase::Reading,
+                tactic: Tactic::Reconnaissance,
+                stage: Some(Stage::Reconnaissance),
                 title: "Search, then the hits read",
                 level: Level::Medium,
                 attack: &["T1114.002"],
                 experimental: true,
                 description: "A financial, detection or credential search followed by opening, forwarding or replying from the same session or IP",
-                params: &[Param::int("within_minutes", 15)],
+                params: &[p::WITHIN_MINUTES.int(15)],
             }
         }
     }
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-        let within = ctx.minutes("within_minutes");
+        let within = ctx.minutes(p::WITHIN_MINUTES);
         let sources = [Financial.id(), Detection.id(), Credentials.id()];
         for f in ctx.prior.iter().filter(|f| sources.contains(&f.rule)) {
             let searches: Vec<usize> = f.evidence.iter().map(|e| e.record).collect();

@@ -3,6 +3,7 @@
 //! valid ones.
 
 use super::keywords::Keywords;
+use super::params::Key;
 use super::{RULES, Rule};
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -21,22 +22,6 @@ pub enum ParamDefault {
 pub struct Param {
     pub key: &'static str,
     pub default: ParamDefault,
-}
-
-impl Param {
-    pub const fn int(key: &'static str, value: i64) -> Param {
-        Param {
-            key,
-            default: ParamDefault::Int(value),
-        }
-    }
-
-    pub const fn words(key: &'static str, value: &'static [&'static str]) -> Param {
-        Param {
-            key,
-            default: ParamDefault::Words(value),
-        }
-    }
 }
 
 /// Resolved settings of every rule.
@@ -147,18 +132,20 @@ impl Settings {
     /// undeclared one is a bug in the rule (a misspelt key), not a setting:
     /// it fails every debug build and test that runs the rule, and a release
     /// build reads 0.
-    pub fn int(&self, rule: &str, key: &str) -> i64 {
+    pub fn int(&self, rule: &str, key: Key) -> i64 {
         let found = self.declared_int(rule, key);
         debug_assert!(
             found.is_some(),
-            "rule {rule} reads undeclared parameter {key}"
+            "rule {rule} reads undeclared parameter {}",
+            key.name()
         );
         found.unwrap_or(0)
     }
 
     /// The number, when the rule declares it (for settings some rules have
     /// and others do not, such as an episode window).
-    pub fn declared_int(&self, rule: &str, key: &str) -> Option<i64> {
+    pub fn declared_int(&self, rule: &str, key: Key) -> Option<i64> {
+        let key = key.name();
         self.ints
             .iter()
             .find(|((r, k), _)| *r == rule && *k == key)
@@ -166,7 +153,8 @@ impl Settings {
     }
 
     /// A keyword list the rule declares; undeclared as for [`Settings::int`].
-    pub fn keywords(&self, rule: &str, key: &str) -> &Keywords {
+    pub fn keywords(&self, rule: &str, key: Key) -> &Keywords {
+        let key = key.name();
         let found = self
             .words
             .iter()
@@ -186,6 +174,7 @@ pub(crate) fn rule_ids() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::params as p;
 
     #[test]
     fn overrides_and_additions() {
@@ -193,8 +182,8 @@ mod tests {
             "[delete-mass]\nthreshold = 40\n[search-financial]\nkeywords_add = [\"acme pay\"]\n",
         )
         .unwrap();
-        assert_eq!(s.int("delete-mass", "threshold"), 40);
-        let kw = s.keywords("search-financial", "keywords");
+        assert_eq!(s.int("delete-mass", p::THRESHOLD), 40);
+        let kw = s.keywords("search-financial", p::KEYWORDS);
         assert!(kw.is_match("acme pay run"));
         assert!(kw.is_match("wire transfer"));
     }
@@ -221,8 +210,9 @@ mod tests {
 
     #[cfg(debug_assertions)]
     #[test]
-    #[should_panic(expected = "reads undeclared parameter threshhold")]
-    fn a_misspelt_parameter_fails_debug_builds() {
-        Settings::defaults().int("delete-mass", "threshhold");
+    #[should_panic(expected = "reads undeclared parameter junk_per_sender")]
+    fn an_undeclared_parameter_fails_debug_builds() {
+        // A key that exists, but not for this rule.
+        Settings::defaults().int("delete-mass", p::JUNK_PER_SENDER);
     }
 }
