@@ -649,6 +649,33 @@ mod tests {
         }
     }
 
+    /// docs/rules.md §2.8 lists each stage's rules as the code declares.
+    #[test]
+    fn docs_list_each_chain_stage() {
+        let doc = std::fs::read_to_string("docs/rules.md").unwrap();
+        let from = doc.find("Stages (each rule's").unwrap();
+        let text = &doc[from..from + doc[from..].find("\n\n").unwrap()];
+        let names = [
+            (Stage::Access, "**access**"),
+            (Stage::Reconnaissance, "**reconnaissance**"),
+            (Stage::Concealment, "**concealment**"),
+            (Stage::Action, "**action**"),
+        ];
+        for (n, (stage, name)) in names.iter().enumerate() {
+            let start = text.find(name).unwrap();
+            let end = names
+                .get(n + 1)
+                .map_or(text.len(), |(_, next)| text.find(next).unwrap());
+            let section = &text[start..end];
+            for rule in RULES.iter().filter(|r| r.meta().stage == Some(*stage)) {
+                let listed = section.contains(&format!("`{}`", rule.id()))
+                    || (rule.id().starts_with("rule-") || rule.id().starts_with("delete-"))
+                        && section.contains("every `rule-*` and `delete-*` rule");
+                assert!(listed, "docs/rules.md §2.8 {name} lacks {}", rule.id());
+            }
+        }
+    }
+
     #[test]
     fn the_catalogue_is_consistent() {
         assert_eq!(check_catalogue(), Ok(()));
