@@ -85,6 +85,11 @@ impl IpAttribution {
         attribute(timeline.activities(), timeline.arenas())
     }
 
+    /// The same from the records alone, for [`Timeline::build_beside`].
+    pub fn of_records(activities: &[Activity], arenas: &Arenas) -> IpAttribution {
+        attribute(activities, arenas)
+    }
+
     /// The attributed IP of record `i`.
     pub fn ip(&self, i: usize) -> Option<&str> {
         let id = self.per_record.get(i)?.ip()?;

@@ -115,8 +115,9 @@ pub struct Analysis {
 
 impl Analysis {
     pub fn of(parsed: Vec<input::Parsed>, settings: &rules::Settings) -> Analysis {
-        let timeline = timeline::Timeline::build(parsed);
-        let ips = attribution::IpAttribution::of(&timeline);
+        // Attribution reads only the records: beside the indexes.
+        let (timeline, ips) =
+            timeline::Timeline::build_beside(parsed, attribution::IpAttribution::of_records);
         let findings = rules::run_all(&timeline, &ips, settings);
         Analysis {
             timeline,

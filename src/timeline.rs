@@ -47,6 +47,16 @@ impl Timeline {
     /// only appended to one set of tables (the first input's, taken over)
     /// and renumbered after pasted files that became several mailboxes.
     pub fn build(parsed: Vec<Parsed>) -> Timeline {
+        Timeline::build_beside(parsed, |_, _| ()).0
+    }
+
+    /// [`Timeline::build`], running `step` over the records on another
+    /// core while the indexes are built: a step that reads only the records
+    /// (IP attribution) need not wait for indexes it does not use.
+    pub fn build_beside<T: Send>(
+        parsed: Vec<Parsed>,
+        step: impl FnOnce(&[Activity], &Arenas) -> T + Send,
+    ) -> (Timeline, T) {
         let mut inputs = Vec::with_capacity(parsed.len());
         let mut raw: Vec<Arc<dyn RowSource>> = Vec::with_capacity(parsed.len());
         let mut activities = Vec::new();
@@ -84,11 +94,19 @@ impl Timeline {
             }
         }
         debug_assert!(activities.is_sorted_by_key(|a| (a.source().file, a.time, a.source().line)));
-        let indexes = index(&activities, inputs.len());
-        Timeline {
+        let arenas = arenas.unwrap_or_default();
+        let (indexes, beside) = std::thread::scope(|scope| {
+            let beside = scope.spawn(|| step(&activities, &arenas));
+            let indexes = index(&activities, inputs.len());
+            let beside = beside
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (indexes, beside)
+        });
+        let timeline = Timeline {
             inputs,
             activities,
-            arenas: arenas.unwrap_or_default(),
+            arenas,
             raw,
             by_mailbox: indexes.by_mailbox,
             by_kind: indexes.by_kind,
@@ -96,7 +114,8 @@ impl Timeline {
             app_counts: indexes.app_counts,
             rejections,
             salvage_errors,
-        }
+        };
+        (timeline, beside)
     }
 
     /// Each input's (mailbox's) summary: path, mailbox, row counts.
