@@ -82,7 +82,7 @@ pub struct IpAttribution {
 impl IpAttribution {
     /// Attributes every record of `timeline`.
     pub fn of(timeline: &Timeline) -> IpAttribution {
-        attribute(timeline.activities(), timeline.arenas())
+        IpAttribution::of_records(timeline.activities(), timeline.arenas())
     }
 
     /// The same from the records alone, for [`Timeline::build_beside`].
