@@ -14,6 +14,8 @@ Examples:
   o365scan --timeline tl.csv activities.csv        also every record as CSV (Excel, Timeline Explorer)
   o365scan --timesketch --timeline tl.jsonl a.csv  timeline ready for Timesketch import
   o365scan --html report.html activities.csv       also a self-contained HTML report
+  o365scan --scope scope.csv activities.csv       what the suspect actors read, sent, searched, deleted
+  o365scan --actor 203.0.113.0/24 --scope s.jsonl a.csv   the scope of one network
   o365scan --from 2018-06-01 --tz Europe/London a.csv   June onwards, table times in UK time
   o365scan --list-rules                            the rule catalogue
   zcat activities.csv.gz | o365scan -              read standard input
@@ -119,6 +121,15 @@ pub struct Cli {
     #[arg(long, value_name = "TIME")]
     pub to: Option<String>,
 
+    /// Whose activity the intrusion scope lists: an IP, a CIDR block or a
+    /// ClientSessionId (repeatable), or `all`. Default: the actors named by
+    /// findings at medium or above.
+    #[arg(long, value_name = "IP|CIDR|SESSION|all")]
+    pub actor: Vec<String>,
+    /// Also write the intrusion scope to PATH (`.csv` or `.jsonl`): one row
+    /// per (actor, item) touched and per search.
+    #[arg(long, value_name = "PATH")]
+    pub scope: Option<PathBuf>,
     /// Show table times in this zone (IANA name like Europe/London, or an
     /// offset like +01:00). Machine formats stay UTC.
     #[arg(long, value_name = "ZONE")]

@@ -8,6 +8,7 @@ use crate::input::ReadOptions;
 pub(crate) use crate::report::Window;
 pub(crate) use crate::report::{Format, Style, TABLE_WIDTH, TimelineFormat, TimelineOptions, Zone};
 use crate::rules::{self, Settings};
+use crate::scope::{Selection, Selector};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use std::env;
 use std::io::IsTerminal;
@@ -61,6 +62,17 @@ pub(crate) struct Config {
     /// The HTML report's file.
     pub html: Option<PathBuf>,
     pub window: Window,
+    /// Whose activity the scope lists (`--actor`).
+    pub selection: Selection,
+    /// `--scope`: where and how the scope's rows are written.
+    pub scope: Option<ScopeOut>,
+}
+
+/// Where and how the scope's rows are written.
+#[derive(Debug, Clone)]
+pub(crate) struct ScopeOut {
+    pub path: PathBuf,
+    pub format: TimelineFormat,
 }
 
 impl Config {
@@ -125,6 +137,8 @@ impl Config {
             timeline,
             html: cli.html.clone(),
             window,
+            selection: selection(&cli.actor)?,
+            scope: scope_out(cli)?,
         })
     }
 }
@@ -165,12 +179,28 @@ fn style(cli: &Cli, stdout_is_report: bool) -> Result<Style, UsageError> {
     })
 }
 
-fn timeline_out(cli: &Cli) -> Result<Option<TimelineOut>, UsageError> {
-    let Some(path) = &cli.timeline else {
-        return Ok(None);
-    };
-    let stdout = path.as_os_str() == "-";
-    let by_extension = match path
+/// `--actor`: `all`, or selectors; none is the suspect actors.
+fn selection(actors: &[String]) -> Result<Selection, UsageError> {
+    if actors.is_empty() {
+        return Ok(Selection::Suspect);
+    }
+    if actors.iter().any(|a| a.trim().eq_ignore_ascii_case("all")) {
+        if actors.len() > 1 {
+            return Err(UsageError(
+                "--actor all scopes everyone: give it alone".into(),
+            ));
+        }
+        return Ok(Selection::All);
+    }
+    let selectors = actors.iter().map(|a| Selector::parse(a));
+    Ok(Selection::Explicit(
+        selectors.collect::<Result<_, _>>().map_err(UsageError)?,
+    ))
+}
+
+/// The format a path's extension names (`.csv`, `.jsonl`, `.ndjson`).
+fn format_of(path: &Path) -> Option<TimelineFormat> {
+    match path
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase)
@@ -179,7 +209,31 @@ fn timeline_out(cli: &Cli) -> Result<Option<TimelineOut>, UsageError> {
         Some("csv") => Some(TimelineFormat::Csv),
         Some("jsonl" | "ndjson") => Some(TimelineFormat::Jsonl),
         _ => None,
+    }
+}
+
+fn scope_out(cli: &Cli) -> Result<Option<ScopeOut>, UsageError> {
+    let Some(path) = &cli.scope else {
+        return Ok(None);
     };
+    let format = format_of(path).ok_or_else(|| {
+        UsageError(format!(
+            "--scope {}: name a .csv or .jsonl file",
+            path.display()
+        ))
+    })?;
+    Ok(Some(ScopeOut {
+        path: path.clone(),
+        format,
+    }))
+}
+
+fn timeline_out(cli: &Cli) -> Result<Option<TimelineOut>, UsageError> {
+    let Some(path) = &cli.timeline else {
+        return Ok(None);
+    };
+    let stdout = path.as_os_str() == "-";
+    let by_extension = format_of(path);
     let format = cli.timeline_format.map(TimelineFormat::from).or(by_extension).ok_or_else(|| {
         UsageError(format!(
             "--timeline {}: say the format with a .csv or .jsonl extension or --timeline-format",

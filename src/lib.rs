@@ -19,9 +19,11 @@ pub mod evidence;
 pub mod finding;
 pub mod input;
 mod intern;
+pub mod items;
 mod parallel;
 pub mod report;
 pub mod rules;
+pub mod scope;
 pub mod timeline;
 
 use anyhow::Context;
@@ -56,8 +58,11 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
     if !config.quiet {
         warn_rejections(&analysis.timeline);
     }
+    // Who is suspect is the rules' judgement, before --min-level and
+    // --rules choose what is shown.
+    let scope = analysis.scope(&config.selection, config.window);
     select(&mut analysis.findings, &config);
-    let report = analysis.report(config.window);
+    let report = analysis.report(config.window).with_scope(&scope);
     write_outputs(&report, &config)?;
     if !config.quiet && config.format != report::Format::Table {
         eprintln!(
@@ -111,6 +116,10 @@ pub struct Analysis {
     pub ips: attribution::IpAttribution,
     /// Every rule's findings, in the order the rules ran.
     pub findings: Vec<Finding>,
+    /// Which message each record acts on (`items.rs`).
+    pub items: items::Catalogue,
+    /// Who acted, as the rules judged it (`actors.rs`).
+    actors: actors::Actors,
 }
 
 impl Analysis {
@@ -118,17 +127,34 @@ impl Analysis {
         // Attribution reads only the records: beside the indexes.
         let (timeline, ips) =
             timeline::Timeline::build_beside(parsed, attribution::IpAttribution::of_records);
-        let findings = rules::run_all(&timeline, &ips, settings);
+        let items = items::Catalogue::new(&timeline);
+        let (findings, actors) = rules::run(&timeline, &ips, &items, settings);
         Analysis {
             timeline,
             ips,
             findings,
+            items,
+            actors,
         }
+    }
+
+    /// What the actors of `selection` touched inside `window`
+    /// (`scope.rs`): the step after the rules, reading their findings.
+    pub fn scope(&self, selection: &scope::Selection, window: report::Window) -> scope::Scope {
+        let sources = scope::Sources {
+            timeline: &self.timeline,
+            ips: &self.ips,
+            actors: &self.actors,
+            items: &self.items,
+            findings: &self.findings,
+        };
+        scope::Scope::of(&sources, selection, window)
     }
 
     /// The report of the findings overlapping `window`.
     pub fn report(&self, window: report::Window) -> report::Report<'_> {
         report::Report::new(&self.timeline, &self.ips, &self.findings, window)
+            .with_items(&self.items)
     }
 }
 
@@ -199,6 +225,14 @@ fn write_outputs(report: &report::Report<'_>, config: &Config) -> anyhow::Result
                 out.flush()?;
             }
         }
+    }
+    if let Some(scope) = &config.scope {
+        let path = &scope.path;
+        let mut out = create_output(path, config.force)?;
+        report::scope_out::write(&mut out, report, scope.format)
+            .with_context(|| format!("{}: writing the scope", path.display()))?;
+        out.flush()
+            .with_context(|| format!("{}: writing the scope", path.display()))?;
     }
     if let Some(path) = &config.html {
         let mut out = create_output(path, config.force)?;

@@ -30,6 +30,8 @@ struct Document<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     filter: Option<Filter>,
     counts: Counts<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<JsonScope<'a>>,
     findings: Vec<JsonFinding<'a>>,
     rejections: Vec<Rejection<'a>>,
 }
@@ -164,6 +166,78 @@ struct JsonEvidence<'a> {
     detail: &'a str,
 }
 
+/// What the scoped actors touched: the figures counsel quotes
+/// (`docs/scope.md` §4). Items are distinct messages.
+#[derive(Serialize)]
+struct JsonScope<'a> {
+    selection: String,
+    actors: Vec<JsonScopedActor<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonScopedActor<'a> {
+    mailbox: &'a str,
+    actor: String,
+    label: String,
+    first: Option<String>,
+    last: Option<String>,
+    records: usize,
+    items: usize,
+    previewed: usize,
+    opened: usize,
+    attachments_opened: usize,
+    links_clicked: usize,
+    marked_read: usize,
+    replied: usize,
+    forwarded: usize,
+    sent: usize,
+    moved: usize,
+    /// Moved to Deleted Items or purged.
+    deleted: usize,
+    purged: usize,
+    unresolved: usize,
+    searches: usize,
+}
+
+fn scope<'a>(report: &'a Report<'a>) -> Option<JsonScope<'a>> {
+    use crate::scope::Access as A;
+    let scope = report.scope?;
+    let tl = report.timeline;
+    let actors = scope
+        .actors
+        .iter()
+        .map(|a| {
+            let c = &a.counts;
+            JsonScopedActor {
+                mailbox: tl.inputs().get(a.file).map_or("", |s| &s.mailbox),
+                actor: a.id(),
+                label: a.label(),
+                first: a.first.map(clock::format),
+                last: a.last.map(clock::format),
+                records: a.records,
+                items: c.items,
+                previewed: c.of(A::Preview),
+                opened: c.of(A::Open),
+                attachments_opened: c.of(A::AttachmentOpened),
+                links_clicked: c.of(A::LinkClicked),
+                marked_read: c.of(A::MarkedRead),
+                replied: c.of(A::Replied),
+                forwarded: c.of(A::Forwarded),
+                sent: c.of(A::Sent),
+                moved: c.of(A::Moved),
+                deleted: c.deleted_any,
+                purged: c.of(A::Purged),
+                unresolved: c.unresolved,
+                searches: c.searches,
+            }
+        })
+        .collect();
+    Some(JsonScope {
+        selection: scope.selection.describe(),
+        actors,
+    })
+}
+
 #[derive(Serialize)]
 struct Rejection<'a> {
     path: &'a str,
@@ -227,6 +301,7 @@ fn document<'a>(report: &'a Report<'a>) -> Document<'a> {
             excluded_findings: report.excluded_findings,
         }),
         counts: super::counts::counts(tl, &report.window),
+        scope: scope(report),
         findings: report.findings.iter().map(|f| finding(report, f)).collect(),
         rejections,
     }

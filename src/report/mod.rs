@@ -7,11 +7,14 @@ pub mod html;
 mod json;
 mod style;
 mod table;
+pub mod scope_out;
 pub mod timeline_out;
 mod window;
 
 use crate::attribution::IpAttribution;
 use crate::finding::Finding;
+use crate::items::Catalogue;
+use crate::scope::Scope;
 use crate::timeline::Timeline;
 use std::io::{self, Write};
 
@@ -43,6 +46,10 @@ pub struct Report<'a> {
     pub window: Window,
     /// Findings left out by the window.
     pub excluded_findings: usize,
+    /// Which message each record acts on, for the rows that show it.
+    pub items: Option<&'a Catalogue>,
+    /// What the scoped actors touched.
+    pub scope: Option<&'a Scope>,
     /// Which findings cite each record: made on first use, once for the
     /// timeline export and the HTML report alike.
     citations: std::sync::OnceLock<Citations>,
@@ -67,8 +74,29 @@ impl<'a> Report<'a> {
             findings: sorted,
             window,
             excluded_findings,
+            items: None,
+            scope: None,
             citations: std::sync::OnceLock::new(),
         }
+    }
+
+    pub fn with_items(self, items: &'a Catalogue) -> Self {
+        Report {
+            items: Some(items),
+            ..self
+        }
+    }
+
+    pub fn with_scope(self, scope: &'a Scope) -> Self {
+        Report {
+            scope: Some(scope),
+            ..self
+        }
+    }
+
+    /// What the catalogue knows of the item record `i` acts on.
+    pub fn item_of(&self, i: usize) -> Option<crate::items::Resolved> {
+        self.items?.resolve(self.timeline, i)
     }
 
     /// Which reported findings cite each record.

@@ -28,6 +28,7 @@ pub(super) fn write<W: Write>(out: &mut W, report: &Report<'_>, style: &Style) -
     writeln!(out)?;
     write_findings(out, report, style)?;
     writeln!(out)?;
+    write_scope(out, report, style)?;
     writeln!(out, "{}", counts_table(report, style))?;
     writeln!(out)?;
     write_ips(out, report, style)?;
@@ -234,6 +235,59 @@ fn summary_text(report: &Report<'_>, f: &Finding) -> String {
         text.push_str(&format!("\n({word} {}{more})", lines.join(", ")));
     }
     text
+}
+
+/// What the scoped actors touched, one row per actor: the counts counsel
+/// quotes (`docs/scope.md` §4). Nothing when no actor is scoped.
+fn write_scope<W: Write>(out: &mut W, report: &Report<'_>, style: &Style) -> io::Result<()> {
+    use crate::scope::Access as A;
+    let Some(scope) = report.scope.filter(|s| !s.actors.is_empty()) else {
+        return Ok(());
+    };
+    writeln!(
+        out,
+        "What the intruder touched ({}; distinct messages)",
+        for_terminal(&scope.selection.describe())
+    )?;
+    let mut table = new_table(style);
+    table.set_header(vec!["Actor", "Touched"]);
+    let mailboxes = report.timeline.inputs().len() > 1;
+    for a in &scope.actors {
+        let c = &a.counts;
+        let mut who = a.label();
+        if mailboxes && let Some(s) = report.timeline.inputs().get(a.file) {
+            who = format!("{} · {}", s.mailbox, who);
+        }
+        let mut touched = format!(
+            "{} messages: {} previewed, {} opened, {} with attachments opened, {} replied to, {} forwarded, {} sent, {} deleted ({} purged); {} searches",
+            c.items,
+            c.of(A::Preview),
+            c.of(A::Open),
+            c.of(A::AttachmentOpened),
+            c.of(A::Replied),
+            c.of(A::Forwarded),
+            c.of(A::Sent),
+            c.deleted_any,
+            c.of(A::Purged),
+            c.searches,
+        );
+        if let (Some(f), Some(l)) = (a.first, a.last) {
+            touched.push_str(&format!(
+                "\nactive {} ~ {}",
+                style.zone.format(f),
+                style.zone.format(l)
+            ));
+        }
+        table.add_row(vec![Cell::new(for_terminal(&who)), Cell::new(touched)]);
+    }
+    writeln!(out, "{table}")?;
+    let unresolved: usize = scope.actors.iter().map(|a| a.counts.unresolved).sum();
+    let items: usize = scope.actors.iter().map(|a| a.counts.items).sum();
+    writeln!(
+        out,
+        "  {items} messages touched, {unresolved} not described by any row of the export; --scope FILE lists each"
+    )?;
+    writeln!(out)
 }
 
 fn counts_table(report: &Report<'_>, style: &Style) -> Table {

@@ -190,7 +190,7 @@ impl Rule for AttachmentBurst {
             let level = |recs: &[usize]| {
                 let finance = recs.iter().any(|&i| {
                     deliveries
-                        .subject(ctx, i)
+                        .subject(ctx.timeline, i)
                         .is_some_and(|s| financial.is_match(&s))
                 });
                 if finance { Level::High } else { Level::Medium }
@@ -301,7 +301,7 @@ impl Rule for ForwardBurst {
                 let raised = recs.iter().any(|&i| {
                     ctx.is_suspect(i)
                         || deliveries
-                            .subject(ctx, i)
+                            .subject(ctx.timeline, i)
                             .is_some_and(|s| financial.is_match(&s))
                 });
                 if raised { Level::High } else { Level::Medium }
@@ -399,7 +399,7 @@ impl Rule for FinanceThread {
                 if a.app == App::Exchange {
                     continue;
                 }
-                let by_item = deliveries.linked(ctx, i).filter(|&d| {
+                let by_item = deliveries.linked(ctx.timeline, i).filter(|&d| {
                     ctx.activity(d)
                         .subject()
                         .is_some_and(|s| financial.is_match(&s))

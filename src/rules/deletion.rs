@@ -427,7 +427,7 @@ impl Rule for SecurityNotice {
                 if !removal {
                     continue;
                 }
-                let Some(d) = deliveries.linked(ctx, i).filter(|&d| d != i) else {
+                let Some(d) = deliveries.linked(ctx.timeline, i).filter(|&d| d != i) else {
                     continue;
                 };
                 let delivery = ctx.activity(d);

@@ -624,7 +624,7 @@ fn pair_with_deliveries(
             let dt = t - ctx.activity(d).time;
             dt >= Duration::zero() && dt <= within
         };
-        let by_id = deliveries.linked(ctx, a).filter(|&d| near(d));
+        let by_id = deliveries.linked(ctx.timeline, a).filter(|&d| near(d));
         let only_one = || {
             let end = delivered.partition_point(|&d| ctx.activity(d as usize).time <= t);
             let mut window = delivered[..end]
@@ -644,7 +644,7 @@ fn pair_with_deliveries(
         let paired = by_id.or_else(|| match action.kind {
             Kind::Delete => None,
             _ => match delete_twin(ctx, records, a) {
-                Some(twin) => deliveries.linked(ctx, twin).filter(|&d| near(d)),
+                Some(twin) => deliveries.linked(ctx.timeline, twin).filter(|&d| near(d)),
                 None => only_one(),
             },
         });
@@ -828,7 +828,7 @@ fn deleted_conversations(ctx: &Ctx<'_>, records: Records) -> FxHashMap<IdHash, D
             continue;
         }
         let conversation = deliveries
-            .linked(ctx, i)
+            .linked(ctx.timeline, i)
             .map(|d| ctx.activity(d).conversation())
             .filter(|c| !c.is_empty())
             .unwrap_or_else(|| a.conversation());
@@ -910,7 +910,7 @@ impl Rule for ServerMarkRead {
             for &i in ctx.server_kind_list(records, Kind::MarkAsRead) {
                 let i = i as usize;
                 let a = ctx.activity(i);
-                let Some(d) = deliveries.linked(ctx, i) else {
+                let Some(d) = deliveries.linked(ctx.timeline, i) else {
                     continue;
                 };
                 if is_meeting_mail(ctx.activity(d)) {

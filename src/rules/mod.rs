@@ -15,7 +15,6 @@ mod deletion;
 mod episodes;
 mod inbox_rules;
 mod keywords;
-mod links;
 pub(crate) mod params;
 mod search;
 pub(crate) mod settings;
@@ -28,6 +27,7 @@ use crate::attribution::IpAttribution;
 use crate::finding::{EvidenceList, Finding, Level};
 pub use crate::finding::{Stage, Tactic};
 use crate::timeline::{Records, Timeline};
+use crate::items::{Catalogue, Deliveries};
 use params::{self as p, Key};
 pub use settings::{Param, ParamDefault, Settings};
 use std::sync::Arc;
@@ -202,7 +202,7 @@ pub fn find(id: &str) -> Option<&'static dyn Rule> {
 struct Shared<'d> {
     actors: Actors,
     /// Per mailbox: its deliveries by item and message id.
-    deliveries: &'d [std::sync::OnceLock<links::Deliveries>],
+    items: &'d Catalogue,
 }
 
 /// Record indices from several ascending lists, in ascending order.
@@ -300,11 +300,8 @@ impl<'a> Ctx<'a> {
     }
 
     /// The deliveries of the mailbox `records` belong to.
-    pub fn deliveries(&self, records: Records) -> &'a links::Deliveries {
-        let file = records.file;
-        let cell =
-            &self.shared.deliveries[file.min(self.shared.deliveries.len().saturating_sub(1))];
-        cell.get_or_init(|| links::Deliveries::of(self.timeline, records))
+    pub(crate) fn deliveries(&self, records: Records) -> &'a Deliveries {
+        self.shared.items.deliveries(self.timeline, records)
     }
 
     /// This rule's number `key` (declared in its `Meta`).
@@ -467,31 +464,33 @@ pub enum Phase {
 
 /// Runs every rule; findings come back in stage order (reports sort them).
 pub fn run_all(timeline: &Timeline, ips: &IpAttribution, settings: &Settings) -> Vec<Finding> {
-    let deliveries: Vec<std::sync::OnceLock<links::Deliveries>> =
-        (0..timeline.inputs().len().max(1))
-            .map(|_| std::sync::OnceLock::new())
-            .collect();
+    run(timeline, ips, &Catalogue::new(timeline), settings).0
+}
+
+/// [`run_all`], filling `items`' delivery tables on the way and keeping
+/// the actors, for the steps after the rules (`scope.rs`).
+pub(crate) fn run(
+    timeline: &Timeline,
+    ips: &IpAttribution,
+    items: &Catalogue,
+    settings: &Settings,
+) -> (Vec<Finding>, Actors) {
     std::thread::scope(|scope| {
         // The delivery indexes depend on the timeline only: built beside
         // the actors and the access stage, which do not read them, and on
         // into the lanes, whose first rule to need a mailbox's waits for
         // it (a busy mailbox's take longer than the access stage).
-        scope.spawn(|| {
-            for (cell, &records) in deliveries.iter().zip(timeline.mailboxes()) {
-                if !records.is_empty() {
-                    cell.get_or_init(|| links::Deliveries::of(timeline, records));
-                }
-            }
-        });
+        scope.spawn(|| items.fill_deliveries(timeline));
         let shared = Shared {
             actors: Actors::build(
                 timeline,
                 ips,
                 settings.int(access::NewIp.id(), p::BASELINE_DAYS),
             ),
-            deliveries: &deliveries,
+            items,
         };
-        run_stages(timeline, ips, settings, &shared)
+        let findings = run_stages(timeline, ips, settings, &shared);
+        (findings, shared.actors)
     })
 }
 

@@ -1,0 +1,403 @@
+//! The item catalogue: which message each activity acts on
+//! (`docs/scope.md` §1). A row names its item by `ActivityItemId`; the
+//! message's facts (subject, sender, received time, folder) are on its
+//! `MessageDelivered` row, which is found by that id, by the id the item
+//! had before Exchange moved it, by `InternetMessageId`, and last by
+//! `ConversationId` (the thread, not the message). An item the export has
+//! no row for stays unresolved: nothing is guessed.
+//!
+//! Built per mailbox from the timeline alone, once, on first use: the
+//! delivery tables by the rules (as before), the move links, the sent
+//! items and the conversations only when a scope or a timeline asks.
+
+use crate::activity::{IdHash, Kind, PropKey, Rec};
+use crate::timeline::{Records, Timeline};
+use chrono::Duration;
+use hashbrown::HashTable;
+use rustc_hash::FxHashMap;
+use std::sync::OnceLock;
+
+/// The deliveries of one mailbox, by item id and Internet message id.
+///
+/// The tables hold record indices only and compare through the records
+/// (ids are hashes already): a few bytes per delivery, where a map from id
+/// to index took four times as much on a busy mailbox.
+pub(crate) struct Deliveries {
+    by_item: HashTable<u32>,
+    by_message_id: HashTable<u32>,
+}
+
+/// The ids the tables compare through: a record's item id, and its
+/// Internet message id.
+fn item_of(timeline: &Timeline, j: u32) -> IdHash {
+    timeline.activity(j as usize).item
+}
+
+fn message_id_of(timeline: &Timeline, j: u32) -> IdHash {
+    timeline.rec(j as usize).message_id()
+}
+
+fn conversation_of(timeline: &Timeline, j: u32) -> IdHash {
+    timeline.rec(j as usize).conversation()
+}
+
+/// First-come entry of `i` under `id` (records arrive in time order, so
+/// the earliest record of an id wins).
+fn insert_first(table: &mut HashTable<u32>, id: IdHash, i: u32, id_of: impl Fn(u32) -> IdHash) {
+    if id.is_empty() {
+        return;
+    }
+    let rehash = |&j: &u32| id_of(j).0;
+    if let hashbrown::hash_table::Entry::Vacant(slot) =
+        table.entry(id.0, |&j| id_of(j) == id, rehash)
+    {
+        slot.insert(i);
+    }
+}
+
+/// The record of `table` under `id`.
+fn find(
+    timeline: &Timeline,
+    table: &HashTable<u32>,
+    id: IdHash,
+    id_of: fn(&Timeline, u32) -> IdHash,
+) -> Option<usize> {
+    if id.is_empty() {
+        return None;
+    }
+    table
+        .find(id.0, |&j| id_of(timeline, j) == id)
+        .map(|&j| j as usize)
+}
+
+/// A table of the records of `kind` in `records`, first per id.
+fn first_by(
+    timeline: &Timeline,
+    records: Records,
+    kind: Kind,
+    id_of: fn(&Timeline, u32) -> IdHash,
+) -> HashTable<u32> {
+    let list = timeline.of_kind(records.file, kind);
+    let mut table = HashTable::with_capacity(list.len());
+    for &i in list {
+        insert_first(&mut table, id_of(timeline, i), i, |j| id_of(timeline, j));
+    }
+    table
+}
+
+impl Deliveries {
+    pub(crate) fn of(timeline: &Timeline, records: Records) -> Deliveries {
+        let delivered = timeline.of_kind(records.file, Kind::MessageDelivered);
+        let (item, message_id) = (|j| item_of(timeline, j), |j| message_id_of(timeline, j));
+        // One pass over the deliveries fills both tables, sized once
+        // (growing by rehashing cost more than filling). A busy mailbox has
+        // hundreds of thousands: reading each record once took two thirds
+        // of the CPU of a pass per table on two threads, and the tables
+        // are built beside the rules, which want the cores.
+        let mut by_item = HashTable::with_capacity(delivered.len());
+        let mut by_message_id = HashTable::with_capacity(delivered.len());
+        for &i in delivered {
+            insert_first(&mut by_item, item(i), i, item);
+            insert_first(&mut by_message_id, message_id(i), i, message_id);
+        }
+        Deliveries {
+            by_item,
+            by_message_id,
+        }
+    }
+
+    /// The delivery of the item record `i` acts on: same `ActivityItemId`,
+    /// else same `InternetMessageId`.
+    pub(crate) fn linked(&self, timeline: &Timeline, i: usize) -> Option<usize> {
+        let a = timeline.rec(i);
+        if a.kind == Kind::MessageDelivered {
+            return Some(i);
+        }
+        self.by_item(timeline, a.item)
+            .or_else(|| self.by_message_id(timeline, a.message_id()))
+    }
+
+    fn by_item(&self, timeline: &Timeline, item: IdHash) -> Option<usize> {
+        find(timeline, &self.by_item, item, item_of)
+    }
+
+    fn by_message_id(&self, timeline: &Timeline, id: IdHash) -> Option<usize> {
+        find(timeline, &self.by_message_id, id, message_id_of)
+    }
+
+    /// The subject of the linked delivery (or the row's own subject).
+    pub(crate) fn subject(&self, timeline: &Timeline, i: usize) -> Option<String> {
+        let own = timeline.rec(i).subject().map(|s| s.into_owned());
+        own.or_else(|| {
+            let d = self.linked(timeline, i)?;
+            timeline.rec(d).subject().map(|s| s.into_owned())
+        })
+    }
+}
+
+/// How long after the row that names an item's old id Exchange writes the
+/// `Move` row with its new id. They come from one call: a few milliseconds
+/// apart in every capture; a second leaves room for a slow store.
+const MOVE_PAIR_SECONDS: i64 = 1;
+
+/// Item ids before and after Exchange moved an item (`docs/scope.md` §1.2):
+/// a server-side `Move` row carries the item's *new* id; the row the same
+/// session wrote just before it for the same action (the `Delete` with
+/// `MoveToDeletedItems`, `DeleteFromInbox`, or the client's own `Move`)
+/// carries the old one. They are linked only when exactly one old id is
+/// waiting in that session: when a multi-select writes several old ids
+/// before their moves, which new id is whose cannot be told, and none is
+/// linked.
+#[derive(Debug, Default)]
+pub(crate) struct MoveLinks {
+    /// New id → (old id, the `Move` record).
+    older: FxHashMap<IdHash, (IdHash, u32)>,
+    /// Moves that could not be paired with one old id.
+    ambiguous: usize,
+}
+
+/// A row that names an item's id before a server-side move: the first half
+/// of a move pair.
+fn names_old_id(a: &Rec<'_>) -> bool {
+    match a.kind {
+        Kind::Delete => a
+            .get(PropKey::DeleteType)
+            .is_some_and(|t| t.eq_ignore_ascii_case("MoveToDeletedItems")),
+        Kind::DeleteFromInbox | Kind::MoveFromInbox => true,
+        // The client's datapoint names the destination, not a move type.
+        Kind::Move => a.get(PropKey::MoveType).is_none() && a.get(PropKey::DestinationFolder).is_some(),
+        _ => false,
+    }
+}
+
+/// The server's `Move` row, which carries the new id.
+fn is_server_move(a: &Rec<'_>) -> bool {
+    a.kind == Kind::Move && a.get(PropKey::MoveType).is_some()
+}
+
+impl MoveLinks {
+    fn of(timeline: &Timeline, records: Records) -> MoveLinks {
+        let file = records.file;
+        let mut rows: Vec<u32> = [Kind::Delete, Kind::DeleteFromInbox, Kind::MoveFromInbox, Kind::Move]
+            .iter()
+            .flat_map(|&k| timeline.of_kind(file, k).iter().copied())
+            .collect();
+        rows.sort_unstable();
+        // Per session: the old ids waiting for their move (item, time).
+        let mut waiting: FxHashMap<crate::intern::Sym, Vec<(IdHash, chrono::DateTime<chrono::Utc>)>> =
+            FxHashMap::default();
+        let mut links = MoveLinks::default();
+        let within = Duration::seconds(MOVE_PAIR_SECONDS);
+        for i in rows {
+            let a = timeline.rec(i as usize);
+            if a.item.is_empty() || a.session.is_empty() {
+                continue;
+            }
+            let queue = waiting.entry(a.session).or_default();
+            queue.retain(|&(_, t)| a.time - t <= within);
+            if is_server_move(&a) {
+                let mut olds: Vec<IdHash> = queue.iter().map(|&(id, _)| id).collect();
+                olds.sort_unstable();
+                olds.dedup();
+                match olds.as_slice() {
+                    [old] if *old != a.item => {
+                        links.older.entry(a.item).or_insert((*old, i));
+                        queue.clear();
+                    }
+                    [_] => queue.clear(),
+                    [] => {}
+                    _ => {
+                        links.ambiguous += 1;
+                    }
+                }
+            } else if names_old_id(&a) {
+                queue.push((a.item, a.time));
+            }
+        }
+        links
+    }
+
+    /// The id the item had before its moves, as far back as the rows go,
+    /// and the first `Move` on the way (`None` if it never moved).
+    fn origin(&self, mut id: IdHash) -> (IdHash, Option<u32>) {
+        let mut first_move = None;
+        // A chain is as long as the item's moves; a cycle (an id reused)
+        // must not loop.
+        for _ in 0..64 {
+            match self.older.get(&id) {
+                Some(&(old, at)) => {
+                    first_move = Some(at);
+                    id = old;
+                }
+                None => break,
+            }
+        }
+        (id, first_move)
+    }
+}
+
+/// How an item's facts were found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Via {
+    /// Its `MessageDelivered` row has the same `ActivityItemId`.
+    ItemId,
+    /// Its `MessageDelivered` row has the id the item had before a move.
+    Moved,
+    /// Its `MessageDelivered` row has the same `InternetMessageId`.
+    MessageId,
+    /// The item was sent from this mailbox (`MessageSent`, same id).
+    Sent,
+    /// Only its thread is known: a delivery with the same
+    /// `ConversationId` (the thread's subject, not this message's sender).
+    Conversation,
+    /// No row of the export describes it.
+    Unresolved,
+}
+
+impl Via {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Via::ItemId => "item-id",
+            Via::Moved => "moved-item-id",
+            Via::MessageId => "internet-message-id",
+            Via::Sent => "sent",
+            Via::Conversation => "conversation",
+            Via::Unresolved => "unresolved",
+        }
+    }
+}
+
+/// What the catalogue knows of the item a record acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resolved {
+    /// The item's identity across its moves: the oldest id the rows link
+    /// it to (for a row with only an `InternetMessageId`, that id).
+    pub key: IdHash,
+    pub via: Via,
+    /// The record its facts come from: a `MessageDelivered`, a
+    /// `MessageSent`, or (by conversation) a delivery in the thread.
+    pub from: Option<usize>,
+}
+
+/// One mailbox's tables, each built on first use.
+#[derive(Default)]
+struct MailboxItems {
+    moves: OnceLock<MoveLinks>,
+    sent: OnceLock<HashTable<u32>>,
+    conversations: OnceLock<HashTable<u32>>,
+}
+
+/// Every mailbox's item tables. The delivery tables are filled by the
+/// rules' stage (they need them first); the rest on first use.
+pub struct Catalogue {
+    deliveries: Vec<OnceLock<Deliveries>>,
+    mailboxes: Vec<MailboxItems>,
+}
+
+impl std::fmt::Debug for Catalogue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Catalogue")
+            .field("mailboxes", &self.mailboxes.len())
+            .finish()
+    }
+}
+
+impl Catalogue {
+    /// Empty tables for every mailbox of `timeline`.
+    pub fn new(timeline: &Timeline) -> Catalogue {
+        let n = timeline.inputs().len().max(1);
+        Catalogue {
+            deliveries: (0..n).map(|_| OnceLock::new()).collect(),
+            mailboxes: (0..n).map(|_| MailboxItems::default()).collect(),
+        }
+    }
+
+    fn slot(&self, file: usize) -> usize {
+        file.min(self.deliveries.len().saturating_sub(1))
+    }
+
+    /// The delivery tables of the mailbox `records` belong to.
+    pub(crate) fn deliveries(&self, timeline: &Timeline, records: Records) -> &Deliveries {
+        self.deliveries[self.slot(records.file)].get_or_init(|| Deliveries::of(timeline, records))
+    }
+
+    /// Builds every mailbox's delivery tables (run beside the first rules).
+    pub(crate) fn fill_deliveries(&self, timeline: &Timeline) {
+        for &records in timeline.mailboxes() {
+            if !records.is_empty() {
+                self.deliveries(timeline, records);
+            }
+        }
+    }
+
+    fn mailbox_of(&self, timeline: &Timeline, i: usize) -> Option<(Records, &MailboxItems)> {
+        let file = timeline.activity(i).source().file as usize;
+        let records = *timeline.mailboxes().get(file)?;
+        Some((records, &self.mailboxes[self.slot(file)]))
+    }
+
+    /// Server-side moves whose old id could not be told (several waiting).
+    pub fn ambiguous_moves(&self, timeline: &Timeline, records: Records) -> usize {
+        let m = &self.mailboxes[self.slot(records.file)];
+        m.moves.get_or_init(|| MoveLinks::of(timeline, records)).ambiguous
+    }
+
+    /// The item record `i` acts on, and what is known of it; `None` for a
+    /// row about no item (logons, searches, a new message not yet saved).
+    pub fn resolve(&self, timeline: &Timeline, i: usize) -> Option<Resolved> {
+        let a = timeline.rec(i);
+        if a.item.is_empty() && a.message_id().is_empty() {
+            return None;
+        }
+        let (records, tables) = self.mailbox_of(timeline, i)?;
+        let deliveries = self.deliveries(timeline, records);
+        if a.kind == Kind::MessageDelivered {
+            return Some(Resolved {
+                key: a.item,
+                via: Via::ItemId,
+                from: Some(i),
+            });
+        }
+        let moves = tables.moves.get_or_init(|| MoveLinks::of(timeline, records));
+        let (origin, moved) = moves.origin(a.item);
+        let key = if a.item.is_empty() {
+            a.message_id()
+        } else {
+            origin
+        };
+        let found = |via, from: Option<usize>| from.map(|from| Resolved { key, via, from: Some(from) });
+        let via_id = if moved.is_some() { Via::Moved } else { Via::ItemId };
+        let by_id = found(via_id, deliveries.by_item(timeline, origin))
+            .or_else(|| found(Via::ItemId, deliveries.by_item(timeline, a.item)));
+        by_id
+            .or_else(|| {
+                let sent = tables
+                    .sent
+                    .get_or_init(|| first_by(timeline, records, Kind::MessageSent, item_of));
+                found(Via::Sent, find(timeline, sent, origin, item_of))
+            })
+            .or_else(|| {
+                let d = deliveries.by_message_id(timeline, a.message_id())?;
+                // The delivery's own id is the item's identity.
+                Some(Resolved {
+                    key: timeline.activity(d).item,
+                    via: Via::MessageId,
+                    from: Some(d),
+                })
+            })
+            .or_else(|| {
+                let conversations = tables.conversations.get_or_init(|| {
+                    first_by(timeline, records, Kind::MessageDelivered, conversation_of)
+                });
+                found(
+                    Via::Conversation,
+                    find(timeline, conversations, a.conversation(), conversation_of),
+                )
+            })
+            .or(Some(Resolved {
+                key,
+                via: Via::Unresolved,
+                from: None,
+            }))
+    }
+}

@@ -1,0 +1,541 @@
+//! Intrusion scope: what the chosen actors touched (`docs/scope.md`). The
+//! step after the rules: it reads the actors the rules judged, the
+//! findings that name them and the item catalogue (`items.rs`), and lists,
+//! per actor, every message it previewed, opened, answered, sent, moved or
+//! deleted, and every search it ran. Reports render it; nothing here
+//! re-judges a finding.
+
+use crate::activity::{App, Kind, PropKey, Rec};
+use crate::actors::{Actor, Actors};
+use crate::attribution::IpAttribution;
+use crate::finding::{Finding, Level, Tactic};
+use crate::items::{Catalogue, Resolved, Via};
+use crate::report::Window;
+use crate::timeline::Timeline;
+use chrono::{DateTime, Utc};
+use rustc_hash::FxHashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// `--actor`: one network, one block of networks, or one client session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selector {
+    Ip(IpAddr),
+    Cidr { base: IpAddr, bits: u8 },
+    Session(String),
+}
+
+impl Selector {
+    /// An IP, a CIDR block (`203.0.113.0/24`, `2001:db8::/48`) or anything
+    /// else as a `ClientSessionId`.
+    pub fn parse(text: &str) -> Result<Selector, String> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err("--actor: expected an IP, a CIDR block, a session id or 'all'".into());
+        }
+        if let Some((base, bits)) = text.split_once('/') {
+            let base: IpAddr = base
+                .parse()
+                .map_err(|_| format!("--actor {text}: '{base}' is not an IP address"))?;
+            let max = if base.is_ipv4() { 32 } else { 128 };
+            let bits: u8 = bits
+                .parse()
+                .ok()
+                .filter(|&b| b <= max)
+                .ok_or_else(|| format!("--actor {text}: the prefix must be 0 to {max}"))?;
+            return Ok(Selector::Cidr { base, bits });
+        }
+        Ok(match text.parse::<IpAddr>() {
+            Ok(ip) => Selector::Ip(ip),
+            Err(_) => Selector::Session(text.to_string()),
+        })
+    }
+
+    fn label(&self) -> String {
+        match self {
+            Selector::Ip(ip) => format!("IP {ip}"),
+            Selector::Cidr { base, bits } => format!("network {base}/{bits}"),
+            Selector::Session(s) => format!("session {s}"),
+        }
+    }
+
+    fn matches_ip(&self, ip: &str) -> bool {
+        let Ok(ip) = ip.trim().parse::<IpAddr>() else {
+            return false;
+        };
+        match *self {
+            Selector::Ip(want) => ip == want,
+            Selector::Cidr { base, bits } => in_block(ip, base, bits),
+            Selector::Session(_) => false,
+        }
+    }
+}
+
+/// Whether `ip` lies in `base/bits` (both of one family).
+fn in_block(ip: IpAddr, base: IpAddr, bits: u8) -> bool {
+    let (ip, base, width) = match (ip, base) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => (u128::from(u32::from(a)), u128::from(u32::from(b)), 32),
+        (IpAddr::V6(a), IpAddr::V6(b)) => (u128::from(a), u128::from(b), 128),
+        _ => return false,
+    };
+    let shift = width - u32::from(bits);
+    shift >= width || (ip >> shift) == (base >> shift)
+}
+
+/// Whose activity is scoped.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Selection {
+    /// The actors that findings at medium or above name (the default).
+    #[default]
+    Suspect,
+    /// Everyone: every actor, Exchange's own actions, and rows no actor is
+    /// tied to.
+    All,
+    /// The records of these networks or sessions, one scoped actor each.
+    Explicit(Vec<Selector>),
+}
+
+impl Selection {
+    pub fn describe(&self) -> String {
+        match self {
+            Selection::Suspect => "actors named by findings at medium or above".into(),
+            Selection::All => "every actor (--actor all)".into(),
+            Selection::Explicit(s) => {
+                let names: Vec<String> = s.iter().map(Selector::label).collect();
+                format!("--actor {}", names.join(", "))
+            }
+        }
+    }
+}
+
+/// What an activity did to an item. Order is the order reports list them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Access {
+    Preview,
+    Open,
+    AttachmentOpened,
+    LinkClicked,
+    MarkedRead,
+    Replied,
+    Forwarded,
+    Sent,
+    Moved,
+    Deleted,
+    Purged,
+    Other,
+}
+
+impl Access {
+    pub const ALL: [Access; 12] = [
+        Access::Preview,
+        Access::Open,
+        Access::AttachmentOpened,
+        Access::LinkClicked,
+        Access::MarkedRead,
+        Access::Replied,
+        Access::Forwarded,
+        Access::Sent,
+        Access::Moved,
+        Access::Deleted,
+        Access::Purged,
+        Access::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Access::Preview => "preview",
+            Access::Open => "open",
+            Access::AttachmentOpened => "attachment-opened",
+            Access::LinkClicked => "link-clicked",
+            Access::MarkedRead => "marked-read",
+            Access::Replied => "replied",
+            Access::Forwarded => "forwarded",
+            Access::Sent => "sent",
+            Access::Moved => "moved",
+            Access::Deleted => "deleted",
+            Access::Purged => "purged",
+            Access::Other => "other",
+        }
+    }
+}
+
+/// What record `a` did to its item (`docs/scope.md` §2); `None` for a
+/// row that is no one's access (a delivery is Exchange's).
+pub fn access_of(a: &Rec<'_>) -> Option<Access> {
+    let is = |key: PropKey, words: &[&str]| {
+        a.get(key)
+            .is_some_and(|v| words.iter().any(|w| v.trim().eq_ignore_ascii_case(w)))
+    };
+    let purge = is(PropKey::DeleteType, &["SoftDelete", "HardDelete"])
+        || is(PropKey::DeletedByEmptyFolder, &["True", "1"])
+        || is(PropKey::MoveType, &["SoftDelete", "HardDelete"]);
+    Some(match a.kind {
+        Kind::MessageDelivered => return None,
+        Kind::ReadingPaneDisplayStart | Kind::ReadingPaneDisplayEnd | Kind::MessageSelected => {
+            Access::Preview
+        }
+        Kind::InspectorDisplayStart | Kind::InspectorDisplayEnd => Access::Open,
+        Kind::OpenedAnAttachment | Kind::PreviewOfAttachmentStarted => Access::AttachmentOpened,
+        Kind::LinkClicked => Access::LinkClicked,
+        Kind::MarkAsRead => Access::MarkedRead,
+        Kind::Reply | Kind::ReplyAll => Access::Replied,
+        Kind::Forward => Access::Forwarded,
+        Kind::MessageSent | Kind::RemoteSend => Access::Sent,
+        Kind::Delete | Kind::DeleteFromInbox if purge => Access::Purged,
+        Kind::Delete | Kind::DeleteFromInbox => Access::Deleted,
+        Kind::Move if purge => Access::Purged,
+        Kind::Move if is(PropKey::MoveType, &["Delete"]) => Access::Deleted,
+        Kind::Move | Kind::MoveFromInbox | Kind::MoveToInbox | Kind::CopyItem => Access::Moved,
+        _ => Access::Other,
+    })
+}
+
+/// A search row: a `Query` the user ran (keystroke suggestions, partial
+/// text, are not searches).
+fn is_search(a: &Rec<'_>) -> bool {
+    !a.kind.is_search_suggestion() && a.get(PropKey::Query).is_some()
+}
+
+/// Who a scoped actor is.
+#[derive(Debug, Clone)]
+pub enum Who {
+    Actor(Arc<Actor>),
+    Selector(Selector),
+    /// Exchange acting on its own (rules, retention), under `--actor all`.
+    Exchange,
+    /// Rows no logon ties to anyone, under `--actor all`.
+    Unattributed,
+}
+
+/// Distinct items per kind of access, and searches: the figures counsel
+/// quotes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Items with any access.
+    pub items: usize,
+    /// Per [`Access`], in its order: items with at least one such access.
+    pub by_access: [usize; 12],
+    /// Items whose message facts no row of the export gives.
+    pub unresolved: usize,
+    /// Items moved to Deleted Items or purged.
+    pub deleted_any: usize,
+    pub searches: usize,
+}
+
+impl Counts {
+    pub fn of(&self, access: Access) -> usize {
+        self.by_access[access as usize]
+    }
+}
+
+/// One actor whose activity is scoped, in one mailbox.
+#[derive(Debug, Clone)]
+pub struct ScopedActor {
+    /// The input (mailbox).
+    pub file: usize,
+    pub who: Who,
+    pub first: Option<DateTime<Utc>>,
+    pub last: Option<DateTime<Utc>>,
+    /// Records of this actor in the scope (items, searches, logons, the rest).
+    pub records: usize,
+    pub counts: Counts,
+}
+
+impl ScopedActor {
+    /// `A3`, `IP 203.0.113.7`, `Exchange`.
+    pub fn id(&self) -> String {
+        match &self.who {
+            Who::Actor(a) => a.id.clone(),
+            Who::Selector(s) => s.label(),
+            Who::Exchange => "Exchange".into(),
+            Who::Unattributed => "unattributed".into(),
+        }
+    }
+
+    pub fn label(&self) -> String {
+        match &self.who {
+            Who::Actor(a) => a.label(),
+            Who::Selector(s) => s.label(),
+            Who::Exchange => "Exchange (the service acting on its own: rules, retention)".into(),
+            Who::Unattributed => "rows no logon ties to an actor".into(),
+        }
+    }
+}
+
+/// One (actor, item): every record of the actor on the item.
+#[derive(Debug, Clone)]
+pub struct ItemAccess {
+    pub actor: usize,
+    pub item: Resolved,
+    /// Record indices, in time order.
+    pub records: Vec<u32>,
+    /// Rows per [`Access`].
+    pub counts: [u32; 12],
+}
+
+impl ItemAccess {
+    pub fn has(&self, access: Access) -> bool {
+        self.counts[access as usize] > 0
+    }
+
+    /// `preview=2;marked-read=1`.
+    pub fn access_list(&self) -> String {
+        let parts: Vec<String> = Access::ALL
+            .iter()
+            .filter(|&&k| self.has(k))
+            .map(|&k| format!("{}={}", k.as_str(), self.counts[k as usize]))
+            .collect();
+        parts.join(";")
+    }
+}
+
+/// One search of a scoped actor.
+#[derive(Debug, Clone, Copy)]
+pub struct SearchAccess {
+    pub actor: usize,
+    pub record: usize,
+}
+
+/// The scope of a run.
+#[derive(Debug, Default)]
+pub struct Scope {
+    pub selection: Selection,
+    pub actors: Vec<ScopedActor>,
+    /// Grouped by actor, each actor's items by first access.
+    pub items: Vec<ItemAccess>,
+    /// By actor, then time.
+    pub searches: Vec<SearchAccess>,
+}
+
+/// What decides, per record, which scoped actors it belongs to.
+struct Chooser<'a> {
+    selection: &'a Selection,
+    actors: &'a Actors,
+    suspects: Vec<*const Actor>,
+    /// Per attributed IP index: the selectors it matches.
+    ip_matches: FxHashMap<u32, Vec<usize>>,
+}
+
+impl Chooser<'_> {
+    fn suspect(&self, actor: &Arc<Actor>) -> bool {
+        self.suspects.contains(&Arc::as_ptr(actor))
+    }
+
+    /// The scoped actors (as keys) of record `i`.
+    fn who(&mut self, tl: &Timeline, ips: &IpAttribution, i: usize, out: &mut Vec<Key>) {
+        out.clear();
+        let actor = self.actors.of(i);
+        let selection = self.selection;
+        match selection {
+            Selection::Suspect => {
+                if let Some(a) = actor.filter(|a| self.suspect(a)) {
+                    out.push(Key::Actor(Arc::as_ptr(a)));
+                }
+            }
+            Selection::All => out.push(match actor {
+                Some(a) => Key::Actor(Arc::as_ptr(a)),
+                None if tl.activity(i).app == App::Exchange => Key::Exchange,
+                None => Key::Unattributed,
+            }),
+            Selection::Explicit(selectors) => {
+                if let Some(ip) = ips.get(i).ip() {
+                    let text = ips.ip(i).unwrap_or("");
+                    let matched = self.ip_matches.entry(ip).or_insert_with(|| {
+                        (0..selectors.len())
+                            .filter(|&k| selectors[k].matches_ip(text))
+                            .collect()
+                    });
+                    out.extend(matched.iter().map(|&k| Key::Selector(k)));
+                }
+                let session = tl.rec(i).session_id();
+                for (k, s) in selectors.iter().enumerate() {
+                    if let Selector::Session(want) = s
+                        && !session.is_empty()
+                        && session.eq_ignore_ascii_case(want.trim())
+                        && !out.contains(&Key::Selector(k))
+                    {
+                        out.push(Key::Selector(k));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A scoped actor while the scope is built (per mailbox).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Key {
+    Actor(*const Actor),
+    Selector(usize),
+    Exchange,
+    Unattributed,
+}
+
+/// The actors findings at medium or above name: the suspects.
+fn suspects(findings: &[Finding]) -> Vec<*const Actor> {
+    let mut out: Vec<*const Actor> = findings
+        .iter()
+        .filter(|f| f.level >= Level::Medium && f.tactic != Tactic::DataQuality)
+        .filter_map(|f| f.actor.as_ref())
+        .filter(|a| !a.is_known())
+        .map(Arc::as_ptr)
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Inputs of [`Scope::of`]: the products of the steps before it.
+pub(crate) struct Sources<'a> {
+    pub timeline: &'a Timeline,
+    pub ips: &'a IpAttribution,
+    pub actors: &'a Actors,
+    pub items: &'a Catalogue,
+    pub findings: &'a [Finding],
+}
+
+impl Scope {
+    pub(crate) fn of(src: &Sources<'_>, selection: &Selection, window: Window) -> Scope {
+        let mut chooser = Chooser {
+            selection,
+            actors: src.actors,
+            suspects: suspects(src.findings),
+            ip_matches: FxHashMap::default(),
+        };
+        let mut scope = Scope {
+            selection: selection.clone(),
+            ..Scope::default()
+        };
+        if *selection == Selection::Suspect && chooser.suspects.is_empty() {
+            return scope;
+        }
+        for &records in src.timeline.mailboxes() {
+            scope.add_mailbox(src, &mut chooser, records, window);
+        }
+        scope
+    }
+
+    fn add_mailbox(
+        &mut self,
+        src: &Sources<'_>,
+        chooser: &mut Chooser<'_>,
+        records: crate::timeline::Records,
+        window: Window,
+    ) {
+        let tl = src.timeline;
+        let base = self.actors.len();
+        let mut index: FxHashMap<Key, usize> = FxHashMap::default();
+        // (actor, item key) → position in `items`.
+        let mut by_item: FxHashMap<(usize, crate::activity::IdHash), usize> = FxHashMap::default();
+        let mut keys = Vec::new();
+        let mut items: Vec<ItemAccess> = Vec::new();
+        for i in records.iter() {
+            let a = tl.activity(i);
+            if !window.contains(a.time) {
+                continue;
+            }
+            chooser.who(tl, src.ips, i, &mut keys);
+            if keys.is_empty() {
+                continue;
+            }
+            let rec = tl.rec(i);
+            let access = access_of(&rec);
+            let item = access.and_then(|_| src.items.resolve(tl, i));
+            for &key in &keys {
+                let actor = *index.entry(key).or_insert_with(|| {
+                    self.actors.push(ScopedActor {
+                        file: records.file,
+                        who: who_of(key, src.actors, i, selection_of(chooser)),
+                        first: None,
+                        last: None,
+                        records: 0,
+                        counts: Counts::default(),
+                    });
+                    self.actors.len() - 1
+                });
+                let scoped = &mut self.actors[actor];
+                scoped.first = Some(scoped.first.map_or(a.time, |t| t.min(a.time)));
+                scoped.last = Some(scoped.last.map_or(a.time, |t| t.max(a.time)));
+                scoped.records += 1;
+                if is_search(&rec) {
+                    self.searches.push(SearchAccess { actor, record: i });
+                    scoped.counts.searches += 1;
+                }
+                if let (Some(access), Some(item)) = (access, item) {
+                    let at = *by_item.entry((actor, item.key)).or_insert_with(|| {
+                        items.push(ItemAccess {
+                            actor,
+                            item,
+                            records: Vec::new(),
+                            counts: [0; 12],
+                        });
+                        items.len() - 1
+                    });
+                    let entry = &mut items[at];
+                    entry.records.push(i as u32);
+                    entry.counts[access as usize] += 1;
+                    // The strongest resolution seen among its rows wins
+                    // (one row may carry the message id another lacks).
+                    if item.via < entry.item.via {
+                        entry.item = item;
+                    }
+                }
+            }
+        }
+        // Actors in order of first record; items by actor, then first access.
+        let mut order: Vec<usize> = (base..self.actors.len()).collect();
+        order.sort_by_key(|&n| (self.actors[n].first, n));
+        let mut renumber = vec![0; self.actors.len() - base];
+        for (to, &from) in order.iter().enumerate() {
+            renumber[from - base] = base + to;
+        }
+        let mut sorted: Vec<Option<ScopedActor>> =
+            self.actors.drain(base..).map(Some).collect();
+        for &from in &order {
+            if let Some(a) = sorted[from - base].take() {
+                self.actors.push(a);
+            }
+        }
+        for item in &mut items {
+            item.actor = renumber[item.actor - base];
+        }
+        for s in &mut self.searches {
+            if s.actor >= base {
+                s.actor = renumber[s.actor - base];
+            }
+        }
+        items.sort_by_key(|it| (it.actor, it.records.first().copied()));
+        self.searches.sort_by_key(|s| (s.actor, s.record));
+        for item in &items {
+            let counts = &mut self.actors[item.actor].counts;
+            counts.items += 1;
+            counts.unresolved += usize::from(item.item.via == Via::Unresolved);
+            for k in Access::ALL {
+                counts.by_access[k as usize] += usize::from(item.has(k));
+            }
+            counts.deleted_any += usize::from(item.has(Access::Deleted) || item.has(Access::Purged));
+        }
+        self.items.extend(items);
+    }
+}
+
+fn selection_of<'a>(chooser: &'a Chooser<'_>) -> &'a Selection {
+    chooser.selection
+}
+
+fn who_of(key: Key, actors: &Actors, i: usize, selection: &Selection) -> Who {
+    match key {
+        Key::Actor(_) => actors.of(i).map_or(Who::Unattributed, |a| Who::Actor(a.clone())),
+        Key::Selector(k) => match selection {
+            Selection::Explicit(s) => s.get(k).cloned().map_or(Who::Unattributed, Who::Selector),
+            _ => Who::Unattributed,
+        },
+        Key::Exchange => Who::Exchange,
+        Key::Unattributed => Who::Unattributed,
+    }
+}
+
+/// Record `i`'s kind of access, for reports (`None` for non-item rows).
+pub fn access_name(timeline: &Timeline, i: usize) -> Option<&'static str> {
+    access_of(&timeline.rec(i)).map(Access::as_str)
+}
