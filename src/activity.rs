@@ -842,6 +842,15 @@ impl<'a> Rec<'a> {
         self.get(PropKey::Result).map(Cow::Borrowed)
     }
 
+    /// The search text as exported (`Query`, else a keystroke row's
+    /// `SuggestionStimulus`), verbatim: what reports quote.
+    pub fn search_text(&self) -> Option<&'a str> {
+        [PropKey::Query, PropKey::SuggestionStimulus]
+            .iter()
+            .find_map(|&k| self.get(k))
+            .filter(|t| !t.trim().is_empty())
+    }
+
     /// The search text of a `SearchResult` (`Query`, XML-ish tags stripped,
     /// lower-cased, whitespace collapsed) or a keystroke row's stimulus.
     pub fn search_term(&self) -> Option<String> {

@@ -42,6 +42,8 @@ th{background:#f0f3f6;font-weight:600}
 .legend i{display:inline-block;width:10px;height:10px;margin-right:4px;vertical-align:middle}
 .c0{background:#3b6fb6}.c1{background:#9aa5b1}.c2{background:#5aa469}.c3{background:#e0a100}.c4{background:#8e5bb5}.c5{background:#d1495b}.c6{background:#c9cfd6}
 .controls{margin-bottom:8px}
+.sortable{cursor:pointer;text-decoration:underline dotted}
+#scopeitems details ul{margin:4px 0;padding-left:18px;font-size:12px}
 .controls input{padding:4px 8px;width:280px}
 .note{color:#566474;font-size:12px}
 tr.cited td{background:#fff8e6}
@@ -69,11 +71,33 @@ const SCRIPT: &str = r#"
   if (m) { q.value = m[1]; }
   if (l) { lv.value = l[1]; }
   apply();
+  var sq = document.getElementById('sq'), table = document.getElementById('scopeitems');
+  if (sq && table) {
+    var body = table.tBodies[0], sshown = document.getElementById('sshown'), asc = true;
+    sq.addEventListener('input', function () {
+      var text = sq.value.toLowerCase(), n = 0;
+      for (var i = 0; i < body.rows.length; i++) {
+        var ok = !text || body.rows[i].textContent.toLowerCase().indexOf(text) >= 0;
+        body.rows[i].hidden = !ok;
+        if (ok) { n++; }
+      }
+      sshown.textContent = String(n);
+    });
+    document.getElementById('sortrecv').addEventListener('click', function () {
+      var rows = Array.prototype.slice.call(body.rows);
+      rows.sort(function (a, b) {
+        var x = a.getAttribute('data-received'), y = b.getAttribute('data-received');
+        return asc ? (x < y ? -1 : x > y ? 1 : 0) : (x < y ? 1 : x > y ? -1 : 0);
+      });
+      asc = !asc;
+      for (var i = 0; i < rows.length; i++) { body.appendChild(rows[i]); }
+    });
+  }
 })();
 "#;
 
 /// Times for people: UTC to the second (the page says UTC once).
-fn human(t: chrono::DateTime<chrono::Utc>) -> String {
+pub(super) fn human(t: chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
@@ -117,6 +141,7 @@ pub fn write<W: Write>(out: &mut W, report: &Report<'_>) -> io::Result<()> {
     page.push_str("<main>\n");
     case(&mut page, report);
     findings(&mut page, report);
+    super::html_scope::section(&mut page, report);
     chart_section(&mut page, report);
     ips(&mut page, report);
     timeline(&mut page, report);
@@ -365,9 +390,14 @@ fn timeline(page: &mut String, report: &Report<'_>) {
         let (level, rules) = cited_level(report, cited, i)
             .map_or((-1, String::new()), |(l, r)| (l as i8, r.join(" ")));
         let detail = [
-            a.search_term().map(|q| format!("query '{q}'")),
+            a.search_text().map(|q| format!("query '{q}'")),
             a.subject().map(|s| format!("'{s}'")),
             a.sender().map(|s| format!("from {s}")),
+            a.subject()
+                .is_none()
+                .then(|| super::timeline_out::ItemFacts::of(report, i).subject)
+                .flatten()
+                .map(|s| format!("message '{s}'")),
             a.folder().map(|f| format!("folder {f}")),
             a.user_agent().map(|u| u.into_owned()),
         ];

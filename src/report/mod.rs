@@ -4,6 +4,7 @@
 mod chart;
 mod counts;
 pub mod html;
+mod html_scope;
 mod json;
 mod style;
 mod table;

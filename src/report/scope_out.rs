@@ -135,8 +135,7 @@ fn item_row<'a>(
     let raw = readers[a.source().file as usize]
         .row(a)
         .map_err(io::Error::other)?;
-    let facts = item.item.from.map(|d| tl.rec(d));
-    let is_message = matches!(item.item.via, Via::ItemId | Via::Moved | Via::MessageId);
+    let facts = super::timeline_out::ItemFacts::of_item(report, item.item);
     let mut seen_in: Vec<Cow<'a, str>> = Vec::new();
     for &i in &item.records {
         if let Some(folder) = tl.rec(i as usize).folder()
@@ -160,15 +159,12 @@ fn item_row<'a>(
         count: item.records.len(),
         item_id: Some(raw.item_id).filter(|id| !id.is_empty()),
         resolved: Some(item.item.via.as_str()),
-        resolved_line: facts.map(|d| d.source().line),
+        resolved_line: facts.line,
         note: note(report, item),
-        subject: facts.and_then(|d| d.subject()),
-        sender: facts.filter(|_| is_message).and_then(|d| d.sender()),
-        received: facts.filter(|_| is_message).map(|d| clock::format(d.time)),
-        folder: match item.item.via {
-            Via::Sent => Some(Cow::Borrowed("SentItems")),
-            _ => facts.filter(|_| is_message).and_then(|d| d.folder()),
-        },
+        subject: facts.subject,
+        sender: facts.sender,
+        received: facts.received,
+        folder: facts.folder,
         seen_in,
         query: None,
         results: None,

@@ -51,9 +51,17 @@ struct Row<'a> {
     sender: Option<Cow<'a, str>>,
     subject: Option<Cow<'a, str>>,
     folder: Option<Cow<'a, str>>,
-    query: Option<String>,
+    query: Option<&'a str>,
     internet_message_id: Option<Cow<'a, str>>,
     conversation_id: Option<Cow<'a, str>>,
+    /// The message the row acts on, from the item catalogue
+    /// (`docs/scope.md` §1): its subject, sender and received time, how it
+    /// was found, and the line they come from.
+    item_subject: Option<Cow<'a, str>>,
+    item_sender: Option<Cow<'a, str>>,
+    item_received: Option<String>,
+    item_resolved: Option<&'static str>,
+    item_line: Option<u32>,
     findings: Vec<&'static str>,
     path: &'a str,
     line: u64,
@@ -89,6 +97,11 @@ const CSV_COLUMNS: &[&str] = &[
     "query",
     "internet_message_id",
     "conversation_id",
+    "item_subject",
+    "item_sender",
+    "item_received",
+    "item_resolved",
+    "item_line",
     "findings",
     "path",
     "line",
@@ -229,6 +242,7 @@ fn row<'a>(
 ) -> Row<'a> {
     let tl = report.timeline;
     let a = tl.rec(i);
+    let item = ItemFacts::of(report, i);
     let text = |key: &str| {
         raw.properties
             .get(key)
@@ -256,9 +270,14 @@ fn row<'a>(
         sender: a.sender(),
         subject: a.subject(),
         folder: a.folder(),
-        query: a.search_term(),
+        query: a.search_text(),
         internet_message_id: text("InternetMessageId"),
         conversation_id: text("ConversationId"),
+        item_subject: item.subject,
+        item_sender: item.sender,
+        item_received: item.received,
+        item_resolved: item.resolved,
+        item_line: item.line,
         findings,
         path: tl.path(&a),
         line: u64::from(a.source().line),
@@ -266,17 +285,68 @@ fn row<'a>(
     }
 }
 
+/// What the item catalogue says of the message record `i` acts on.
+#[derive(Default)]
+pub(super) struct ItemFacts<'a> {
+    pub subject: Option<Cow<'a, str>>,
+    pub sender: Option<Cow<'a, str>>,
+    pub received: Option<String>,
+    /// Where it was delivered (or `SentItems` for a message sent here).
+    pub folder: Option<Cow<'a, str>>,
+    pub resolved: Option<&'static str>,
+    pub line: Option<u32>,
+}
+
+impl<'a> ItemFacts<'a> {
+    /// The facts of the item record `i` acts on.
+    pub(super) fn of(report: &Report<'a>, i: usize) -> ItemFacts<'a> {
+        report
+            .item_of(i)
+            .map_or_else(ItemFacts::default, |item| ItemFacts::of_item(report, item))
+    }
+
+    /// The facts of a resolved item: a message's from its delivery; a
+    /// thread's subject only; a sent message's folder.
+    pub(super) fn of_item(report: &Report<'a>, item: crate::items::Resolved) -> ItemFacts<'a> {
+        use crate::items::Via;
+        let facts = item.from.map(|d| report.timeline.rec(d));
+        let message = matches!(item.via, Via::ItemId | Via::Moved | Via::MessageId);
+        ItemFacts {
+            subject: facts.and_then(|d| d.subject()),
+            sender: facts.filter(|_| message).and_then(|d| d.sender()),
+            received: facts.filter(|_| message).map(|d| clock::format(d.time)),
+            folder: match item.via {
+                Via::Sent => Some(Cow::Borrowed("SentItems")),
+                _ => facts.filter(|_| message).and_then(|d| d.folder()),
+            },
+            resolved: Some(item.via.as_str()),
+            line: facts.map(|d| d.source().line),
+        }
+    }
+}
+
 /// One readable line: "SearchResult by Web from 1.2.3.4: query 'wire transfer'".
 fn message(report: &Report<'_>, i: usize) -> String {
     let a = report.timeline.rec(i);
+    let item = ItemFacts::of(report, i);
     let mut m = format!("{} by {}", a.kind_name(), a.app_name());
     if let Some(ip) = report.ips.ip(i) {
         m.push_str(&format!(" from {ip}"));
     }
     let what = [
-        a.search_term().map(|q| format!("query '{q}'")),
+        a.search_text().map(|q| format!("query '{q}'")),
         a.subject().map(|s| format!("subject '{s}'")),
         a.sender().map(|s| format!("sender {s}")),
+        a.subject()
+            .is_none()
+            .then_some(item.subject)
+            .flatten()
+            .map(|s| format!("message '{s}'")),
+        a.sender()
+            .is_none()
+            .then_some(item.sender)
+            .flatten()
+            .map(|s| format!("from {s}")),
         a.folder().map(|f| format!("folder {f}")),
         a.user_agent().map(|u| format!("agent '{u}'")),
     ];
@@ -341,9 +411,14 @@ fn write_csv_row<W: Write>(w: &mut csv::Writer<W>, r: &Row<'_>) -> csv::Result<(
     for v in [&r.user_agent, &r.sender, &r.subject, &r.folder] {
         cell(v.as_deref().unwrap_or_default())?;
     }
-    cell(r.query.as_deref().unwrap_or_default())?;
+    cell(r.query.unwrap_or_default())?;
     cell(r.internet_message_id.as_deref().unwrap_or_default())?;
     cell(r.conversation_id.as_deref().unwrap_or_default())?;
+    cell(r.item_subject.as_deref().unwrap_or_default())?;
+    cell(r.item_sender.as_deref().unwrap_or_default())?;
+    cell(r.item_received.as_deref().unwrap_or_default())?;
+    cell(r.item_resolved.unwrap_or_default())?;
+    cell(&r.item_line.map(|l| l.to_string()).unwrap_or_default())?;
     cell(&r.findings.join(" "))?;
     cell(r.path)?;
     cell(&r.line.to_string())?;

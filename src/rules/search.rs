@@ -133,11 +133,13 @@ const KEYSTROKE_GAP_SECONDS: Param = p::KEYSTROKE_GAP_SECONDS.int(60);
 /// Searches of one rule closer than this form one finding.
 const CLUSTER_MINUTES: Param = p::CLUSTER_MINUTES.int(60);
 
-/// One search: the rows that carry it and the normalised term.
+/// One search: the rows that carry it, the normalised term (for
+/// matching) and the text as exported (for quoting).
 #[derive(Debug, Clone)]
 pub(super) struct SearchHit {
     pub records: Vec<usize>,
     pub term: String,
+    pub text: String,
 }
 
 /// Every search of a mailbox in time order: `SearchResult` terms (one per
@@ -156,7 +158,14 @@ pub(super) fn search_hits(ctx: &Ctx<'_>, records: Records, gap: Duration) -> Vec
     }
     let mut hits: Vec<SearchHit> = by_sid
         .into_iter()
-        .map(|((_, term), records)| SearchHit { records, term })
+        .map(|((_, term), records)| {
+            let text = ctx.activity(records[0]).search_text().unwrap_or(&term).to_string();
+            SearchHit {
+                records,
+                term,
+                text,
+            }
+        })
         .collect();
     // Result hits are in time order (by their first row): a typed term only
     // needs comparing with those within five minutes of it.
@@ -215,10 +224,12 @@ pub(super) fn keystroke_terms(ctx: &Ctx<'_>, records: Records, gap: Duration) ->
             let hit = current.get_or_insert_with(|| SearchHit {
                 records: Vec::new(),
                 term: String::new(),
+                text: String::new(),
             });
             hit.records.push(i);
             if stimulus.chars().count() >= hit.term.chars().count() {
                 hit.term = stimulus;
+                hit.text = ctx.activity(i).search_text().unwrap_or_default().to_string();
             }
             last_time = Some(time);
         }
@@ -268,7 +279,7 @@ impl Rule for Keystrokes {
             {
                 let summary = format!(
                     "Typed search {} ({})",
-                    quoted(&hit.term),
+                    quoted(&hit.text),
                     plural(hit.records.len(), "keystroke row", "keystroke rows")
                 );
                 out.push(ctx.finding(self, self.level(), &hit.records, summary, |i| {
@@ -313,7 +324,7 @@ fn keyword_findings(
         for range in window::clusters(&events, cluster) {
             let group = &hits[range];
             let level = group.iter().map(|(_, l)| *l).max().unwrap_or(rule.level());
-            let terms: Vec<String> = group.iter().map(|(h, _)| quoted(&h.term)).collect();
+            let terms: Vec<String> = group.iter().map(|(h, _)| quoted(&h.text)).collect();
             let recs: Vec<usize> = group
                 .iter()
                 .flat_map(|(h, _)| h.records.iter().copied())
@@ -545,15 +556,15 @@ fn searched_terms(ctx: &Ctx<'_>, records: &[usize]) -> Vec<String> {
         .iter()
         .map(|&i| ctx.activity(i))
         .filter(|a| a.kind == Kind::SearchResult)
-        .filter_map(|a| a.search_term())
-        .map(|t| quoted(&t))
+        .filter_map(|a| a.search_text())
+        .map(quoted)
         .collect();
     if !results.is_empty() {
         return results.into_iter().collect();
     }
     let longest = records
         .iter()
-        .filter_map(|&i| ctx.activity(i).search_term())
+        .filter_map(|&i| ctx.activity(i).search_text())
         .max_by_key(|t| t.chars().count());
-    longest.map(|t| vec![quoted(&t)]).unwrap_or_default()
+    longest.map(|t| vec![quoted(t)]).unwrap_or_default()
 }
