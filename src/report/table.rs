@@ -244,9 +244,10 @@ fn write_scope<W: Write>(out: &mut W, report: &Report<'_>, style: &Style) -> io:
     let Some(scope) = report.scope.filter(|s| !s.actors.is_empty()) else {
         return Ok(());
     };
+    writeln!(out, "What the intruder touched (distinct messages)")?;
     writeln!(
         out,
-        "What the intruder touched ({}; distinct messages)",
+        "  scoped: {}",
         for_terminal(&scope.selection.describe())
     )?;
     let mut table = new_table(style);
@@ -285,7 +286,7 @@ fn write_scope<W: Write>(out: &mut W, report: &Report<'_>, style: &Style) -> io:
     let items: usize = scope.actors.iter().map(|a| a.counts.items).sum();
     writeln!(
         out,
-        "  {items} messages touched, {unresolved} not described by any row of the export; --scope FILE lists each"
+        "  {items} messages, {unresolved} described by no row; --scope FILE lists them"
     )?;
     writeln!(out)
 }
