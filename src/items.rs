@@ -165,7 +165,9 @@ fn names_old_id(a: &Rec<'_>) -> bool {
             .is_some_and(|t| t.eq_ignore_ascii_case("MoveToDeletedItems")),
         Kind::DeleteFromInbox | Kind::MoveFromInbox => true,
         // The client's datapoint names the destination, not a move type.
-        Kind::Move => a.get(PropKey::MoveType).is_none() && a.get(PropKey::DestinationFolder).is_some(),
+        Kind::Move => {
+            a.get(PropKey::MoveType).is_none() && a.get(PropKey::DestinationFolder).is_some()
+        }
         _ => false,
     }
 }
@@ -178,14 +180,21 @@ fn is_server_move(a: &Rec<'_>) -> bool {
 impl MoveLinks {
     fn of(timeline: &Timeline, records: Records) -> MoveLinks {
         let file = records.file;
-        let mut rows: Vec<u32> = [Kind::Delete, Kind::DeleteFromInbox, Kind::MoveFromInbox, Kind::Move]
-            .iter()
-            .flat_map(|&k| timeline.of_kind(file, k).iter().copied())
-            .collect();
+        let mut rows: Vec<u32> = [
+            Kind::Delete,
+            Kind::DeleteFromInbox,
+            Kind::MoveFromInbox,
+            Kind::Move,
+        ]
+        .iter()
+        .flat_map(|&k| timeline.of_kind(file, k).iter().copied())
+        .collect();
         rows.sort_unstable();
         // Per session: the old ids waiting for their move (item, time).
-        let mut waiting: FxHashMap<crate::intern::Sym, Vec<(IdHash, chrono::DateTime<chrono::Utc>)>> =
-            FxHashMap::default();
+        let mut waiting: FxHashMap<
+            crate::intern::Sym,
+            Vec<(IdHash, chrono::DateTime<chrono::Utc>)>,
+        > = FxHashMap::default();
         let mut links = MoveLinks::default();
         let within = Duration::seconds(MOVE_PAIR_SECONDS);
         for i in rows {
@@ -339,7 +348,9 @@ impl Catalogue {
     /// Server-side moves whose old id could not be told (several waiting).
     pub fn ambiguous_moves(&self, timeline: &Timeline, records: Records) -> usize {
         let m = &self.mailboxes[self.slot(records.file)];
-        m.moves.get_or_init(|| MoveLinks::of(timeline, records)).ambiguous
+        m.moves
+            .get_or_init(|| MoveLinks::of(timeline, records))
+            .ambiguous
     }
 
     /// The item record `i` acts on, and what is known of it; `None` for a
@@ -358,15 +369,27 @@ impl Catalogue {
                 from: Some(i),
             });
         }
-        let moves = tables.moves.get_or_init(|| MoveLinks::of(timeline, records));
+        let moves = tables
+            .moves
+            .get_or_init(|| MoveLinks::of(timeline, records));
         let (origin, moved) = moves.origin(a.item);
         let key = if a.item.is_empty() {
             a.message_id()
         } else {
             origin
         };
-        let found = |via, from: Option<usize>| from.map(|from| Resolved { key, via, from: Some(from) });
-        let via_id = if moved.is_some() { Via::Moved } else { Via::ItemId };
+        let found = |via, from: Option<usize>| {
+            from.map(|from| Resolved {
+                key,
+                via,
+                from: Some(from),
+            })
+        };
+        let via_id = if moved.is_some() {
+            Via::Moved
+        } else {
+            Via::ItemId
+        };
         let by_id = found(via_id, deliveries.by_item(timeline, origin))
             .or_else(|| found(Via::ItemId, deliveries.by_item(timeline, a.item)));
         by_id

@@ -431,7 +431,9 @@ impl Scope {
         let mut items: Vec<ItemAccess> = Vec::new();
         for i in records.iter() {
             let a = tl.activity(i);
-            if !window.contains(a.time) {
+            // A delivery is Exchange's doing for the sender, no one's
+            // access: the item catalogue reads it, the scope does not.
+            if a.kind == Kind::MessageDelivered || !window.contains(a.time) {
                 continue;
             }
             chooser.who(tl, src.ips, i, &mut keys);
@@ -489,8 +491,7 @@ impl Scope {
         for (to, &from) in order.iter().enumerate() {
             renumber[from - base] = base + to;
         }
-        let mut sorted: Vec<Option<ScopedActor>> =
-            self.actors.drain(base..).map(Some).collect();
+        let mut sorted: Vec<Option<ScopedActor>> = self.actors.drain(base..).map(Some).collect();
         for &from in &order {
             if let Some(a) = sorted[from - base].take() {
                 self.actors.push(a);
@@ -513,7 +514,8 @@ impl Scope {
             for k in Access::ALL {
                 counts.by_access[k as usize] += usize::from(item.has(k));
             }
-            counts.deleted_any += usize::from(item.has(Access::Deleted) || item.has(Access::Purged));
+            counts.deleted_any +=
+                usize::from(item.has(Access::Deleted) || item.has(Access::Purged));
         }
         self.items.extend(items);
     }
@@ -525,7 +527,9 @@ fn selection_of<'a>(chooser: &'a Chooser<'_>) -> &'a Selection {
 
 fn who_of(key: Key, actors: &Actors, i: usize, selection: &Selection) -> Who {
     match key {
-        Key::Actor(_) => actors.of(i).map_or(Who::Unattributed, |a| Who::Actor(a.clone())),
+        Key::Actor(_) => actors
+            .of(i)
+            .map_or(Who::Unattributed, |a| Who::Actor(a.clone())),
         Key::Selector(k) => match selection {
             Selection::Explicit(s) => s.get(k).cloned().map_or(Who::Unattributed, Who::Selector),
             _ => Who::Unattributed,

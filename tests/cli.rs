@@ -31,6 +31,59 @@ fn sample_json_matches_golden() {
     );
 }
 
+/// The replica's intrusion scope with `--actor all` (`docs/scope.md`):
+/// the message previewed at 07:39:40 (no row of the export describes it),
+/// the message sent at 07:41:07 with its deletion from Sent Items and its
+/// purge under the id the move gave it, the other purged items, and the
+/// three searches verbatim. Equal to its golden file byte for byte.
+#[test]
+fn sample_scope_matches_golden() {
+    const SCOPE_GOLDEN: &str = "fixtures/sample/activities.scope.csv";
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("sample-scope.csv");
+    let _ = fs::remove_file(&path);
+    o365scan()
+        .args(["-q", "--actor", "all", "--scope"])
+        .arg(&path)
+        .arg(SAMPLE)
+        .assert()
+        .code(0);
+    let actual = fs::read_to_string(&path).unwrap();
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        fs::write(SCOPE_GOLDEN, &actual).unwrap();
+    }
+    let expected = fs::read_to_string(SCOPE_GOLDEN).unwrap();
+    assert!(
+        actual == expected,
+        "scope differs from {SCOPE_GOLDEN}; rerun with UPDATE_GOLDEN=1 and review the diff"
+    );
+    let rows: Vec<&str> = actual.lines().collect();
+    let viewed = rows
+        .iter()
+        .find(|r| r.contains("2018-06-20T07:39:40.216000Z"))
+        .unwrap();
+    assert!(viewed.contains("preview=2") && viewed.contains(",unresolved,"));
+    let sent = rows
+        .iter()
+        .find(|r| r.contains("2018-06-20T07:41:07.455000Z"))
+        .unwrap();
+    assert!(
+        sent.contains("deleted=2;purged=1;sent=1") || sent.contains("sent=1;deleted=2;purged=1"),
+        "{sent}"
+    );
+    for query in [",wire transfer,", ",banking,", ",bacs,"] {
+        assert!(
+            rows.iter()
+                .any(|r| r.starts_with("search,") && r.contains(query)),
+            "{query}"
+        );
+    }
+    let purged = rows.iter().filter(|r| r.contains("purged=")).count();
+    assert_eq!(
+        purged, 3,
+        "the sent message and the two other items emptied"
+    );
+}
+
 #[test]
 fn sample_json_is_deterministic() {
     let a = o365scan()

@@ -6,9 +6,9 @@ mod counts;
 pub mod html;
 mod html_scope;
 mod json;
+pub mod scope_out;
 mod style;
 mod table;
-pub mod scope_out;
 pub mod timeline_out;
 mod window;
 

@@ -9,9 +9,9 @@ use crate::escape;
 use crate::evidence::RowReader;
 use crate::items::Via;
 use crate::scope::{Access, ItemAccess, Scope, SearchAccess};
+use indexmap::IndexMap;
 use serde::Serialize;
 use std::borrow::Cow;
-use indexmap::IndexMap;
 use std::io::{self, Write};
 
 /// One scope row. Field order is column order.

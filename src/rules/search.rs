@@ -159,7 +159,11 @@ pub(super) fn search_hits(ctx: &Ctx<'_>, records: Records, gap: Duration) -> Vec
     let mut hits: Vec<SearchHit> = by_sid
         .into_iter()
         .map(|((_, term), records)| {
-            let text = ctx.activity(records[0]).search_text().unwrap_or(&term).to_string();
+            let text = ctx
+                .activity(records[0])
+                .search_text()
+                .unwrap_or(&term)
+                .to_string();
             SearchHit {
                 records,
                 term,
@@ -229,7 +233,11 @@ pub(super) fn keystroke_terms(ctx: &Ctx<'_>, records: Records, gap: Duration) ->
             hit.records.push(i);
             if stimulus.chars().count() >= hit.term.chars().count() {
                 hit.term = stimulus;
-                hit.text = ctx.activity(i).search_text().unwrap_or_default().to_string();
+                hit.text = ctx
+                    .activity(i)
+                    .search_text()
+                    .unwrap_or_default()
+                    .to_string();
             }
             last_time = Some(time);
         }
