@@ -381,3 +381,66 @@ fn corpus_precision_and_recall() {
     }
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
 }
+
+/// The intrusion scope of every attack mailbox of our generator, with the
+/// default selection (the actors findings name), equals what the truth file
+/// counts from the intruder's own rows: distinct messages touched,
+/// previewed, sent, forwarded, deleted (purges included) and purged, and
+/// searches. The scoped actors holding an intruder IP are summed (an
+/// intruder may come out as more than one actor).
+#[test]
+fn scope_counts_equal_the_truth() {
+    use o365scan::report::Window;
+    use o365scan::scope::{Access, Selection, Who};
+    for seed in SEEDS {
+        // Its own directory: the precision test writes the same seeds at
+        // the same time.
+        let Some(dir) = corpus("own-scope", GENERATORS[0].script, seed) else {
+            return;
+        };
+        let truth: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("truth.json")).unwrap())
+                .unwrap();
+        for entry in truth["files"].as_array().unwrap() {
+            let Some(want) = entry["intruder"].get("scope") else {
+                continue;
+            };
+            let ips: HashSet<&str> = entry["intruder"]["ips"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(Value::as_str)
+                .collect();
+            let path = dir.join(entry["file"].as_str().unwrap());
+            let parsed = input::read_path(&path, 0, ReadOptions::default()).unwrap();
+            let analysis = Analysis::of(vec![parsed], &Settings::defaults());
+            let scope = analysis.scope(&Selection::Suspect, Window::default());
+            let mut got = std::collections::BTreeMap::new();
+            for a in &scope.actors {
+                let Who::Actor(actor) = &a.who else { continue };
+                if !actor.ips.iter().any(|ip| ips.contains(ip.as_str())) {
+                    continue;
+                }
+                let c = &a.counts;
+                for (key, n) in [
+                    ("items", c.items),
+                    ("previewed", c.of(Access::Preview)),
+                    ("sent", c.of(Access::Sent)),
+                    ("forwarded", c.of(Access::Forwarded)),
+                    ("deleted", c.deleted_any),
+                    ("purged", c.of(Access::Purged)),
+                    ("searches", c.searches),
+                ] {
+                    *got.entry(key.to_string()).or_insert(0) += n as u64;
+                }
+            }
+            let want: std::collections::BTreeMap<String, u64> = want
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_u64().unwrap()))
+                .collect();
+            assert_eq!(got, want, "seed {seed} {}", entry["file"]);
+        }
+    }
+}
