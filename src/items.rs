@@ -141,13 +141,13 @@ impl Deliveries {
 const MOVE_PAIR_SECONDS: i64 = 1;
 
 /// Item ids before and after Exchange moved an item (`docs/scope.md` §1.2):
-/// a server-side `Move` row carries the item's *new* id; the row the same
-/// session wrote just before it for the same action (the `Delete` with
-/// `MoveToDeletedItems`, `DeleteFromInbox`, or the client's own `Move`)
-/// carries the old one. They are linked only when exactly one old id is
-/// waiting in that session: when a multi-select writes several old ids
-/// before their moves, which new id is whose cannot be told, and none is
-/// linked.
+/// a server-side `Move` row carries the item's *new* id; the row written
+/// just before it for the same action (the `Delete` with
+/// `MoveToDeletedItems`, `DeleteFromInbox`, or the client's own `Move`, in
+/// the same session or, for OWA's datapoint, the browser's) carries the old
+/// one. They are linked only when exactly one old id is waiting
+/// ([`waiting_for`]): when a multi-select writes several old ids before
+/// their moves, which new id is whose cannot be told, and none is linked.
 #[derive(Debug, Default)]
 pub(crate) struct MoveLinks {
     /// New id → (old id, the `Move` record).
@@ -177,6 +177,56 @@ fn is_server_move(a: &Rec<'_>) -> bool {
     a.kind == Kind::Move && a.get(PropKey::MoveType).is_some()
 }
 
+/// An old id waiting for the server's `Move` that gives the item its new
+/// one.
+struct Waiting {
+    item: IdHash,
+    time: chrono::DateTime<chrono::Utc>,
+    session: crate::intern::Sym,
+    app: crate::activity::App,
+}
+
+/// Which old id a server `Move` pairs with.
+enum Pair {
+    One(IdHash),
+    None,
+    Several,
+}
+
+/// The old id `mv` (a server `Move`) pairs with: the one waiting in its own
+/// session; else, since OWA writes its datapoint in the browser's session
+/// and the server its rows in its own, the one waiting in another session
+/// of the same client type (never for Exchange's own moves: a rule moving
+/// mail in the same second as the user would be paired with the user's
+/// item).
+fn waiting_for(waiting: &[Waiting], mv: &Rec<'_>) -> Pair {
+    let distinct = |ids: &mut Vec<IdHash>| {
+        ids.sort_unstable();
+        ids.dedup();
+        match ids.as_slice() {
+            [] => Pair::None,
+            [one] => Pair::One(*one),
+            _ => Pair::Several,
+        }
+    };
+    let mut own: Vec<IdHash> = waiting
+        .iter()
+        .filter(|w| !mv.session.is_empty() && w.session == mv.session)
+        .map(|w| w.item)
+        .collect();
+    match distinct(&mut own) {
+        Pair::None if mv.app != crate::activity::App::Exchange => {
+            let mut other: Vec<IdHash> = waiting
+                .iter()
+                .filter(|w| w.app == mv.app)
+                .map(|w| w.item)
+                .collect();
+            distinct(&mut other)
+        }
+        pair => pair,
+    }
+}
+
 impl MoveLinks {
     fn of(timeline: &Timeline, records: Records) -> MoveLinks {
         let file = records.file;
@@ -190,37 +240,34 @@ impl MoveLinks {
         .flat_map(|&k| timeline.of_kind(file, k).iter().copied())
         .collect();
         rows.sort_unstable();
-        // Per session: the old ids waiting for their move (item, time).
-        let mut waiting: FxHashMap<
-            crate::intern::Sym,
-            Vec<(IdHash, chrono::DateTime<chrono::Utc>)>,
-        > = FxHashMap::default();
+        // The old ids waiting for their move, within the pairing window.
+        let mut waiting: Vec<Waiting> = Vec::new();
         let mut links = MoveLinks::default();
         let within = Duration::seconds(MOVE_PAIR_SECONDS);
         for i in rows {
             let a = timeline.rec(i as usize);
-            if a.item.is_empty() || a.session.is_empty() {
+            if a.item.is_empty() {
                 continue;
             }
-            let queue = waiting.entry(a.session).or_default();
-            queue.retain(|&(_, t)| a.time - t <= within);
+            waiting.retain(|w| a.time - w.time <= within);
             if is_server_move(&a) {
-                let mut olds: Vec<IdHash> = queue.iter().map(|&(id, _)| id).collect();
-                olds.sort_unstable();
-                olds.dedup();
-                match olds.as_slice() {
-                    [old] if *old != a.item => {
-                        links.older.entry(a.item).or_insert((*old, i));
-                        queue.clear();
+                match waiting_for(&waiting, &a) {
+                    Pair::One(old) => {
+                        if old != a.item {
+                            links.older.entry(a.item).or_insert((old, i));
+                        }
+                        waiting.retain(|w| w.item != old);
                     }
-                    [_] => queue.clear(),
-                    [] => {}
-                    _ => {
-                        links.ambiguous += 1;
-                    }
+                    Pair::None => {}
+                    Pair::Several => links.ambiguous += 1,
                 }
             } else if names_old_id(&a) {
-                queue.push((a.item, a.time));
+                waiting.push(Waiting {
+                    item: a.item,
+                    time: a.time,
+                    session: a.session,
+                    app: a.app,
+                });
             }
         }
         links
@@ -256,6 +303,9 @@ pub enum Via {
     MessageId,
     /// The item was sent from this mailbox (`MessageSent`, same id).
     Sent,
+    /// No delivery, but the row itself names the message's sender or
+    /// subject (a phone's `MarkAsRead` carries `SenderAddress`).
+    OwnRow,
     /// Only its thread is known: a delivery with the same
     /// `ConversationId` (the thread's subject, not this message's sender).
     Conversation,
@@ -270,22 +320,40 @@ impl Via {
             Via::Moved => "moved-item-id",
             Via::MessageId => "internet-message-id",
             Via::Sent => "sent",
+            Via::OwnRow => "own-row",
             Via::Conversation => "conversation",
             Via::Unresolved => "unresolved",
         }
     }
 }
 
-/// What the catalogue knows of the item a record acts on.
+/// What the catalogue knows of the item a record acts on (16 bytes: a
+/// scope of every actor holds one per item touched).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Resolved {
     /// The item's identity across its moves: the oldest id the rows link
     /// it to (for a row with only an `InternetMessageId`, that id).
     pub key: IdHash,
     pub via: Via,
+    /// [`Resolved::from`], or [`NO_RECORD`].
+    from: u32,
+}
+
+const NO_RECORD: u32 = u32::MAX;
+
+impl Resolved {
+    fn new(key: IdHash, via: Via, from: Option<usize>) -> Resolved {
+        let from = from
+            .and_then(|i| u32::try_from(i).ok())
+            .unwrap_or(NO_RECORD);
+        Resolved { key, via, from }
+    }
+
     /// The record its facts come from: a `MessageDelivered`, a
     /// `MessageSent`, or (by conversation) a delivery in the thread.
-    pub from: Option<usize>,
+    pub fn from(&self) -> Option<usize> {
+        (self.from != NO_RECORD).then_some(self.from as usize)
+    }
 }
 
 /// One mailbox's tables, each built on first use.
@@ -363,11 +431,7 @@ impl Catalogue {
         let (records, tables) = self.mailbox_of(timeline, i)?;
         let deliveries = self.deliveries(timeline, records);
         if a.kind == Kind::MessageDelivered {
-            return Some(Resolved {
-                key: a.item,
-                via: Via::ItemId,
-                from: Some(i),
-            });
+            return Some(Resolved::new(a.item, Via::ItemId, Some(i)));
         }
         let moves = tables
             .moves
@@ -378,13 +442,7 @@ impl Catalogue {
         } else {
             origin
         };
-        let found = |via, from: Option<usize>| {
-            from.map(|from| Resolved {
-                key,
-                via,
-                from: Some(from),
-            })
-        };
+        let found = |via, from: Option<usize>| from.map(|from| Resolved::new(key, via, Some(from)));
         let via_id = if moved.is_some() {
             Via::Moved
         } else {
@@ -402,11 +460,15 @@ impl Catalogue {
             .or_else(|| {
                 let d = deliveries.by_message_id(timeline, a.message_id())?;
                 // The delivery's own id is the item's identity.
-                Some(Resolved {
-                    key: timeline.activity(d).item,
-                    via: Via::MessageId,
-                    from: Some(d),
-                })
+                Some(Resolved::new(
+                    timeline.activity(d).item,
+                    Via::MessageId,
+                    Some(d),
+                ))
+            })
+            .or_else(|| {
+                let named = a.sender().is_some() || a.subject().is_some();
+                named.then(|| Resolved::new(key, Via::OwnRow, Some(i)))
             })
             .or_else(|| {
                 let conversations = tables.conversations.get_or_init(|| {
@@ -417,10 +479,6 @@ impl Catalogue {
                     find(timeline, conversations, a.conversation(), conversation_of),
                 )
             })
-            .or(Some(Resolved {
-                key,
-                via: Via::Unresolved,
-                from: None,
-            }))
+            .or(Some(Resolved::new(key, Via::Unresolved, None)))
     }
 }

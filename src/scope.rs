@@ -13,6 +13,7 @@ use crate::items::{Catalogue, Resolved, Via};
 use crate::report::Window;
 use crate::timeline::Timeline;
 use chrono::{DateTime, Utc};
+use hashbrown::HashTable;
 use rustc_hash::FxHashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -239,26 +240,53 @@ pub struct ScopedActor {
     /// Records of this actor in the scope (items, searches, logons, the rest).
     pub records: usize,
     pub counts: Counts,
+    /// [`ScopedActor::id`] and [`ScopedActor::label`], made once (every
+    /// scope row names its actor).
+    id: String,
+    label: String,
 }
 
 impl ScopedActor {
-    /// `A3`, `IP 203.0.113.7`, `Exchange`.
-    pub fn id(&self) -> String {
-        match &self.who {
-            Who::Actor(a) => a.id.clone(),
-            Who::Selector(s) => s.label(),
-            Who::Exchange => "Exchange".into(),
-            Who::Unattributed => "unattributed".into(),
+    fn new(file: usize, who: Who) -> ScopedActor {
+        let (id, label) = (id_of(&who), label_of(&who));
+        ScopedActor {
+            file,
+            who,
+            first: None,
+            last: None,
+            records: 0,
+            counts: Counts::default(),
+            id,
+            label,
         }
     }
 
-    pub fn label(&self) -> String {
-        match &self.who {
-            Who::Actor(a) => a.label(),
-            Who::Selector(s) => s.label(),
-            Who::Exchange => "Exchange (the service acting on its own: rules, retention)".into(),
-            Who::Unattributed => "rows no logon ties to an actor".into(),
-        }
+    /// `A3`, `IP 203.0.113.7`, `Exchange`.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// `A3 (new: 185.220.101.0/24, Chrome on Windows)`.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+}
+
+fn id_of(who: &Who) -> String {
+    match who {
+        Who::Actor(a) => a.id.clone(),
+        Who::Selector(s) => s.label(),
+        Who::Exchange => "Exchange".into(),
+        Who::Unattributed => "unattributed".into(),
+    }
+}
+
+fn label_of(who: &Who) -> String {
+    match who {
+        Who::Actor(a) => a.label(),
+        Who::Selector(s) => s.label(),
+        Who::Exchange => "Exchange (the service acting on its own: rules, retention)".into(),
+        Who::Unattributed => "rows no logon ties to an actor".into(),
     }
 }
 
@@ -267,25 +295,16 @@ impl ScopedActor {
 pub struct ItemAccess {
     pub actor: usize,
     pub item: Resolved,
-    /// Record indices, in time order.
-    pub records: Vec<u32>,
-    /// Rows per [`Access`].
-    pub counts: [u32; 12],
+    /// A bit per [`Access`] seen.
+    kinds: u16,
+    /// Its records in [`Scope::records_of`]: a run of the scope's list.
+    start: u32,
+    len: u32,
 }
 
 impl ItemAccess {
     pub fn has(&self, access: Access) -> bool {
-        self.counts[access as usize] > 0
-    }
-
-    /// `preview=2;marked-read=1`.
-    pub fn access_list(&self) -> String {
-        let parts: Vec<String> = Access::ALL
-            .iter()
-            .filter(|&&k| self.has(k))
-            .map(|&k| format!("{}={}", k.as_str(), self.counts[k as usize]))
-            .collect();
-        parts.join(";")
+        self.kinds & 1 << access as u16 != 0
     }
 }
 
@@ -303,6 +322,10 @@ pub struct Scope {
     pub actors: Vec<ScopedActor>,
     /// Grouped by actor, each actor's items by first access.
     pub items: Vec<ItemAccess>,
+    /// Every item's records, item after item, each in time order: one
+    /// list, not one per item (`--actor all` on a busy mailbox scopes
+    /// hundreds of thousands of items).
+    records: Vec<u32>,
     /// By actor, then time.
     pub searches: Vec<SearchAccess>,
 }
@@ -395,6 +418,37 @@ pub(crate) struct Sources<'a> {
 }
 
 impl Scope {
+    /// The records of `item`, in time order.
+    pub fn records_of(&self, item: &ItemAccess) -> &[u32] {
+        let start = item.start as usize;
+        self.records
+            .get(start..start + item.len as usize)
+            .unwrap_or_default()
+    }
+
+    /// Rows per [`Access`] of `item`.
+    pub fn access_counts(&self, timeline: &Timeline, item: &ItemAccess) -> [u32; 12] {
+        let mut counts = [0; 12];
+        for &i in self.records_of(item) {
+            if let Some(access) = access_of(&timeline.rec(i as usize)) {
+                counts[access as usize] += 1;
+            }
+        }
+        counts
+    }
+
+    /// `preview=2;marked-read=1`: rows per kind of access, in [`Access`]'s
+    /// order.
+    pub fn access_list(&self, timeline: &Timeline, item: &ItemAccess) -> String {
+        let counts = self.access_counts(timeline, item);
+        let parts: Vec<String> = Access::ALL
+            .iter()
+            .filter(|&&k| counts[k as usize] > 0)
+            .map(|&k| format!("{}={}", k.as_str(), counts[k as usize]))
+            .collect();
+        parts.join(";")
+    }
+
     pub(crate) fn of(src: &Sources<'_>, selection: &Selection, window: Window) -> Scope {
         let mut chooser = Chooser {
             selection,
@@ -425,10 +479,14 @@ impl Scope {
         let tl = src.timeline;
         let base = self.actors.len();
         let mut index: FxHashMap<Key, usize> = FxHashMap::default();
-        // (actor, item key) → position in `items`.
-        let mut by_item: FxHashMap<(usize, crate::activity::IdHash), usize> = FxHashMap::default();
+        // (actor, item key) → position in `items`: positions only, compared
+        // through `items` (a map holding the keys took three times as much
+        // under `--actor all`).
+        let mut by_item: HashTable<u32> = HashTable::new();
         let mut keys = Vec::new();
         let mut items: Vec<ItemAccess> = Vec::new();
+        // (position in `items`, record), in record order.
+        let mut accesses: Vec<(u32, u32)> = Vec::new();
         for i in records.iter() {
             let a = tl.activity(i);
             // A delivery is Exchange's doing for the sender, no one's
@@ -445,14 +503,8 @@ impl Scope {
             let item = access.and_then(|_| src.items.resolve(tl, i));
             for &key in &keys {
                 let actor = *index.entry(key).or_insert_with(|| {
-                    self.actors.push(ScopedActor {
-                        file: records.file,
-                        who: who_of(key, src.actors, i, selection_of(chooser)),
-                        first: None,
-                        last: None,
-                        records: 0,
-                        counts: Counts::default(),
-                    });
+                    let who = who_of(key, src.actors, i, selection_of(chooser));
+                    self.actors.push(ScopedActor::new(records.file, who));
                     self.actors.len() - 1
                 });
                 let scoped = &mut self.actors[actor];
@@ -464,18 +516,11 @@ impl Scope {
                     scoped.counts.searches += 1;
                 }
                 if let (Some(access), Some(item)) = (access, item) {
-                    let at = *by_item.entry((actor, item.key)).or_insert_with(|| {
-                        items.push(ItemAccess {
-                            actor,
-                            item,
-                            records: Vec::new(),
-                            counts: [0; 12],
-                        });
-                        items.len() - 1
-                    });
-                    let entry = &mut items[at];
-                    entry.records.push(i as u32);
-                    entry.counts[access as usize] += 1;
+                    let at = item_position(&mut by_item, &mut items, actor, item);
+                    accesses.push((at, i as u32));
+                    let entry = &mut items[at as usize];
+                    entry.kinds |= 1 << access as u16;
+                    entry.len += 1;
                     // The strongest resolution seen among its rows wins
                     // (one row may carry the message id another lacks).
                     if item.via < entry.item.via {
@@ -505,7 +550,23 @@ impl Scope {
                 s.actor = renumber[s.actor - base];
             }
         }
-        items.sort_by_key(|it| (it.actor, it.records.first().copied()));
+        // Each item's records into one list, item after item (a counting
+        // sort: `accesses` is in record order, so each run is too).
+        let mut next = self.records.len() as u32;
+        for item in &mut items {
+            item.start = next;
+            next += item.len;
+        }
+        drop(by_item);
+        let mut fill: Vec<u32> = items.iter().map(|it| it.start).collect();
+        self.records.resize(next as usize, 0);
+        for (at, record) in accesses {
+            let slot = &mut fill[at as usize];
+            self.records[*slot as usize] = record;
+            *slot += 1;
+        }
+        let first_record = |it: &ItemAccess| self.records.get(it.start as usize).copied();
+        items.sort_by_key(|it| (it.actor, first_record(it)));
         self.searches.sort_by_key(|s| (s.actor, s.record));
         for item in &items {
             let counts = &mut self.actors[item.actor].counts;
@@ -519,6 +580,36 @@ impl Scope {
         }
         self.items.extend(items);
     }
+}
+
+/// The position in `items` of (`actor`, `item`), added if new.
+fn item_position(
+    table: &mut HashTable<u32>,
+    items: &mut Vec<ItemAccess>,
+    actor: usize,
+    item: Resolved,
+) -> u32 {
+    let hash = |actor: usize, key: crate::activity::IdHash| {
+        key.0 ^ (actor as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    };
+    let same = |it: &ItemAccess| it.actor == actor && it.item.key == item.key;
+    let found = table.find(hash(actor, item.key), |&at| same(&items[at as usize]));
+    if let Some(&at) = found {
+        return at;
+    }
+    let at = items.len() as u32;
+    items.push(ItemAccess {
+        actor,
+        item,
+        kinds: 0,
+        start: 0,
+        len: 0,
+    });
+    table.insert_unique(hash(actor, item.key), at, |&j| {
+        let it = &items[j as usize];
+        hash(it.actor, it.item.key)
+    });
+    at
 }
 
 fn selection_of<'a>(chooser: &'a Chooser<'_>) -> &'a Selection {

@@ -14,6 +14,8 @@ const INTRUDER_IP: &str = "45.77.12.34";
 const OWNER: &str = "11111111-1111-4111-8111-111111111111";
 const INTRUDER: &str = "22222222-2222-4222-8222-222222222222";
 const EXCHANGE: &str = "00000000-0000-0000-0000-000000000000";
+/// The session Exchange's server-side rows of an OWA action carry.
+const SERVER_SIDE: &str = "33333333-3333-4333-8333-333333333333";
 const OUTLOOK_UA: &str =
     "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.9126; Pro)";
 const FIREFOX_UA: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:60.0) Gecko/20100101 Firefox/60.0";
@@ -146,6 +148,12 @@ fn mailbox() -> Export {
         "C0000000000000000000000000000003",
         "Remittance",
     );
+    ex.delivery(
+        &id(4),
+        "<m4@vendor.example>",
+        "C0000000000000000000000000000004",
+        "Payroll",
+    );
     // The owner previews message 1 as well.
     ex.add("Outlook", "ReadingPaneDisplayStart", &id(1), OWNER, &[]);
     logon(&mut ex, INTRUDER_IP, FIREFOX_UA, "Web", INTRUDER);
@@ -219,6 +227,37 @@ fn mailbox() -> Export {
             ("MoveType", "Move"),
             ("SourceFolder", "Inbox"),
             ("TargetFolder", "LgAAAAFolder"),
+        ],
+    );
+    // Message 4 moved in OWA: the browser's datapoint in its session, the
+    // server's Move in the server's.
+    web(
+        &mut ex,
+        "Move",
+        &id(4),
+        &[("DestinationFolder", "LgAAAAFolder")],
+    );
+    ex.push(
+        "Web",
+        "Move",
+        &id(104),
+        SERVER_SIDE,
+        &[
+            ("MoveType", "Move"),
+            ("SourceFolder", "Inbox"),
+            ("TargetFolder", "LgAAAAFolder"),
+        ],
+    );
+    // A message delivered before the export, read on the phone, whose row
+    // names its sender.
+    ex.add(
+        "Mobile",
+        "MarkAsRead",
+        &id(10),
+        INTRUDER,
+        &[
+            ("SenderAddress", "ceo@contoso.example"),
+            ("SourceFolder", "Inbox"),
         ],
     );
     // Message 3 read on the phone: another id, the same InternetMessageId.
@@ -374,6 +413,10 @@ fn an_item_moved_between_folders_keeps_one_identity() {
     let server_move = timeline.iter().find(|r| r["item_id"] == id(102)).unwrap();
     assert_eq!(server_move["item_resolved"], "moved-item-id");
     assert_eq!(server_move["item_subject"], "Statement");
+    // An OWA move: the browser's row and the server's are in two sessions.
+    let owa_move = timeline.iter().find(|r| r["item_id"] == id(104)).unwrap();
+    assert_eq!(owa_move["item_resolved"], "moved-item-id");
+    assert_eq!(owa_move["item_subject"], "Payroll");
     let purge = timeline.iter().find(|r| r["item_id"] == id(101)).unwrap();
     assert_eq!(purge["item_subject"], SUBJECT);
     assert_eq!(purge["item_line"], line_of("MessageDelivered", &id(1)));
@@ -428,6 +471,10 @@ fn unresolvable_and_thread_only_items_say_so() {
     assert_eq!(&thread[col("resolved")], "conversation");
     assert_eq!(&thread[col("subject")], "Statement");
     assert_eq!(&thread[col("sender")], "", "a thread has many senders");
+    let named = of(&id(10));
+    assert_eq!(&named[col("resolved")], "own-row");
+    assert_eq!(&named[col("sender")], "ceo@contoso.example");
+    assert_eq!(&named[col("received")], "", "the row does not say when");
     let phone = of(&id(303));
     assert_eq!(&phone[col("resolved")], "internet-message-id");
     assert_eq!(&phone[col("subject")], "Remittance");

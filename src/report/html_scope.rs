@@ -47,7 +47,7 @@ fn counts(page: &mut String, report: &Report<'_>, scope: &Scope) {
         let _ = write!(
             page,
             "<tr><td>{}<br><span class=\"note\">{}</span></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            escape_html(&a.label()),
+            escape_html(a.label()),
             escape_html(mailbox),
             span,
             c.items,
@@ -86,10 +86,11 @@ fn items(page: &mut String, report: &Report<'_>, scope: &Scope) {
 
 fn item_row(page: &mut String, report: &Report<'_>, scope: &Scope, item: &ItemAccess) {
     let tl = report.timeline;
-    let Some(&first) = item.records.first() else {
+    let records = scope.records_of(item);
+    let Some(&first) = records.first() else {
         return;
     };
-    let last = item.records.last().copied().unwrap_or(first);
+    let last = records.last().copied().unwrap_or(first);
     let facts = ItemFacts::of_item(report, item.item);
     let received_key = facts.received.clone().unwrap_or_default();
     let subject = match (&facts.subject, item.item.via) {
@@ -108,17 +109,17 @@ fn item_row(page: &mut String, report: &Report<'_>, scope: &Scope, item: &ItemAc
         page,
         "<tr data-received=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}<br>{}</td><td><details><summary>{} rows</summary><ul>",
         escape_html(&received_key),
-        escape_html(&scope.actors[item.actor].id()),
+        escape_html(scope.actors[item.actor].id()),
         escape_html(&received_key.replace('T', " ")),
         escape_html(&subject),
         escape_html(facts.sender.as_deref().unwrap_or("")),
         escape_html(&folder),
-        escape_html(&item.access_list()),
+        escape_html(&scope.access_list(tl, item)),
         human(tl.activity(first as usize).time),
         human(tl.activity(last as usize).time),
-        item.records.len()
+        records.len()
     );
-    for &i in &item.records {
+    for &i in records {
         let a = tl.rec(i as usize);
         let access = crate::scope::access_of(&a).map_or("", Access::as_str);
         let _ = write!(

@@ -210,8 +210,8 @@ fn scope<'a>(report: &'a Report<'a>) -> Option<JsonScope<'a>> {
             let c = &a.counts;
             JsonScopedActor {
                 mailbox: tl.inputs().get(a.file).map_or("", |s| &s.mailbox),
-                actor: a.id(),
-                label: a.label(),
+                actor: a.id().to_string(),
+                label: a.label().to_string(),
                 first: a.first.map(clock::format),
                 last: a.last.map(clock::format),
                 records: a.records,

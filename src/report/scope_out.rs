@@ -2,8 +2,9 @@
 //! (actor, item) and one per search, as CSV (formula-neutralised, like the
 //! timeline) or JSON Lines. Texts are the export's, verbatim.
 
+use super::timeline_out::{csv_builder, write_in_order};
 use super::{Report, TimelineFormat};
-use crate::activity::PropKey;
+use crate::activity::{Kind, PropKey};
 use crate::clock;
 use crate::escape;
 use crate::evidence::RowReader;
@@ -13,6 +14,7 @@ use indexmap::IndexMap;
 use serde::Serialize;
 use std::borrow::Cow;
 use std::io::{self, Write};
+use std::ops::Range;
 
 /// One scope row. Field order is column order.
 #[derive(Serialize)]
@@ -75,49 +77,71 @@ pub fn write<W: Write>(out: &mut W, report: &Report<'_>, format: TimelineFormat)
     let Some(scope) = report.scope else {
         return Ok(());
     };
-    match format {
-        TimelineFormat::Csv => {
-            let mut w = csv::WriterBuilder::new().from_writer(&mut *out);
-            w.write_record(CSV_COLUMNS)?;
-            for_each_row(report, scope, |row| {
-                write_csv_row(&mut w, row).map_err(io::Error::other)
-            })?;
-            w.flush()
-        }
-        TimelineFormat::Jsonl => for_each_row(report, scope, |row| {
-            serde_json::to_writer(&mut *out, row)?;
-            out.write_all(b"\n")
-        }),
+    if format == TimelineFormat::Csv {
+        let mut w = csv_builder().from_writer(&mut *out);
+        w.write_record(CSV_COLUMNS)?;
+        w.flush()?;
     }
+    let order = rows_in_order(scope);
+    // Each worker reads rows through readers of its own (item ids and
+    // `ResIds` are read from the rows, verbatim: records keep only their
+    // hashes); the first check that the evidence is unchanged comes before
+    // any row is written.
+    let new_readers = || -> io::Result<Vec<Box<dyn RowReader + '_>>> {
+        let readers = report.timeline.row_sources().iter().map(|s| s.reader());
+        readers.collect::<Result<_, _>>().map_err(io::Error::other)
+    };
+    drop(new_readers()?);
+    let format =
+        |readers: &mut Vec<Box<dyn RowReader + '_>>, positions: Range<usize>, buf: Vec<u8>| {
+            let rows = order[positions].iter().map(|&row| match row {
+                RowRef::Item(n) => item_row(report, scope, &scope.items[n], readers),
+                RowRef::Search(n) => search_row(report, scope, &scope.searches[n], readers),
+            });
+            match format {
+                TimelineFormat::Csv => {
+                    let mut w = csv_builder().from_writer(buf);
+                    for row in rows {
+                        write_csv_row(&mut w, &row?).map_err(io::Error::other)?;
+                    }
+                    w.into_inner().map_err(|e| e.into_error())
+                }
+                TimelineFormat::Jsonl => {
+                    let mut buf = buf;
+                    for row in rows {
+                        serde_json::to_writer(&mut buf, &row?)?;
+                        buf.push(b'\n');
+                    }
+                    Ok(buf)
+                }
+            }
+        };
+    write_in_order(out, order.len(), new_readers, format)
+}
+
+/// A scope row: an item or a search, by position in the scope.
+#[derive(Clone, Copy)]
+enum RowRef {
+    Item(usize),
+    Search(usize),
 }
 
 /// Every row in order: each actor's items (by first access), then its
 /// searches (by time).
-fn for_each_row(
-    report: &Report<'_>,
-    scope: &Scope,
-    mut f: impl FnMut(&Row<'_>) -> io::Result<()>,
-) -> io::Result<()> {
-    // Item ids and `ResIds` are read from the rows, verbatim (records keep
-    // only their hashes).
-    let mut readers: Vec<Box<dyn RowReader + '_>> = report
-        .timeline
-        .row_sources()
-        .iter()
-        .map(|s| s.reader())
-        .collect::<Result<_, _>>()
-        .map_err(io::Error::other)?;
-    let mut searches = scope.searches.iter().peekable();
-    let mut items = scope.items.iter().peekable();
+fn rows_in_order(scope: &Scope) -> Vec<RowRef> {
+    let mut order = Vec::with_capacity(scope.items.len() + scope.searches.len());
+    let (mut item, mut search) = (0, 0);
     for n in 0..scope.actors.len() {
-        while let Some(item) = items.next_if(|it| it.actor == n) {
-            f(&item_row(report, scope, item, &mut readers)?)?;
+        while scope.items.get(item).is_some_and(|it| it.actor == n) {
+            order.push(RowRef::Item(item));
+            item += 1;
         }
-        while let Some(s) = searches.next_if(|s| s.actor == n) {
-            f(&search_row(report, scope, s, &mut readers)?)?;
+        while scope.searches.get(search).is_some_and(|s| s.actor == n) {
+            order.push(RowRef::Search(search));
+            search += 1;
         }
     }
-    Ok(())
+    order
 }
 
 /// The row of one (actor, item).
@@ -129,15 +153,17 @@ fn item_row<'a>(
 ) -> io::Result<Row<'a>> {
     let tl = report.timeline;
     let actor = &scope.actors[item.actor];
-    let first = item.records.first().map_or(0, |&i| i as usize);
-    let last = item.records.last().map_or(first, |&i| i as usize);
+    let records = scope.records_of(item);
+    let first = records.first().map_or(0, |&i| i as usize);
+    let last = records.last().map_or(first, |&i| i as usize);
+    let counts = scope.access_counts(tl, item);
     let a = tl.activity(first);
     let raw = readers[a.source().file as usize]
         .row(a)
         .map_err(io::Error::other)?;
     let facts = super::timeline_out::ItemFacts::of_item(report, item.item);
     let mut seen_in: Vec<Cow<'a, str>> = Vec::new();
-    for &i in &item.records {
+    for &i in records {
         if let Some(folder) = tl.rec(i as usize).folder()
             && !seen_in.contains(&folder)
         {
@@ -147,20 +173,20 @@ fn item_row<'a>(
     Ok(Row {
         row: "item",
         mailbox: tl.mailbox(a),
-        actor: actor.id(),
-        actor_label: actor.label(),
+        actor: actor.id().to_string(),
+        actor_label: actor.label().to_string(),
         first: clock::format(a.time),
         last: clock::format(tl.activity(last).time),
         access: Access::ALL
             .iter()
             .filter(|&&k| item.has(k))
-            .map(|&k| (k.as_str(), item.counts[k as usize]))
+            .map(|&k| (k.as_str(), counts[k as usize]))
             .collect(),
-        count: item.records.len(),
+        count: records.len(),
         item_id: Some(raw.item_id).filter(|id| !id.is_empty()),
         resolved: Some(item.item.via.as_str()),
         resolved_line: facts.line,
-        note: note(report, item),
+        note: note(report, scope, item),
         subject: facts.subject,
         sender: facts.sender,
         received: facts.received,
@@ -170,8 +196,7 @@ fn item_row<'a>(
         results: None,
         result_ids: None,
         path: tl.path(a),
-        lines: item
-            .records
+        lines: records
             .iter()
             .map(|&i| tl.activity(i as usize).source().line)
             .collect(),
@@ -179,28 +204,43 @@ fn item_row<'a>(
 }
 
 /// What a reader must know about how the item was resolved.
-fn note(report: &Report<'_>, item: &ItemAccess) -> Option<String> {
+fn note(report: &Report<'_>, scope: &Scope, item: &ItemAccess) -> Option<String> {
     let tl = report.timeline;
-    match item.item.via {
-        Via::Unresolved => {
-            let first = item.records.first().map(|&i| tl.activity(i as usize));
-            let start = first
-                .and_then(|a| tl.inputs().get(a.source().file as usize))
-                .and_then(|s| s.first);
-            Some(match start {
-                Some(t) => format!(
-                    "no row of the export describes this message (no delivery, send or message id); it may predate the export's first row, {}",
-                    clock::format(t)
-                ),
-                None => "no row of the export describes this message".into(),
-            })
-        }
-        Via::Conversation => Some(
-            "only the thread is known (same ConversationId): the subject is the thread's, the sender unknown".into(),
+    let records = scope.records_of(item);
+    Some(match item.item.via {
+        Via::Unresolved => unresolved_note(tl, records),
+        Via::Conversation => "only the thread is known (same ConversationId): the subject is the thread's, the sender unknown".into(),
+        Via::Sent => "sent from this mailbox; the export names no recipients".into(),
+        Via::OwnRow => "no delivery of this item in the export; sender (or subject) as the item's own rows name it".into(),
+        Via::Moved => "linked through a server-side move to the id it was delivered with".into(),
+        Via::ItemId | Via::MessageId => return None,
+    })
+}
+
+/// Why no row describes an item, as far as its own rows tell.
+fn unresolved_note(tl: &crate::timeline::Timeline, records: &[u32]) -> String {
+    let first = records.first().map(|&i| tl.rec(i as usize));
+    if let Some(a) = first.filter(|a| a.kind == Kind::Move && a.get(PropKey::MoveType).is_some()) {
+        return format!(
+            "its id is the one the move at line {} gave it, and no row names the id it had before",
+            a.source().line
+        );
+    }
+    if records
+        .iter()
+        .any(|&i| !tl.rec(i as usize).message_id().is_empty())
+    {
+        return "its InternetMessageId matches no delivery of the export".into();
+    }
+    let start = first
+        .and_then(|a| tl.inputs().get(a.source().file as usize))
+        .and_then(|s| s.first);
+    match start {
+        Some(t) => format!(
+            "no delivery or send of this item in the export; it may predate the export's first row, {}",
+            clock::format(t)
         ),
-        Via::Sent => Some("sent from this mailbox; the export names no subject or recipients".into()),
-        Via::Moved => Some("linked through a server-side move to the id it was delivered with".into()),
-        _ => None,
+        None => "no delivery or send of this item in the export".into(),
     }
 }
 
@@ -225,8 +265,8 @@ fn search_row<'a>(
     Ok(Row {
         row: "search",
         mailbox: tl.mailbox(&a),
-        actor: actor.id(),
-        actor_label: actor.label(),
+        actor: actor.id().to_string(),
+        actor_label: actor.label().to_string(),
         first: clock::format(a.time),
         last: clock::format(a.time),
         access: IndexMap::new(),

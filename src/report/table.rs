@@ -255,7 +255,7 @@ fn write_scope<W: Write>(out: &mut W, report: &Report<'_>, style: &Style) -> io:
     let mailboxes = report.timeline.inputs().len() > 1;
     for a in &scope.actors {
         let c = &a.counts;
-        let mut who = a.label();
+        let mut who = a.label().to_string();
         if mailboxes && let Some(s) = report.timeline.inputs().get(a.file) {
             who = format!("{} · {}", s.mailbox, who);
         }

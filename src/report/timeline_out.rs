@@ -170,7 +170,7 @@ const CHUNK: usize = 4096;
 /// that cannot make its state fails each of its chunks); at most two
 /// chunks per worker are formatted ahead of the writer, which bounds
 /// memory, and written buffers go back to be filled again.
-fn write_in_order<W: Write, S>(
+pub(super) fn write_in_order<W: Write, S>(
     out: &mut W,
     total: usize,
     new_state: impl Fn() -> io::Result<S> + Sync,
@@ -309,11 +309,12 @@ impl<'a> ItemFacts<'a> {
     /// thread's subject only; a sent message's folder.
     pub(super) fn of_item(report: &Report<'a>, item: crate::items::Resolved) -> ItemFacts<'a> {
         use crate::items::Via;
-        let facts = item.from.map(|d| report.timeline.rec(d));
+        let facts = item.from().map(|d| report.timeline.rec(d));
         let message = matches!(item.via, Via::ItemId | Via::Moved | Via::MessageId);
+        let names_sender = message || item.via == Via::OwnRow;
         ItemFacts {
             subject: facts.and_then(|d| d.subject()),
-            sender: facts.filter(|_| message).and_then(|d| d.sender()),
+            sender: facts.filter(|_| names_sender).and_then(|d| d.sender()),
             received: facts.filter(|_| message).map(|d| clock::format(d.time)),
             folder: match item.via {
                 Via::Sent => Some(Cow::Borrowed("SentItems")),
@@ -368,7 +369,7 @@ fn write_jsonl<W: Write>(out: &mut W, r: &Row<'_>, style: &Style) -> io::Result<
     out.write_all(b"\n")
 }
 
-fn csv_builder() -> csv::WriterBuilder {
+pub(super) fn csv_builder() -> csv::WriterBuilder {
     let mut builder = csv::WriterBuilder::new();
     builder.terminator(csv::Terminator::Any(b'\n'));
     builder
