@@ -205,4 +205,10 @@ pub trait RowReader {
     /// The full row of `record`; a row whose item id or time is no longer
     /// the record's is [`RowSourceError::Changed`].
     fn row(&mut self, record: &crate::activity::Activity) -> Result<FullRow, RowSourceError>;
+
+    /// The item id of `record` as written, checked like [`RowReader::row`]
+    /// (a reader may skip parsing the properties).
+    fn item_id(&mut self, record: &crate::activity::Activity) -> Result<String, RowSourceError> {
+        self.row(record).map(|r| r.item_id)
+    }
 }

@@ -108,6 +108,26 @@ pub struct RawCursor<'a> {
 
 impl RowReader for RawCursor<'_> {
     fn row(&mut self, record: &Activity) -> Result<FullRow, RowSourceError> {
+        let (item_id, created) = self.checked(record)?;
+        Ok(FullRow {
+            item_id,
+            created,
+            properties: self.properties_of_fields(),
+        })
+    }
+
+    fn item_id(&mut self, record: &Activity) -> Result<String, RowSourceError> {
+        self.checked(record).map(|(item_id, _)| item_id)
+    }
+}
+
+impl RawCursor<'_> {
+    /// Reads and splits `record`'s row and checks it is still the row read
+    /// (item id and time); returns its item id and creation time.
+    fn checked(
+        &mut self,
+        record: &Activity,
+    ) -> Result<(String, Option<chrono::DateTime<chrono::Utc>>), RowSourceError> {
         let raw = self
             .raw_row(record.raw())
             .map_err(|e| self.rows.io_error(e))?;
@@ -124,20 +144,13 @@ impl RowReader for RawCursor<'_> {
                 what: format!("line {} is no longer the row read", record.source().line),
             });
         }
-        let item_id = item_text.trim().to_string();
         let created = match time::parse(&creation) {
             time::Parsed::At(t) => Some(t),
             _ => None,
         };
-        Ok(FullRow {
-            item_id,
-            created,
-            properties: self.properties_of_fields(),
-        })
+        Ok((item_text.trim().to_string(), created))
     }
-}
 
-impl RawCursor<'_> {
     /// Column `which` of the row just split, decoded; empty when missing.
     fn column(&self, which: usize) -> std::borrow::Cow<'_, str> {
         self.rows.columns.index[which]

@@ -97,6 +97,7 @@ fn item_row(page: &mut String, report: &Report<'_>, scope: &Scope, item: &ItemAc
         (Some(s), Via::Conversation) => format!("{s} (thread)"),
         (Some(s), _) => s.to_string(),
         (None, Via::Unresolved) => "(not described by any row of the export)".into(),
+        (None, Via::Sent) => "(sent from this mailbox; the export names no subject)".into(),
         (None, _) => String::new(),
     };
     // Where it was delivered, else where the rows saw it.

@@ -158,8 +158,8 @@ fn item_row<'a>(
     let last = records.last().map_or(first, |&i| i as usize);
     let counts = scope.access_counts(tl, item);
     let a = tl.activity(first);
-    let raw = readers[a.source().file as usize]
-        .row(a)
+    let item_id = readers[a.source().file as usize]
+        .item_id(a)
         .map_err(io::Error::other)?;
     let facts = super::timeline_out::ItemFacts::of_item(report, item.item);
     let mut seen_in: Vec<Cow<'a, str>> = Vec::new();
@@ -183,7 +183,7 @@ fn item_row<'a>(
             .map(|&k| (k.as_str(), counts[k as usize]))
             .collect(),
         count: records.len(),
-        item_id: Some(raw.item_id).filter(|id| !id.is_empty()),
+        item_id: Some(item_id).filter(|id| !id.is_empty()),
         resolved: Some(item.item.via.as_str()),
         resolved_line: facts.line,
         note: note(report, scope, item),
