@@ -14,6 +14,8 @@ use o365scan::report::{self, Format, Style, TimelineFormat, TimelineOptions};
 use o365scan::rules::Settings;
 use o365scan::Analysis;
 use o365scan::report::Window;
+use o365scan::activity::Kind;
+use o365scan::scope::{access_of, Selection};
 
 const HEADER: &str = "TimeStamp,AppIdType,ActivityIdType,ActivityItemId,ActivityCreationTime,ClientSessionId,CustomProperties";
 
@@ -159,7 +161,17 @@ fuzz_target!(|e: Export| {
     for s in analysis.timeline.inputs() {
         assert_eq!(s.rows, s.records + s.rejected + s.duplicates, "{s:?}");
     }
-    let report = analysis.report(Window::default());
+    // With everyone scoped, every item access is in exactly one scope row.
+    let all = analysis.scope(&Selection::All, Window::default());
+    let tl = &analysis.timeline;
+    let accesses = (0..tl.len())
+        .filter(|&i| tl.activity(i).kind != Kind::MessageDelivered)
+        .filter(|&i| access_of(&tl.rec(i)).is_some() && analysis.items.resolve(tl, i).is_some())
+        .count();
+    let scoped: usize = all.items.iter().map(|it| all.records_of(it).len()).sum();
+    assert_eq!(scoped, accesses);
+    let suspects = analysis.scope(&Selection::Suspect, Window::default());
+    let report = analysis.report(Window::default()).with_scope(&all);
     let style = Style::plain();
     let mut json = Vec::new();
     report::write(&mut json, &report, Format::Json, &style).unwrap();
@@ -169,6 +181,11 @@ fuzz_target!(|e: Export| {
         report::write(&mut Vec::new(), &report, format, &style).unwrap();
     }
     report::html::write(&mut Vec::new(), &report).unwrap();
+    for format in [TimelineFormat::Csv, TimelineFormat::Jsonl] {
+        report::scope_out::write(&mut Vec::new(), &report, format).unwrap();
+        let with_suspects = analysis.report(Window::default()).with_scope(&suspects);
+        report::scope_out::write(&mut Vec::new(), &with_suspects, format).unwrap();
+    }
     for format in [TimelineFormat::Csv, TimelineFormat::Jsonl] {
         let opts = TimelineOptions { format, timesketch: format == TimelineFormat::Jsonl };
         let mut out = Vec::new();
