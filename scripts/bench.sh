@@ -6,6 +6,9 @@
 #   scripts/bench.sh [ROWS] [RUNS] [FILES]   (defaults: 1000000 rows, 5 runs, 1 file)
 #   AGED=1 scripts/bench.sh ...              (measure the generated file itself)
 #
+# With one file it also times the intrusion scope: the default run plus
+# `--scope` for the suspect actors, and for everyone (`--actor all`).
+#
 # The export is generated once (examples/generate.rs, seed 1, with the BEC
 # intrusion) into target/bench/. With FILES > 1, ROWS are split over FILES
 # mailboxes (seeds 1..FILES, the first with the intrusion), as in a case of
@@ -22,7 +25,7 @@ cargo build --quiet --release --bin o365scan --example generate --example stages
 if [[ $NFILES == 1 ]]; then
     FILES=("$DIR/export-$ROWS.csv")
     [[ -f ${FILES[0]} ]] || ./target/release/examples/generate "$ROWS" 1 --intrusion > "${FILES[0]}"
-    STAGES=(floor parse timeline rules full)
+    STAGES=(floor parse timeline rules full scope scope-all)
 else
     SET=$DIR/export-$ROWS-in-$NFILES
     mkdir -p "$SET"
@@ -61,6 +64,8 @@ median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 command_of() {
     case $1 in
         full) echo ./target/release/o365scan -q --format json "${FILES[@]}" ;;
+        scope) echo ./target/release/o365scan -q --format json --force --scope "$DIR/scope.csv" "${FILES[@]}" ;;
+        scope-all) echo ./target/release/o365scan -q --format json --force --actor all --scope "$DIR/scope-all.csv" "${FILES[@]}" ;;
         floor) echo ./target/release/examples/stages floor "${FILES[@]}" ;;
         *) echo ./target/release/examples/stages "$1" "$FILE" ;;
     esac
@@ -86,6 +91,8 @@ for stage in "${STAGES[@]}"; do
     rss=$(awk -v s="$stage" '$1 == s && $3 > m {m = $3} END {print m}' "$DIR/times")
     label=$stage
     [[ $stage == full ]] && label="full default run (--format json)"
+    [[ $stage == scope ]] && label="  + --scope (suspect actors)"
+    [[ $stage == scope-all ]] && label="  + --scope --actor all"
     [[ -z $floor_t ]] && floor_t=$t
     printf '%-34s %9.2f %12.0f %9.1f %8.2f %10.1f\n' "$label" "$t" "$(echo "$ROWS/$t" | bc -l)" \
         "$(echo "$BYTES/1000000/$t" | bc -l)" "$(echo "$t/$floor_t" | bc -l)" "$(echo "$rss/1024" | bc -l)"

@@ -14,7 +14,7 @@ use crate::activity::{IdHash, Kind, PropKey, Rec};
 use crate::timeline::{Records, Timeline};
 use chrono::Duration;
 use hashbrown::HashTable;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::OnceLock;
 
 /// The deliveries of one mailbox, by item id and Internet message id.
@@ -152,23 +152,40 @@ const MOVE_PAIR_SECONDS: i64 = 1;
 pub(crate) struct MoveLinks {
     /// New id → (old id, the `Move` record).
     older: FxHashMap<IdHash, (IdHash, u32)>,
-    /// Moves that could not be paired with one old id.
-    ambiguous: usize,
+    /// New ids of moves that could not be paired with one old id (several
+    /// were waiting: a multi-select).
+    ambiguous: FxHashSet<IdHash>,
 }
 
-/// A row that names an item's id before a server-side move: the first half
+/// Old ids waiting at once, past which every move in the window is
+/// ambiguous anyway: bounds the work per row on a mass delete.
+const MAX_WAITING: usize = 64;
+
+/// How a row names an item's id before a server-side move: the first half
 /// of a move pair.
-fn names_old_id(a: &Rec<'_>) -> bool {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OldId {
+    /// A server row of the same action (`Delete` with
+    /// `MoveToDeletedItems`, `DeleteFromInbox`, `MoveFromInbox`): pairs
+    /// only within its session.
+    SameSession,
+    /// OWA's client datapoint (a `Move` with `DestinationFolder` and no
+    /// `MoveType`), written in the browser's session: may pair with the
+    /// server's `Move` in another session, to the same folder.
+    Datapoint,
+}
+
+fn names_old_id(a: &Rec<'_>) -> Option<OldId> {
     match a.kind {
         Kind::Delete => a
             .get(PropKey::DeleteType)
-            .is_some_and(|t| t.eq_ignore_ascii_case("MoveToDeletedItems")),
-        Kind::DeleteFromInbox | Kind::MoveFromInbox => true,
-        // The client's datapoint names the destination, not a move type.
-        Kind::Move => {
-            a.get(PropKey::MoveType).is_none() && a.get(PropKey::DestinationFolder).is_some()
-        }
-        _ => false,
+            .is_some_and(|t| t.eq_ignore_ascii_case("MoveToDeletedItems"))
+            .then_some(OldId::SameSession),
+        Kind::DeleteFromInbox | Kind::MoveFromInbox => Some(OldId::SameSession),
+        Kind::Move => (a.get(PropKey::MoveType).is_none()
+            && a.get(PropKey::DestinationFolder).is_some())
+        .then_some(OldId::Datapoint),
+        _ => None,
     }
 }
 
@@ -184,6 +201,10 @@ struct Waiting {
     time: chrono::DateTime<chrono::Utc>,
     session: crate::intern::Sym,
     app: crate::activity::App,
+    how: OldId,
+    /// The datapoint's destination (folder id), to compare with the
+    /// server's `TargetFolder`.
+    destination: Option<String>,
 }
 
 /// Which old id a server `Move` pairs with.
@@ -193,35 +214,39 @@ enum Pair {
     Several,
 }
 
+/// The distinct ids of `ids`, as a [`Pair`].
+fn pair_of(mut ids: Vec<IdHash>) -> Pair {
+    ids.sort_unstable();
+    ids.dedup();
+    match ids.as_slice() {
+        [] => Pair::None,
+        [one] => Pair::One(*one),
+        _ => Pair::Several,
+    }
+}
+
 /// The old id `mv` (a server `Move`) pairs with: the one waiting in its own
 /// session; else, since OWA writes its datapoint in the browser's session
-/// and the server its rows in its own, the one waiting in another session
-/// of the same client type (never for Exchange's own moves: a rule moving
-/// mail in the same second as the user would be paired with the user's
-/// item).
-fn waiting_for(waiting: &[Waiting], mv: &Rec<'_>) -> Pair {
-    let distinct = |ids: &mut Vec<IdHash>| {
-        ids.sort_unstable();
-        ids.dedup();
-        match ids.as_slice() {
-            [] => Pair::None,
-            [one] => Pair::One(*one),
-            _ => Pair::Several,
-        }
-    };
-    let mut own: Vec<IdHash> = waiting
-        .iter()
+/// and the server its rows in its own, the one datapoint waiting in another
+/// session of the same client type with the same destination folder
+/// (never for Exchange's own moves: a rule moving mail in the same second
+/// as the user must not take the user's item).
+fn waiting_for<'w>(waiting: impl Iterator<Item = &'w Waiting> + Clone, mv: &Rec<'_>) -> Pair {
+    let own = waiting
+        .clone()
         .filter(|w| !mv.session.is_empty() && w.session == mv.session)
         .map(|w| w.item)
         .collect();
-    match distinct(&mut own) {
+    match pair_of(own) {
         Pair::None if mv.app != crate::activity::App::Exchange => {
-            let mut other: Vec<IdHash> = waiting
-                .iter()
-                .filter(|w| w.app == mv.app)
-                .map(|w| w.item)
-                .collect();
-            distinct(&mut other)
+            let target = mv.get(PropKey::TargetFolder).map(str::trim);
+            pair_of(
+                waiting
+                    .filter(|w| w.how == OldId::Datapoint && w.app == mv.app)
+                    .filter(|w| w.destination.is_some() && w.destination.as_deref() == target)
+                    .map(|w| w.item)
+                    .collect(),
+            )
         }
         pair => pair,
     }
@@ -240,8 +265,10 @@ impl MoveLinks {
         .flat_map(|&k| timeline.of_kind(file, k).iter().copied())
         .collect();
         rows.sort_unstable();
-        // The old ids waiting for their move, within the pairing window.
-        let mut waiting: Vec<Waiting> = Vec::new();
+        // The old ids waiting for their move, within the pairing window;
+        // past MAX_WAITING, every move until `crowded` is ambiguous.
+        let mut waiting: std::collections::VecDeque<Waiting> = Default::default();
+        let mut crowded: Option<chrono::DateTime<chrono::Utc>> = None;
         let mut links = MoveLinks::default();
         let within = Duration::seconds(MOVE_PAIR_SECONDS);
         for i in rows {
@@ -251,7 +278,11 @@ impl MoveLinks {
             }
             waiting.retain(|w| a.time - w.time <= within);
             if is_server_move(&a) {
-                match waiting_for(&waiting, &a) {
+                let pair = match crowded {
+                    Some(until) if a.time <= until => Pair::Several,
+                    _ => waiting_for(waiting.iter(), &a),
+                };
+                match pair {
                     Pair::One(old) => {
                         if old != a.item {
                             links.older.entry(a.item).or_insert((old, i));
@@ -259,20 +290,29 @@ impl MoveLinks {
                         waiting.retain(|w| w.item != old);
                     }
                     Pair::None => {}
-                    Pair::Several => links.ambiguous += 1,
+                    Pair::Several => {
+                        links.ambiguous.insert(a.item);
+                    }
                 }
-            } else if names_old_id(&a) {
-                waiting.push(Waiting {
+            } else if let Some(how) = names_old_id(&a) {
+                if waiting.len() == MAX_WAITING {
+                    waiting.pop_front();
+                    crowded = Some(a.time + within);
+                }
+                waiting.push_back(Waiting {
                     item: a.item,
                     time: a.time,
                     session: a.session,
                     app: a.app,
+                    how,
+                    destination: a
+                        .get(PropKey::DestinationFolder)
+                        .map(|d| d.trim().to_string()),
                 });
             }
         }
         links
     }
-
     /// The id the item had before its moves, as far back as the rows go,
     /// and the first `Move` on the way (`None` if it never moved).
     fn origin(&self, mut id: IdHash) -> (IdHash, Option<u32>) {
@@ -292,7 +332,10 @@ impl MoveLinks {
     }
 }
 
-/// How an item's facts were found.
+/// How an item's facts were found, most specific first (the scope keeps
+/// the first of these any of an item's rows reached; `resolve` tries them
+/// in its own order, which puts `Sent` before `MessageId` because a sent
+/// item's id is its own).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Via {
     /// Its `MessageDelivered` row has the same `ActivityItemId`.
@@ -332,7 +375,8 @@ impl Via {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Resolved {
     /// The item's identity across its moves: the oldest id the rows link
-    /// it to (for a row with only an `InternetMessageId`, that id).
+    /// it to; for an item found by `InternetMessageId`, its delivery's id
+    /// (a row with no item id and no delivery: the message id's hash).
     pub key: IdHash,
     pub via: Via,
     /// [`Resolved::from`], or [`NO_RECORD`].
@@ -362,6 +406,35 @@ struct MailboxItems {
     moves: OnceLock<MoveLinks>,
     sent: OnceLock<HashTable<u32>>,
     conversations: OnceLock<HashTable<u32>>,
+    /// Item id → the `InternetMessageId` some row of it carries, so that
+    /// the rows of an item that lack it resolve as the ones that have it.
+    message_ids: OnceLock<FxHashMap<IdHash, IdHash>>,
+}
+
+/// The types whose rows carry an `InternetMessageId` beside the item id
+/// (`docs/format.md` §7: phones' and Outlook's marks, replies, forwards).
+const CARRY_MESSAGE_ID: &[Kind] = &[
+    Kind::MarkAsRead,
+    Kind::MarkAsUnread,
+    Kind::Reply,
+    Kind::ReplyAll,
+    Kind::Forward,
+];
+
+/// Item id → message id over the rows of [`CARRY_MESSAGE_ID`], first
+/// come.
+fn message_ids_of(timeline: &Timeline, records: Records) -> FxHashMap<IdHash, IdHash> {
+    let mut map = FxHashMap::default();
+    for &kind in CARRY_MESSAGE_ID {
+        for &i in timeline.of_kind(records.file, kind) {
+            let a = timeline.rec(i as usize);
+            let id = a.message_id();
+            if !a.item.is_empty() && !id.is_empty() {
+                map.entry(a.item).or_insert(id);
+            }
+        }
+    }
+    map
 }
 
 /// Every mailbox's item tables. The delivery tables are filled by the
@@ -413,12 +486,17 @@ impl Catalogue {
         Some((records, &self.mailboxes[self.slot(file)]))
     }
 
-    /// Server-side moves whose old id could not be told (several waiting).
-    pub fn ambiguous_moves(&self, timeline: &Timeline, records: Records) -> usize {
-        let m = &self.mailboxes[self.slot(records.file)];
-        m.moves
-            .get_or_init(|| MoveLinks::of(timeline, records))
-            .ambiguous
+    /// Whether record `i` is a server-side `Move` whose earlier id could
+    /// not be told: several were waiting (a multi-select).
+    pub fn move_is_ambiguous(&self, timeline: &Timeline, i: usize) -> bool {
+        let Some((records, tables)) = self.mailbox_of(timeline, i) else {
+            return false;
+        };
+        let moves = tables
+            .moves
+            .get_or_init(|| MoveLinks::of(timeline, records));
+        let a = timeline.activity(i);
+        a.kind == Kind::Move && moves.ambiguous.contains(&a.item)
     }
 
     /// The item record `i` acts on, and what is known of it; `None` for a
@@ -458,7 +536,17 @@ impl Catalogue {
                 found(Via::Sent, find(timeline, sent, origin, item_of))
             })
             .or_else(|| {
-                let d = deliveries.by_message_id(timeline, a.message_id())?;
+                // The row's own message id, else one another row of the
+                // item carries.
+                let id = Some(a.message_id())
+                    .filter(|id| !id.is_empty())
+                    .or_else(|| {
+                        let ids = tables
+                            .message_ids
+                            .get_or_init(|| message_ids_of(timeline, records));
+                        ids.get(&origin).or_else(|| ids.get(&a.item)).copied()
+                    })?;
+                let d = deliveries.by_message_id(timeline, id)?;
                 // The delivery's own id is the item's identity.
                 Some(Resolved::new(
                     timeline.activity(d).item,

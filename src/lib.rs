@@ -148,7 +148,7 @@ impl Analysis {
             items: &self.items,
             findings: &self.findings,
         };
-        scope::Scope::of(&sources, selection, window)
+        scope::Scope::of(&sources, selection, &|t| window.contains(t))
     }
 
     /// The report of the findings overlapping `window`.

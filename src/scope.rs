@@ -10,7 +10,6 @@ use crate::actors::{Actor, Actors};
 use crate::attribution::IpAttribution;
 use crate::finding::{Finding, Level, Tactic};
 use crate::items::{Catalogue, Resolved, Via};
-use crate::report::Window;
 use crate::timeline::Timeline;
 use chrono::{DateTime, Utc};
 use hashbrown::HashTable;
@@ -46,10 +45,13 @@ impl Selector {
                 .ok_or_else(|| format!("--actor {text}: the prefix must be 0 to {max}"))?;
             return Ok(Selector::Cidr { base, bits });
         }
-        Ok(match text.parse::<IpAddr>() {
-            Ok(ip) => Selector::Ip(ip),
-            Err(_) => Selector::Session(text.to_string()),
-        })
+        match text.parse::<IpAddr>() {
+            Ok(ip) => Ok(Selector::Ip(ip)),
+            Err(_) if looks_like_ip(text) => {
+                Err(format!("--actor {text}: not a valid IPv4 or IPv6 address"))
+            }
+            Err(_) => Ok(Selector::Session(text.to_string())),
+        }
     }
 
     fn label(&self) -> String {
@@ -70,6 +72,13 @@ impl Selector {
             Selector::Session(_) => false,
         }
     }
+}
+
+/// Text meant as an address: digits and dots with a dot, or anything with
+/// a colon (a session id is a GUID: hex digits and dashes).
+fn looks_like_ip(text: &str) -> bool {
+    let v4 = text.contains('.') && text.chars().all(|c| c.is_ascii_digit() || c == '.');
+    v4 || text.contains(':')
 }
 
 /// Whether `ip` lies in `base/bits` (both of one family).
@@ -126,8 +135,11 @@ pub enum Access {
     Other,
 }
 
+/// Kinds of access: the length of per-kind tables.
+pub const ACCESS_KINDS: usize = 12;
+
 impl Access {
-    pub const ALL: [Access; 12] = [
+    pub const ALL: [Access; ACCESS_KINDS] = [
         Access::Preview,
         Access::Open,
         Access::AttachmentOpened,
@@ -215,7 +227,7 @@ pub struct Counts {
     /// Items with any access.
     pub items: usize,
     /// Per [`Access`], in its order: items with at least one such access.
-    pub by_access: [usize; 12],
+    pub by_access: [usize; ACCESS_KINDS],
     /// Items whose message facts no row of the export gives.
     pub unresolved: usize,
     /// Items moved to Deleted Items or purged.
@@ -304,7 +316,7 @@ pub struct ItemAccess {
 
 impl ItemAccess {
     pub fn has(&self, access: Access) -> bool {
-        self.kinds & 1 << access as u16 != 0
+        (self.kinds & (1 << access as u16)) != 0
     }
 }
 
@@ -427,8 +439,8 @@ impl Scope {
     }
 
     /// Rows per [`Access`] of `item`.
-    pub fn access_counts(&self, timeline: &Timeline, item: &ItemAccess) -> [u32; 12] {
-        let mut counts = [0; 12];
+    pub fn access_counts(&self, timeline: &Timeline, item: &ItemAccess) -> [u32; ACCESS_KINDS] {
+        let mut counts = [0; ACCESS_KINDS];
         for &i in self.records_of(item) {
             if let Some(access) = access_of(&timeline.rec(i as usize)) {
                 counts[access as usize] += 1;
@@ -449,7 +461,11 @@ impl Scope {
         parts.join(";")
     }
 
-    pub(crate) fn of(src: &Sources<'_>, selection: &Selection, window: Window) -> Scope {
+    pub(crate) fn of(
+        src: &Sources<'_>,
+        selection: &Selection,
+        in_window: &dyn Fn(DateTime<Utc>) -> bool,
+    ) -> Scope {
         let mut chooser = Chooser {
             selection,
             actors: src.actors,
@@ -464,7 +480,7 @@ impl Scope {
             return scope;
         }
         for &records in src.timeline.mailboxes() {
-            scope.add_mailbox(src, &mut chooser, records, window);
+            scope.add_mailbox(src, &mut chooser, records, in_window);
         }
         scope
     }
@@ -474,7 +490,7 @@ impl Scope {
         src: &Sources<'_>,
         chooser: &mut Chooser<'_>,
         records: crate::timeline::Records,
-        window: Window,
+        in_window: &dyn Fn(DateTime<Utc>) -> bool,
     ) {
         let tl = src.timeline;
         let base = self.actors.len();
@@ -491,7 +507,7 @@ impl Scope {
             let a = tl.activity(i);
             // A delivery is Exchange's doing for the sender, no one's
             // access: the item catalogue reads it, the scope does not.
-            if a.kind == Kind::MessageDelivered || !window.contains(a.time) {
+            if a.kind == Kind::MessageDelivered || !in_window(a.time) {
                 continue;
             }
             chooser.who(tl, src.ips, i, &mut keys);
@@ -503,7 +519,7 @@ impl Scope {
             let item = access.and_then(|_| src.items.resolve(tl, i));
             for &key in &keys {
                 let actor = *index.entry(key).or_insert_with(|| {
-                    let who = who_of(key, src.actors, i, selection_of(chooser));
+                    let who = who_of(key, src.actors, i, chooser.selection);
                     self.actors.push(ScopedActor::new(records.file, who));
                     self.actors.len() - 1
                 });
@@ -519,10 +535,12 @@ impl Scope {
                     let at = item_position(&mut by_item, &mut items, actor, item);
                     accesses.push((at, i as u32));
                     let entry = &mut items[at as usize];
-                    entry.kinds |= 1 << access as u16;
+                    entry.kinds |= 1 << (access as u16);
                     entry.len += 1;
-                    // The strongest resolution seen among its rows wins
-                    // (one row may carry the message id another lacks).
+                    // The most specific resolution among its rows wins
+                    // (`Via` is declared in that order): a row that only
+                    // knows the thread must not hide one that found the
+                    // delivery.
                     if item.via < entry.item.via {
                         entry.item = item;
                     }
@@ -612,10 +630,6 @@ fn item_position(
     at
 }
 
-fn selection_of<'a>(chooser: &'a Chooser<'_>) -> &'a Selection {
-    chooser.selection
-}
-
 fn who_of(key: Key, actors: &Actors, i: usize, selection: &Selection) -> Who {
     match key {
         Key::Actor(_) => actors
@@ -628,9 +642,4 @@ fn who_of(key: Key, actors: &Actors, i: usize, selection: &Selection) -> Who {
         Key::Exchange => Who::Exchange,
         Key::Unattributed => Who::Unattributed,
     }
-}
-
-/// Record `i`'s kind of access, for reports (`None` for non-item rows).
-pub fn access_name(timeline: &Timeline, i: usize) -> Option<&'static str> {
-    access_of(&timeline.rec(i)).map(Access::as_str)
 }

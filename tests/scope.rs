@@ -149,6 +149,12 @@ fn mailbox() -> Export {
         "Remittance",
     );
     ex.delivery(
+        &id(5),
+        "<m5@vendor.example>",
+        "C0000000000000000000000000000005",
+        "Invoice 5",
+    );
+    ex.delivery(
         &id(4),
         "<m4@vendor.example>",
         "C0000000000000000000000000000004",
@@ -258,6 +264,25 @@ fn mailbox() -> Export {
         &[
             ("SenderAddress", "ceo@contoso.example"),
             ("SourceFolder", "Inbox"),
+        ],
+    );
+    // Message 5 read on the phone under another id, which a later row
+    // without the message id deletes.
+    ex.add(
+        "Mobile",
+        "MarkAsRead",
+        &id(505),
+        INTRUDER,
+        &[("InternetMessageId", "<m5@vendor.example>")],
+    );
+    ex.add(
+        "Mobile",
+        "Delete",
+        &id(505),
+        INTRUDER,
+        &[
+            ("DeleteType", "SoftDelete"),
+            ("SourceDefaultFolderType", "Inbox"),
         ],
     );
     // Message 3 read on the phone: another id, the same InternetMessageId.
@@ -446,6 +471,16 @@ fn moves_of_a_multi_select_are_not_guessed() {
         .filter(|r| r["row"] == "item" && r["count"] == 1 && r["access"].get("deleted").is_some())
         .count();
     assert_eq!(deleted_alone, 4, "ids 6, 7, 106 and 107, each its own item");
+    for new in [id(106), id(107)] {
+        let row = rows.iter().find(|r| r["item_id"] == new).unwrap();
+        assert!(
+            row["note"]
+                .as_str()
+                .unwrap()
+                .contains("several items were moved at once"),
+            "{row}"
+        );
+    }
 }
 
 #[test]
@@ -475,6 +510,14 @@ fn unresolvable_and_thread_only_items_say_so() {
     assert_eq!(&named[col("resolved")], "own-row");
     assert_eq!(&named[col("sender")], "ceo@contoso.example");
     assert_eq!(&named[col("received")], "", "the row does not say when");
+    // One message, though only one of its rows names its message id.
+    let m5: Vec<&csv::StringRecord> = rows
+        .iter()
+        .filter(|r| r[col("item_id")] == id(505))
+        .collect();
+    assert_eq!(m5.len(), 1, "one row for both ids' rows");
+    assert_eq!(&m5[0][col("subject")], "Invoice 5");
+    assert_eq!(&m5[0][col("access")], "marked-read=1;purged=1");
     let phone = of(&id(303));
     assert_eq!(&phone[col("resolved")], "internet-message-id");
     assert_eq!(&phone[col("subject")], "Remittance");
@@ -582,4 +625,18 @@ fn exported_text_survives_every_format_verbatim() {
     let inner = &quoted_query[1..quoted_query.len() - 1];
     assert!(report.contains(inner), "report.json quotes {QUERY}");
     assert!(!report.contains("iban überweisung"), "no lower-cased form");
+}
+
+#[test]
+fn a_mistyped_address_is_a_usage_error_not_a_session() {
+    let dir = scratch("bad-ip");
+    mailbox().write(&dir.join("mailbox.csv"));
+    for bad in ["203.0.113.256", "2001:db8::zz", "10.0.0.0/33"] {
+        o365scan()
+            .current_dir(&dir)
+            .args(["--actor", bad, "mailbox.csv"])
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains(bad));
+    }
 }

@@ -23,7 +23,10 @@ pub(super) fn section(page: &mut String, report: &Report<'_>) {
         escape_html(&scope.selection.describe())
     );
     if scope.actors.is_empty() {
-        page.push_str("<p>No actor is scoped: no finding at medium or above names an actor. Run with <code>--actor all</code> or <code>--actor IP|CIDR|SESSION</code> to list what anyone touched.</p></section>\n");
+        page.push_str(match scope.selection {
+            crate::scope::Selection::Suspect => "<p>No actor is scoped: no finding at medium or above names an actor. Run with <code>--actor all</code> or <code>--actor IP|CIDR|SESSION</code> to list what anyone touched.</p></section>\n",
+            _ => "<p>No record of the export matches the chosen actors.</p></section>\n",
+        });
         return;
     }
     counts(page, report, scope);
@@ -64,8 +67,37 @@ fn counts(page: &mut String, report: &Report<'_>, scope: &Scope) {
     page.push_str("</tbody></table>\n");
 }
 
+/// The items in the page: each actor gets an equal share of
+/// [`MAX_SCOPE_ITEMS`] (a busy first actor must not push the others out),
+/// and the share an actor does not use goes to the rest, in order.
+fn shown_items(scope: &Scope) -> Vec<&ItemAccess> {
+    let actors = scope.actors.len().max(1);
+    let share = MAX_SCOPE_ITEMS / actors;
+    let mut per_actor = vec![0usize; actors];
+    let mut keep = vec![false; scope.items.len()];
+    let mut room = MAX_SCOPE_ITEMS;
+    for (n, it) in scope.items.iter().enumerate() {
+        if per_actor[it.actor] < share && room > 0 {
+            per_actor[it.actor] += 1;
+            keep[n] = true;
+            room -= 1;
+        }
+    }
+    // What the actors with fewer items left, to the first items left out.
+    for k in keep.iter_mut().filter(|k| !**k).take(room) {
+        *k = true;
+    }
+    scope
+        .items
+        .iter()
+        .zip(keep)
+        .filter_map(|(it, k)| k.then_some(it))
+        .collect()
+}
+
 fn items(page: &mut String, report: &Report<'_>, scope: &Scope) {
-    let shown = scope.items.len().min(MAX_SCOPE_ITEMS);
+    let shown_items = shown_items(scope);
+    let shown = shown_items.len();
     let _ = write!(
         page,
         "<div class=\"controls\"><input id=\"sq\" type=\"search\" placeholder=\"Filter items (subject, sender, access…)\" aria-label=\"Filter items\"> <span class=\"note\"><span id=\"sshown\">{shown}</span> items shown; click “Received” to sort</span></div>"
@@ -78,7 +110,7 @@ fn items(page: &mut String, report: &Report<'_>, scope: &Scope) {
         );
     }
     page.push_str("<table id=\"scopeitems\"><thead><tr><th>Actor</th><th id=\"sortrecv\" class=\"sortable\">Received (UTC)</th><th>Subject</th><th>Sender</th><th>Folder</th><th>Access</th><th>First / last access</th><th>Read history</th></tr></thead><tbody>\n");
-    for item in scope.items.iter().take(MAX_SCOPE_ITEMS) {
+    for item in shown_items {
         item_row(page, report, scope, item);
     }
     page.push_str("</tbody></table>\n");

@@ -205,10 +205,9 @@ fn item_row<'a>(
 
 /// What a reader must know about how the item was resolved.
 fn note(report: &Report<'_>, scope: &Scope, item: &ItemAccess) -> Option<String> {
-    let tl = report.timeline;
     let records = scope.records_of(item);
     Some(match item.item.via {
-        Via::Unresolved => unresolved_note(tl, records),
+        Via::Unresolved => unresolved_note(report, records),
         Via::Conversation => "only the thread is known (same ConversationId): the subject is the thread's, the sender unknown".into(),
         Via::Sent => "sent from this mailbox; the export names no recipients".into(),
         Via::OwnRow => "no delivery of this item in the export; sender (or subject) as the item's own rows name it".into(),
@@ -218,9 +217,22 @@ fn note(report: &Report<'_>, scope: &Scope, item: &ItemAccess) -> Option<String>
 }
 
 /// Why no row describes an item, as far as its own rows tell.
-fn unresolved_note(tl: &crate::timeline::Timeline, records: &[u32]) -> String {
+fn unresolved_note(report: &Report<'_>, records: &[u32]) -> String {
+    let tl = report.timeline;
     let first = records.first().map(|&i| tl.rec(i as usize));
-    if let Some(a) = first.filter(|a| a.kind == Kind::Move && a.get(PropKey::MoveType).is_some()) {
+    let moved_here = first.filter(|a| a.kind == Kind::Move && a.get(PropKey::MoveType).is_some());
+    let ambiguous = records.first().is_some_and(|&i| {
+        report
+            .items
+            .is_some_and(|items| items.move_is_ambiguous(tl, i as usize))
+    });
+    if let Some(a) = moved_here.filter(|_| ambiguous) {
+        return format!(
+            "its id is the one the move at line {} gave it; several items were moved at once, so which earlier id was its cannot be told",
+            a.source().line
+        );
+    }
+    if let Some(a) = moved_here {
         return format!(
             "its id is the one the move at line {} gave it, and no row names the id it had before",
             a.source().line

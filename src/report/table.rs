@@ -282,11 +282,27 @@ fn write_scope<W: Write>(out: &mut W, report: &Report<'_>, style: &Style) -> io:
         table.add_row(vec![Cell::new(for_terminal(&who)), Cell::new(touched)]);
     }
     writeln!(out, "{table}")?;
-    let unresolved: usize = scope.actors.iter().map(|a| a.counts.unresolved).sum();
-    let items: usize = scope.actors.iter().map(|a| a.counts.items).sum();
+    // Distinct messages over all scoped actors (two actors, or an IP and
+    // its network, may have touched the same one).
+    let mut distinct: Vec<(usize, u64, bool)> = scope
+        .items
+        .iter()
+        .map(|it| {
+            let file = scope.actors[it.actor].file;
+            (
+                file,
+                it.item.key.0,
+                it.item.via == crate::items::Via::Unresolved,
+            )
+        })
+        .collect();
+    distinct.sort_unstable();
+    distinct.dedup_by_key(|d| (d.0, d.1));
+    let unresolved = distinct.iter().filter(|d| d.2).count();
     writeln!(
         out,
-        "  {items} messages, {unresolved} described by no row; --scope FILE lists them"
+        "  {} messages in all, {unresolved} described by no row; --scope FILE lists them",
+        distinct.len()
     )?;
     writeln!(out)
 }
