@@ -243,12 +243,28 @@ fn waiting_for<'w>(waiting: impl Iterator<Item = &'w Waiting> + Clone, mv: &Rec<
             pair_of(
                 waiting
                     .filter(|w| w.how == OldId::Datapoint && w.app == mv.app)
-                    .filter(|w| w.destination.is_some() && w.destination.as_deref() == target)
+                    .filter(|w| same_folder(w.destination.as_deref(), target))
                     .map(|w| w.item)
                     .collect(),
             )
         }
         pair => pair,
+    }
+}
+
+/// Whether a datapoint's destination can be the server's target. The
+/// datapoint names a folder by id; the server by well-known name where
+/// there is one (`Inbox`, `RssSubscription`), else by id: two ids must be
+/// equal; a name cannot be compared with an id and does not rule it out.
+fn same_folder(destination: Option<&str>, target: Option<&str>) -> bool {
+    let is_id = |f: &str| {
+        f.len() >= 20
+            && f.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+/=-_".contains(&b))
+    };
+    match (destination, target) {
+        (Some(d), Some(t)) if is_id(d) && is_id(t) => d == t,
+        _ => true,
     }
 }
 
@@ -568,5 +584,20 @@ impl Catalogue {
                 )
             })
             .or(Some(Resolved::new(key, Via::Unresolved, None)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_folder;
+
+    #[test]
+    fn folder_ids_must_agree_names_cannot_be_compared() {
+        let id = "LgAAAAC3HcBsw9HdTJn3mWBmGvcBAQBxq7UoN0ZnR4nT1XqC2kTfAAAH2kPAAAB";
+        let other = "LgAAAAC3HcBsw9HdTJn3mWBmGvcBAQBxq7UoN0ZnR4nT1XqC2kTfAAAH2kQAAAB";
+        assert!(same_folder(Some(id), Some(id)));
+        assert!(!same_folder(Some(id), Some(other)));
+        assert!(same_folder(Some(id), Some("RssSubscription")));
+        assert!(same_folder(None, Some(id)));
     }
 }
