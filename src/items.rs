@@ -422,6 +422,8 @@ struct MailboxItems {
     moves: OnceLock<MoveLinks>,
     sent: OnceLock<HashTable<u32>>,
     conversations: OnceLock<HashTable<u32>>,
+    /// Item key → the first row that opened one of its attachments.
+    attachments: OnceLock<FxHashMap<IdHash, u32>>,
     /// Item id → the `InternetMessageId` some row of it carries, so that
     /// the rows of an item that lack it resolve as the ones that have it.
     message_ids: OnceLock<FxHashMap<IdHash, IdHash>>,
@@ -517,6 +519,26 @@ impl Catalogue {
 
     /// The item record `i` acts on, and what is known of it; `None` for a
     /// row about no item (logons, searches, a new message not yet saved).
+    /// The first row of the mailbox of record `i` that opened an
+    /// attachment of the item `key` names, by anyone: the export's only
+    /// evidence that a message has attachments (no delivery key says so).
+    pub fn attachment_opened(&self, timeline: &Timeline, i: usize, key: IdHash) -> Option<usize> {
+        let (records, tables) = self.mailbox_of(timeline, i)?;
+        let opened = tables.attachments.get_or_init(|| {
+            let mut map = FxHashMap::default();
+            for kind in [Kind::OpenedAnAttachment, Kind::PreviewOfAttachmentStarted] {
+                for &j in timeline.of_kind(records.file, kind) {
+                    if let Some(item) = self.resolve(timeline, j as usize) {
+                        let first = map.entry(item.key).or_insert(j);
+                        *first = (*first).min(j);
+                    }
+                }
+            }
+            map
+        });
+        opened.get(&key).map(|&j| j as usize)
+    }
+
     pub fn resolve(&self, timeline: &Timeline, i: usize) -> Option<Resolved> {
         let a = timeline.rec(i);
         if a.item.is_empty() && a.message_id().is_empty() {

@@ -160,8 +160,10 @@ fn mailbox() -> Export {
         "C0000000000000000000000000000004",
         "Payroll",
     );
-    // The owner previews message 1 as well.
+    // The owner previews message 1 as well, and opens message 3's
+    // attachment.
     ex.add("Outlook", "ReadingPaneDisplayStart", &id(1), OWNER, &[]);
+    ex.add("Outlook", "OpenedAnAttachment", &id(3), OWNER, &[]);
     logon(&mut ex, INTRUDER_IP, FIREFOX_UA, "Web", INTRUDER);
     let web = |ex: &mut Export, kind: &str, item: &str, props: &[(&str, &str)]| {
         ex.add("Web", kind, item, INTRUDER, props)
@@ -520,6 +522,12 @@ fn unresolvable_and_thread_only_items_say_so() {
     assert_eq!(&m5[0][col("access")], "marked-read=1;purged=1");
     let phone = of(&id(303));
     assert_eq!(&phone[col("resolved")], "internet-message-id");
+    // It has an attachment: the owner opened it.
+    assert_eq!(
+        phone[col("attachment_opened_line")].parse::<u64>().unwrap(),
+        line_of("OpenedAnAttachment", &id(3))
+    );
+    assert_eq!(&unknown[col("attachment_opened_line")], "", "not known");
     assert_eq!(&phone[col("subject")], "Remittance");
 }
 
@@ -618,6 +626,17 @@ fn exported_text_survives_every_format_verbatim() {
             .replace('"', "&quot;")
             .replace('\'', "&#39;");
         assert!(html.contains(&escaped), "r.html: {text}");
+    }
+    // The table (wrapped at 80 columns, so in pieces) keeps case, accents,
+    // quotes and emoji.
+    let table = o365scan()
+        .current_dir(&dir)
+        .args(["--actor", INTRUDER_IP, "mailbox.csv"])
+        .output()
+        .unwrap();
+    let table = String::from_utf8(table.stdout).unwrap();
+    for piece in ["'IBAN", "Überweisung", "'O’Neill'", "💸"] {
+        assert!(table.contains(piece), "table: {piece}");
     }
     // The finding quotes the search as it was typed, not lower-cased.
     let report = json_strings("report.json");

@@ -38,6 +38,9 @@ struct Row<'a> {
     sender: Option<Cow<'a, str>>,
     received: Option<String>,
     folder: Option<Cow<'a, str>>,
+    /// Whether the message has attachments, as far as the export tells:
+    /// the line of the first row (anyone's) that opened one.
+    attachment_opened_line: Option<u32>,
     /// Folders the actor's rows name for the item, verbatim.
     seen_in: Vec<Cow<'a, str>>,
     query: Option<&'a str>,
@@ -65,6 +68,7 @@ const CSV_COLUMNS: &[&str] = &[
     "sender",
     "received",
     "folder",
+    "attachment_opened_line",
     "seen_in",
     "query",
     "results",
@@ -191,6 +195,10 @@ fn item_row<'a>(
         sender: facts.sender,
         received: facts.received,
         folder: facts.folder,
+        attachment_opened_line: report
+            .items
+            .and_then(|items| items.attachment_opened(tl, first, item.item.key))
+            .map(|j| tl.activity(j).source().line),
         seen_in,
         query: None,
         results: None,
@@ -291,6 +299,7 @@ fn search_row<'a>(
         sender: None,
         received: None,
         folder: a.folder(),
+        attachment_opened_line: None,
         seen_in: Vec::new(),
         query: tl.rec(s.record).get(PropKey::Query),
         results: result_ids
@@ -325,6 +334,7 @@ fn write_csv_row<W: Write>(w: &mut csv::Writer<W>, r: &Row<'_>) -> csv::Result<(
         opt(r.sender.as_ref().map(|s| s.to_string())),
         opt(r.received.clone()),
         opt(r.folder.as_ref().map(|s| s.to_string())),
+        opt(r.attachment_opened_line.map(|l| l.to_string())),
         seen.join(";"),
         r.query.unwrap_or_default().to_string(),
         opt(r.results.map(|n| n.to_string())),
