@@ -545,7 +545,6 @@ impl Catalogue {
             return None;
         }
         let (records, tables) = self.mailbox_of(timeline, i)?;
-        let deliveries = self.deliveries(timeline, records);
         if a.kind == Kind::MessageDelivered {
             return Some(Resolved::new(a.item, Via::ItemId, Some(i)));
         }
@@ -553,59 +552,111 @@ impl Catalogue {
             .moves
             .get_or_init(|| MoveLinks::of(timeline, records));
         let (origin, moved) = moves.origin(a.item);
-        let key = if a.item.is_empty() {
-            a.message_id()
-        } else {
-            origin
+        let lookup = Lookup {
+            timeline,
+            records,
+            tables,
+            deliveries: self.deliveries(timeline, records),
+            i,
+            origin,
+            moved: moved.is_some(),
+            // A row with no item id is known by its message id alone.
+            key: if a.item.is_empty() {
+                a.message_id()
+            } else {
+                origin
+            },
         };
-        let found = |via, from: Option<usize>| from.map(|from| Resolved::new(key, via, Some(from)));
-        let via_id = if moved.is_some() {
-            Via::Moved
-        } else {
-            Via::ItemId
-        };
-        let by_id = found(via_id, deliveries.by_item(timeline, origin))
-            .or_else(|| found(Via::ItemId, deliveries.by_item(timeline, a.item)));
-        by_id
+        // In order: the strongest evidence first (`docs/scope.md` §1).
+        let found = lookup
+            .by_item_id()
+            .or_else(|| lookup.sent_here())
+            .or_else(|| lookup.by_message_id())
+            .or_else(|| lookup.own_row())
+            .or_else(|| lookup.by_thread());
+        Some(found.unwrap_or(Resolved::new(lookup.key, Via::Unresolved, None)))
+    }
+}
+
+/// One record's resolution, step by step ([`Catalogue::resolve`]).
+struct Lookup<'a> {
+    timeline: &'a Timeline,
+    records: Records,
+    tables: &'a MailboxItems,
+    deliveries: &'a Deliveries,
+    i: usize,
+    /// The oldest id the move links lead back to (the row's own if none).
+    origin: IdHash,
+    moved: bool,
+    key: IdHash,
+}
+
+impl Lookup<'_> {
+    fn rec(&self) -> Rec<'_> {
+        self.timeline.rec(self.i)
+    }
+
+    fn found(&self, via: Via, from: Option<usize>) -> Option<Resolved> {
+        from.map(|from| Resolved::new(self.key, via, Some(from)))
+    }
+
+    /// A delivery of the id it was delivered with, or of its own id.
+    fn by_item_id(&self) -> Option<Resolved> {
+        let via = if self.moved { Via::Moved } else { Via::ItemId };
+        let (tl, item) = (self.timeline, self.rec().item);
+        self.found(via, self.deliveries.by_item(tl, self.origin))
+            .or_else(|| self.found(Via::ItemId, self.deliveries.by_item(tl, item)))
+    }
+
+    /// A `MessageSent` of the item: sent from this mailbox.
+    fn sent_here(&self) -> Option<Resolved> {
+        let (tl, records) = (self.timeline, self.records);
+        let sent = self
+            .tables
+            .sent
+            .get_or_init(|| first_by(tl, records, Kind::MessageSent, item_of));
+        self.found(Via::Sent, find(tl, sent, self.origin, item_of))
+    }
+
+    /// A delivery of the row's `InternetMessageId`, else of the one another
+    /// row of the same item carries; its id becomes the item's identity.
+    fn by_message_id(&self) -> Option<Resolved> {
+        let (tl, records) = (self.timeline, self.records);
+        let a = self.rec();
+        let id = Some(a.message_id())
+            .filter(|id| !id.is_empty())
             .or_else(|| {
-                let sent = tables
-                    .sent
-                    .get_or_init(|| first_by(timeline, records, Kind::MessageSent, item_of));
-                found(Via::Sent, find(timeline, sent, origin, item_of))
-            })
-            .or_else(|| {
-                // The row's own message id, else one another row of the
-                // item carries.
-                let id = Some(a.message_id())
-                    .filter(|id| !id.is_empty())
-                    .or_else(|| {
-                        let ids = tables
-                            .message_ids
-                            .get_or_init(|| message_ids_of(timeline, records));
-                        ids.get(&origin).or_else(|| ids.get(&a.item)).copied()
-                    })?;
-                let d = deliveries.by_message_id(timeline, id)?;
-                // The delivery's own id is the item's identity.
-                Some(Resolved::new(
-                    timeline.activity(d).item,
-                    Via::MessageId,
-                    Some(d),
-                ))
-            })
-            .or_else(|| {
-                let named = a.sender().is_some() || a.subject().is_some();
-                named.then(|| Resolved::new(key, Via::OwnRow, Some(i)))
-            })
-            .or_else(|| {
-                let conversations = tables.conversations.get_or_init(|| {
-                    first_by(timeline, records, Kind::MessageDelivered, conversation_of)
-                });
-                found(
-                    Via::Conversation,
-                    find(timeline, conversations, a.conversation(), conversation_of),
-                )
-            })
-            .or(Some(Resolved::new(key, Via::Unresolved, None)))
+                let ids = self
+                    .tables
+                    .message_ids
+                    .get_or_init(|| message_ids_of(tl, records));
+                ids.get(&self.origin).or_else(|| ids.get(&a.item)).copied()
+            })?;
+        let d = self.deliveries.by_message_id(tl, id)?;
+        Some(Resolved::new(tl.activity(d).item, Via::MessageId, Some(d)))
+    }
+
+    /// The row names the message's sender or subject itself.
+    fn own_row(&self) -> Option<Resolved> {
+        let a = self.rec();
+        let named = a.sender().is_some() || a.subject().is_some();
+        named.then(|| Resolved::new(self.key, Via::OwnRow, Some(self.i)))
+    }
+
+    /// Only a delivery in the same thread.
+    fn by_thread(&self) -> Option<Resolved> {
+        let (tl, records) = (self.timeline, self.records);
+        let conversations = self
+            .tables
+            .conversations
+            .get_or_init(|| first_by(tl, records, Kind::MessageDelivered, conversation_of));
+        let d = find(
+            tl,
+            conversations,
+            self.rec().conversation(),
+            conversation_of,
+        );
+        self.found(Via::Conversation, d)
     }
 }
 

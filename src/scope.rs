@@ -547,7 +547,21 @@ impl Scope {
                 }
             }
         }
-        // Actors in order of first record; items by actor, then first access.
+        drop(by_item);
+        self.order_actors_from(base, &mut items);
+        self.gather_records(&mut items, accesses);
+        let first_record = |it: &ItemAccess| self.records.get(it.start as usize).copied();
+        items.sort_by_key(|it| (it.actor, first_record(it)));
+        self.searches.sort_by_key(|s| (s.actor, s.record));
+        for item in &items {
+            self.actors[item.actor].counts.add(item);
+        }
+        self.items.extend(items);
+    }
+
+    /// Puts the actors from `base` on (this mailbox's) in order of their
+    /// first record, and renumbers `items` and the searches to match.
+    fn order_actors_from(&mut self, base: usize, items: &mut [ItemAccess]) {
         let mut order: Vec<usize> = (base..self.actors.len()).collect();
         order.sort_by_key(|&n| (self.actors[n].first, n));
         let mut renumber = vec![0; self.actors.len() - base];
@@ -560,7 +574,7 @@ impl Scope {
                 self.actors.push(a);
             }
         }
-        for item in &mut items {
+        for item in items {
             item.actor = renumber[item.actor - base];
         }
         for s in &mut self.searches {
@@ -568,14 +582,17 @@ impl Scope {
                 s.actor = renumber[s.actor - base];
             }
         }
-        // Each item's records into one list, item after item (a counting
-        // sort: `accesses` is in record order, so each run is too).
+    }
+
+    /// Each item's records into the scope's one list, item after item: a
+    /// counting sort of `accesses` (position in `items`, record), which is
+    /// in record order, so each item's run is too.
+    fn gather_records(&mut self, items: &mut [ItemAccess], accesses: Vec<(u32, u32)>) {
         let mut next = self.records.len() as u32;
-        for item in &mut items {
+        for item in items.iter_mut() {
             item.start = next;
             next += item.len;
         }
-        drop(by_item);
         let mut fill: Vec<u32> = items.iter().map(|it| it.start).collect();
         self.records.resize(next as usize, 0);
         for (at, record) in accesses {
@@ -583,20 +600,18 @@ impl Scope {
             self.records[*slot as usize] = record;
             *slot += 1;
         }
-        let first_record = |it: &ItemAccess| self.records.get(it.start as usize).copied();
-        items.sort_by_key(|it| (it.actor, first_record(it)));
-        self.searches.sort_by_key(|s| (s.actor, s.record));
-        for item in &items {
-            let counts = &mut self.actors[item.actor].counts;
-            counts.items += 1;
-            counts.unresolved += usize::from(item.item.via == Via::Unresolved);
-            for k in Access::ALL {
-                counts.by_access[k as usize] += usize::from(item.has(k));
-            }
-            counts.deleted_any +=
-                usize::from(item.has(Access::Deleted) || item.has(Access::Purged));
+    }
+}
+
+impl Counts {
+    /// Counts one (actor, item) of the actor's.
+    fn add(&mut self, item: &ItemAccess) {
+        self.items += 1;
+        self.unresolved += usize::from(item.item.via == Via::Unresolved);
+        for k in Access::ALL {
+            self.by_access[k as usize] += usize::from(item.has(k));
         }
-        self.items.extend(items);
+        self.deleted_any += usize::from(item.has(Access::Deleted) || item.has(Access::Purged));
     }
 }
 
