@@ -44,6 +44,7 @@ th{background:#f0f3f6;font-weight:600}
 .controls{margin-bottom:8px}
 .sortable{cursor:pointer;text-decoration:underline dotted}
 #scopeitems details ul{margin:4px 0;padding-left:18px;font-size:12px}
+#scopeitems td:nth-child(2),#scopeitems td:nth-child(7){white-space:nowrap}
 .controls input{padding:4px 8px;width:280px}
 .note{color:#566474;font-size:12px}
 tr.cited td{background:#fff8e6}
