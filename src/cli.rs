@@ -16,6 +16,7 @@ Examples:
   o365scan --html report.html activities.csv       also a self-contained HTML report
   o365scan --scope scope.csv activities.csv       what the suspect actors read, sent, searched, deleted
   o365scan --actor 203.0.113.0/24 --scope s.jsonl a.csv   the scope of one network
+  o365scan --ioc case42.txt exports/*.csv         every mailbox swept for known indicators
   o365scan --from 2018-06-01 --tz Europe/London a.csv   June onwards, table times in UK time
   o365scan --list-rules                            the rule catalogue
   zcat activities.csv.gz | o365scan -              read standard input
@@ -130,6 +131,12 @@ pub struct Cli {
     /// per (actor, item) touched and per search.
     #[arg(long, value_name = "PATH")]
     pub scope: Option<PathBuf>,
+    /// Sweep every mailbox for the indicators in FILE (repeatable): plain
+    /// text, one `[type:]value[<TAB>label]` a line (ip, cidr, ua, sender,
+    /// domain, subject, search), or CSV `type,value,label`. Each match is an
+    /// `ioc-match` finding.
+    #[arg(long, value_name = "FILE")]
+    pub ioc: Vec<PathBuf>,
     /// Show table times in this zone (IANA name like Europe/London, or an
     /// offset like +01:00). Machine formats stay UTC.
     #[arg(long, value_name = "ZONE")]

@@ -66,6 +66,8 @@ pub(crate) struct Config {
     pub selection: Selection,
     /// `--scope`: where and how the scope's rows are written.
     pub scope: Option<ScopeOut>,
+    /// `--ioc` files, read by `run` (their errors are input errors).
+    pub ioc_files: Vec<PathBuf>,
 }
 
 /// Where and how the scope's rows are written.
@@ -139,6 +141,7 @@ impl Config {
             window,
             selection: selection(&cli.actor)?,
             scope: scope_out(cli)?,
+            ioc_files: cli.ioc.clone(),
         })
     }
 }

@@ -17,9 +17,11 @@ pub mod error;
 mod escape;
 pub mod evidence;
 pub mod finding;
+pub mod indicators;
 pub mod input;
 mod intern;
 pub mod items;
+mod net;
 mod parallel;
 pub mod report;
 pub mod rules;
@@ -46,7 +48,11 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         return shell_support(command);
     }
     rules::check_catalogue().map_err(error::CatalogueError)?;
-    let config = Config::from_cli(&cli)?;
+    let mut config = Config::from_cli(&cli)?;
+    if !config.ioc_files.is_empty() {
+        let indicators = read_indicators(&config)?;
+        config.settings.set_indicators(indicators);
+    }
     if config.list_rules {
         let mut out = stdout();
         report::list_rules(&mut out, config.format, &config.style)?;
@@ -168,6 +174,47 @@ fn select(findings: &mut Vec<Finding>, config: &Config) {
             .is_none_or(|only| only.iter().any(|r| r == f.rule))
     });
     findings.retain(|f| !config.exclude_rules.iter().any(|r| r == f.rule));
+}
+
+/// Reads the `--ioc` files: a file that cannot be read ends the run (exit
+/// 66); a malformed line is named and skipped, or ends the run under
+/// `--strict` (exit 65).
+fn read_indicators(config: &Config) -> Result<indicators::Indicators, error::InputError> {
+    let mut all = indicators::Indicators::default();
+    for path in &config.ioc_files {
+        let name = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|source| error::InputError::Open {
+            path: name.clone(),
+            source,
+        })?;
+        for p in all.add_file(&name, &String::from_utf8_lossy(&bytes)) {
+            if config.read.strict {
+                return Err(error::InputError::Strict {
+                    path: p.path,
+                    line: p.line,
+                    reason: p.reason,
+                });
+            }
+            if !config.quiet {
+                eprintln!(
+                    "o365scan: warning: {}:{}: {} (indicator skipped)",
+                    escape::for_terminal(&p.path),
+                    p.line,
+                    escape::for_terminal(&p.reason)
+                );
+            }
+        }
+    }
+    let asn = all.unmatchable();
+    if asn > 0 && !config.quiet {
+        eprintln!(
+            "o365scan: warning: {asn} ASN indicator(s) need an ASN database, which this version does not read: they match nothing"
+        );
+    }
+    if all.is_empty() && !config.quiet {
+        eprintln!("o365scan: warning: --ioc: no indicator read");
+    }
+    Ok(all)
 }
 
 /// Reads every input, one per core at a time (a case often holds dozens of

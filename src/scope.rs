@@ -10,6 +10,7 @@ use crate::actors::{Actor, Actors};
 use crate::attribution::IpAttribution;
 use crate::finding::{Finding, Level, Tactic};
 use crate::items::{Catalogue, Resolved, Via};
+use crate::net::{Block, looks_like_ip};
 use crate::timeline::Timeline;
 use chrono::{DateTime, Utc};
 use hashbrown::HashTable;
@@ -21,7 +22,7 @@ use std::sync::Arc;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selector {
     Ip(IpAddr),
-    Cidr { base: IpAddr, bits: u8 },
+    Cidr(Block),
     Session(String),
 }
 
@@ -33,17 +34,9 @@ impl Selector {
         if text.is_empty() {
             return Err("--actor: expected an IP, a CIDR block, a session id or 'all'".into());
         }
-        if let Some((base, bits)) = text.split_once('/') {
-            let base: IpAddr = base
-                .parse()
-                .map_err(|_| format!("--actor {text}: '{base}' is not an IP address"))?;
-            let max = if base.is_ipv4() { 32 } else { 128 };
-            let bits: u8 = bits
-                .parse()
-                .ok()
-                .filter(|&b| b <= max)
-                .ok_or_else(|| format!("--actor {text}: the prefix must be 0 to {max}"))?;
-            return Ok(Selector::Cidr { base, bits });
+        if text.contains('/') {
+            let block = Block::parse(text).map_err(|e| format!("--actor {text}: {e}"))?;
+            return Ok(Selector::Cidr(block));
         }
         match text.parse::<IpAddr>() {
             Ok(ip) => Ok(Selector::Ip(ip)),
@@ -57,7 +50,7 @@ impl Selector {
     fn label(&self) -> String {
         match self {
             Selector::Ip(ip) => format!("IP {ip}"),
-            Selector::Cidr { base, bits } => format!("network {base}/{bits}"),
+            Selector::Cidr(block) => format!("network {block}"),
             Selector::Session(s) => format!("session {s}"),
         }
     }
@@ -68,28 +61,10 @@ impl Selector {
         };
         match *self {
             Selector::Ip(want) => ip == want,
-            Selector::Cidr { base, bits } => in_block(ip, base, bits),
+            Selector::Cidr(block) => block.contains(ip),
             Selector::Session(_) => false,
         }
     }
-}
-
-/// Text meant as an address: digits and dots with a dot, or anything with
-/// a colon (a session id is a GUID: hex digits and dashes).
-fn looks_like_ip(text: &str) -> bool {
-    let v4 = text.contains('.') && text.chars().all(|c| c.is_ascii_digit() || c == '.');
-    v4 || text.contains(':')
-}
-
-/// Whether `ip` lies in `base/bits` (both of one family).
-fn in_block(ip: IpAddr, base: IpAddr, bits: u8) -> bool {
-    let (ip, base, width) = match (ip, base) {
-        (IpAddr::V4(a), IpAddr::V4(b)) => (u128::from(u32::from(a)), u128::from(u32::from(b)), 32),
-        (IpAddr::V6(a), IpAddr::V6(b)) => (u128::from(a), u128::from(b), 128),
-        _ => return false,
-    };
-    let shift = width - u32::from(bits);
-    shift >= width || (ip >> shift) == (base >> shift)
 }
 
 /// Whose activity is scoped.

@@ -11,9 +11,12 @@ use serde_json::Value;
 use std::fs;
 use std::path::Path;
 
-fn report(path: &Path) -> Value {
+/// The JSON report on `path`, with the extra arguments its rule's
+/// `expect.json` names (`ioc-match` needs its `--ioc` file).
+fn report(path: &Path, args: &[String]) -> Value {
     let out = cargo_bin_cmd!("o365scan")
         .args(["--format", "json", "--color", "never"])
+        .args(args)
         .arg(path)
         .output()
         .unwrap();
@@ -40,7 +43,13 @@ fn every_rule_fires_on_its_hit_and_not_on_its_miss() {
                 continue;
             }
         };
-        let hit = report(&dir.join("hit.csv"));
+        let args: Vec<String> = expect["args"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|a| a.as_str().map(str::to_string))
+            .collect();
+        let hit = report(&dir.join("hit.csv"), &args);
         let found = findings_of(&hit, id);
         if found.len() != 1 {
             failures.push(format!(
@@ -72,7 +81,7 @@ fn every_rule_fires_on_its_hit_and_not_on_its_miss() {
                 ));
             }
         }
-        let miss = report(&dir.join("miss.csv"));
+        let miss = report(&dir.join("miss.csv"), &args);
         let wrong = findings_of(&miss, id);
         if !wrong.is_empty() {
             failures.push(format!("{id}: miss.csv fired: {}", wrong[0]["summary"]));

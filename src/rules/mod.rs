@@ -14,6 +14,7 @@ mod data;
 mod deletion;
 mod episodes;
 mod inbox_rules;
+mod ioc;
 mod keywords;
 pub(crate) mod params;
 mod search;
@@ -121,6 +122,7 @@ pub const RULES: &[&dyn Rule] = &[
     &data::Gaps,
     &data::Unparsed,
     &data::UnknownActivity,
+    &ioc::IocMatch,
 ];
 
 /// Ids of the rules whose findings define suspect context
@@ -619,7 +621,10 @@ mod tests {
                 "{id}"
             );
             assert!(
-                !rule.attack().is_empty() || id.starts_with("data-") || id == "search-keystrokes",
+                !rule.attack().is_empty()
+                    || id.starts_with("data-")
+                    // Context, or the analyst's own indicators: no technique.
+                    || ["search-keystrokes", "ioc-match"].contains(&id),
                 "{id} lacks ATT&CK ids"
             );
         }
@@ -712,7 +717,8 @@ mod tests {
                 "bec-chain",
                 "data-gaps",
                 "data-unparsed",
-                "data-unknown-activity"
+                "data-unknown-activity",
+                "ioc-match"
             ]
         );
     }

@@ -5,6 +5,7 @@
 use super::keywords::Keywords;
 use super::params::Key;
 use super::{RULES, Rule};
+use crate::indicators::Indicators;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
@@ -29,6 +30,8 @@ pub struct Param {
 pub struct Settings {
     ints: HashMap<(&'static str, &'static str), i64>,
     words: HashMap<(&'static str, &'static str), Keywords>,
+    /// `--ioc`: what `ioc-match` sweeps for (none by default).
+    indicators: Indicators,
 }
 
 static EMPTY: LazyLock<Keywords> = LazyLock::new(Keywords::empty);
@@ -39,6 +42,7 @@ impl Settings {
         let mut s = Settings {
             ints: HashMap::new(),
             words: HashMap::new(),
+            indicators: Indicators::default(),
         };
         for rule in RULES {
             for p in rule.params() {
@@ -53,6 +57,15 @@ impl Settings {
             }
         }
         s
+    }
+
+    /// The indicators `ioc-match` sweeps every mailbox for.
+    pub fn indicators(&self) -> &Indicators {
+        &self.indicators
+    }
+
+    pub fn set_indicators(&mut self, indicators: Indicators) {
+        self.indicators = indicators;
     }
 
     /// Defaults overridden by a TOML document: one table per rule id, e.g.

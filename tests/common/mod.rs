@@ -80,3 +80,48 @@ pub(crate) fn full_prop(parsed: &Parsed, line: u64, key: &str) -> String {
         .map(|t| t.into_owned())
         .unwrap_or_default()
 }
+
+/// One row for [`write_export`]: time, client type, activity type, item
+/// id, session, properties.
+pub(crate) type TestRow<'a> = (
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a [(&'a str, &'a str)],
+);
+
+/// Writes an export as retriever.py does (`csv.DictWriter`, `\n`, the
+/// seven columns) from rows of (time, app, kind, item, session, properties);
+/// the creation time is the row's time.
+pub(crate) fn write_export(path: &std::path::Path, rows: &[TestRow<'_>]) {
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_path(path)
+        .unwrap();
+    w.write_record([
+        "TimeStamp",
+        "AppIdType",
+        "ActivityIdType",
+        "ActivityItemId",
+        "ActivityCreationTime",
+        "ClientSessionId",
+        "CustomProperties",
+    ])
+    .unwrap();
+    for (time, app, kind, item, session, props) in rows {
+        let props: Vec<(&str, String)> = props.iter().map(|&(k, v)| (k, v.to_string())).collect();
+        w.write_record([
+            *time,
+            *app,
+            *kind,
+            *item,
+            *time,
+            *session,
+            &o365scan_synth::py_dict(&props),
+        ])
+        .unwrap();
+    }
+    w.flush().unwrap();
+}
