@@ -96,6 +96,12 @@ impl IpAttribution {
         self.ips.get_index(id as usize).map(String::as_str)
     }
 
+    /// Every distinct IP any record was attributed, in order of first
+    /// appearance.
+    pub fn addresses(&self) -> impl Iterator<Item = &str> {
+        self.ips.iter().map(String::as_str)
+    }
+
     /// How record `i`'s IP was found (or [`Attribution::NONE`] past the end).
     pub fn get(&self, i: usize) -> Attribution {
         self.per_record.get(i).copied().unwrap_or(Attribution::NONE)

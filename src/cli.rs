@@ -137,6 +137,11 @@ pub struct Cli {
     /// `ioc-match` finding.
     #[arg(long, value_name = "FILE")]
     pub ioc: Vec<PathBuf>,
+    /// Enrich IPs offline from a MaxMind DB file (repeatable: a City or
+    /// Country database and an ASN database; GeoLite2/GeoIP2, DB-IP Lite
+    /// and IPinfo Lite layouts). Never any network access.
+    #[arg(long, value_name = "FILE.mmdb")]
+    pub geoip: Vec<PathBuf>,
     /// Show table times in this zone (IANA name like Europe/London, or an
     /// offset like +01:00). Machine formats stay UTC.
     #[arg(long, value_name = "ZONE")]

@@ -68,6 +68,8 @@ pub(crate) struct Config {
     pub scope: Option<ScopeOut>,
     /// `--ioc` files, read by `run` (their errors are input errors).
     pub ioc_files: Vec<PathBuf>,
+    /// `--geoip` databases, opened by `run`.
+    pub geoip_files: Vec<PathBuf>,
 }
 
 /// Where and how the scope's rows are written.
@@ -142,6 +144,7 @@ impl Config {
             selection: selection(&cli.actor)?,
             scope: scope_out(cli)?,
             ioc_files: cli.ioc.clone(),
+            geoip_files: cli.geoip.clone(),
         })
     }
 }

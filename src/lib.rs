@@ -17,6 +17,7 @@ pub mod error;
 mod escape;
 pub mod evidence;
 pub mod finding;
+pub mod geoip;
 pub mod indicators;
 pub mod input;
 mod intern;
@@ -59,8 +60,17 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         out.flush()?;
         return Ok(ExitCode::SUCCESS);
     }
+    // Databases are opened before any export is read: a wrong path fails
+    // at once.
+    let geoip = (!config.geoip_files.is_empty())
+        .then(|| geoip::GeoIp::open(&config.geoip_files))
+        .transpose()?;
     let parsed = read_inputs(&config)?;
     let mut analysis = Analysis::of(parsed, &config.settings);
+    let geoip = geoip.map(|mut g| {
+        g.enrich(&analysis.ips);
+        g
+    });
     if !config.quiet {
         warn_rejections(&analysis.timeline);
     }
@@ -68,7 +78,10 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
     // --rules choose what is shown.
     let scope = analysis.scope(&config.selection, config.window);
     select(&mut analysis.findings, &config);
-    let report = analysis.report(config.window).with_scope(&scope);
+    let mut report = analysis.report(config.window).with_scope(&scope);
+    if let Some(g) = &geoip {
+        report = report.with_geoip(g);
+    }
     write_outputs(&report, &config)?;
     if !config.quiet && config.format != report::Format::Table {
         eprintln!(

@@ -318,12 +318,39 @@ fn chart_section(page: &mut String, report: &Report<'_>) {
 
 fn ips(page: &mut String, report: &Report<'_>) {
     let tl = report.timeline;
-    page.push_str("<section id=\"ips\"><h2>Logon IPs and sessions</h2><table><tr><th>IP</th><th>Logons</th><th>First</th><th>Last</th></tr>");
+    let geo = report.geoip.is_some();
+    page.push_str("<section id=\"ips\"><h2>Logon IPs and sessions</h2><table><tr><th>IP</th>");
+    if geo {
+        page.push_str("<th>Country</th><th>Network (AS)</th>");
+    }
+    page.push_str("<th>Logons</th><th>First</th><th>Last</th></tr>");
     for seen in report.ips.logon_ips(tl) {
+        let _ = write!(page, "<tr><td>{}</td>", escape_html(seen.ip));
+        if geo {
+            let info = report.ip_info(seen.ip);
+            let country = info.map(|i| {
+                let place = [
+                    i.country_code.as_deref(),
+                    i.country.as_deref(),
+                    i.city.as_deref(),
+                ];
+                place.into_iter().flatten().collect::<Vec<_>>().join(" · ")
+            });
+            let network = info.and_then(|i| match (i.asn, &i.org) {
+                (Some(n), Some(org)) => Some(format!("AS{n} {org}")),
+                (Some(n), None) => Some(format!("AS{n}")),
+                (None, org) => org.clone(),
+            });
+            let _ = write!(
+                page,
+                "<td>{}</td><td>{}</td>",
+                escape_html(&country.unwrap_or_else(|| "unknown".into())),
+                escape_html(&network.unwrap_or_else(|| "unknown".into()))
+            );
+        }
         let _ = write!(
             page,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            escape_html(seen.ip),
+            "<td>{}</td><td>{}</td><td>{}</td></tr>",
             seen.count,
             human(seen.first),
             human(seen.last)

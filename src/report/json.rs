@@ -32,6 +32,13 @@ struct Document<'a> {
     counts: Counts<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     scope: Option<JsonScope<'a>>,
+    /// `--geoip` only: the databases read and what they provide.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    geoip: Option<Vec<JsonDatabase<'a>>>,
+    /// `--geoip` only: what the databases say of each IP, once per IP (so
+    /// rows and findings stay small); an IP no database knows is absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ip_info: Option<indexmap::IndexMap<&'a str, &'a crate::geoip::IpInfo>>,
     findings: Vec<JsonFinding<'a>>,
     rejections: Vec<Rejection<'a>>,
 }
@@ -164,6 +171,33 @@ struct JsonEvidence<'a> {
     time: String,
     activity: &'a str,
     detail: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonDatabase<'a> {
+    path: &'a str,
+    database_type: &'a str,
+    /// When the database was built (from its metadata).
+    built: Option<String>,
+    provides: &'a [&'static str],
+}
+
+fn geoip_databases<'a>(report: &'a Report<'a>) -> Option<Vec<JsonDatabase<'a>>> {
+    let g = report.geoip?;
+    Some(
+        g.databases
+            .iter()
+            .map(|d| JsonDatabase {
+                path: &d.path,
+                database_type: &d.database_type,
+                built: i64::try_from(d.build_epoch)
+                    .ok()
+                    .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
+                    .map(clock::format),
+                provides: &d.provides,
+            })
+            .collect(),
+    )
 }
 
 /// What the scoped actors touched: the figures counsel quotes
@@ -302,6 +336,8 @@ fn document<'a>(report: &'a Report<'a>) -> Document<'a> {
         }),
         counts: super::counts::counts(tl, &report.window),
         scope: scope(report),
+        geoip: geoip_databases(report),
+        ip_info: report.geoip.map(|g| g.known().collect()),
         findings: report.findings.iter().map(|f| finding(report, f)).collect(),
         rejections,
     }

@@ -51,6 +51,8 @@ pub struct Report<'a> {
     pub items: Option<&'a Catalogue>,
     /// What the scoped actors touched.
     pub scope: Option<&'a Scope>,
+    /// `--geoip`: what the databases say of each IP.
+    pub geoip: Option<&'a crate::geoip::GeoIp>,
     /// Which findings cite each record: made on first use, once for the
     /// timeline export and the HTML report alike.
     citations: std::sync::OnceLock<Citations>,
@@ -77,6 +79,7 @@ impl<'a> Report<'a> {
             excluded_findings,
             items: None,
             scope: None,
+            geoip: None,
             citations: std::sync::OnceLock::new(),
         }
     }
@@ -93,6 +96,18 @@ impl<'a> Report<'a> {
             scope: Some(scope),
             ..self
         }
+    }
+
+    pub fn with_geoip(self, geoip: &'a crate::geoip::GeoIp) -> Self {
+        Report {
+            geoip: Some(geoip),
+            ..self
+        }
+    }
+
+    /// What `--geoip` says of `ip`.
+    pub fn ip_info(&self, ip: &str) -> Option<&'a crate::geoip::IpInfo> {
+        self.geoip?.info(ip)
     }
 
     /// What the catalogue knows of the item record `i` acts on.

@@ -347,6 +347,11 @@ fn write_ips<W: Write>(out: &mut W, report: &Report<'_>, style: &Style) -> io::R
             style.zone.format(seen.first),
             style.zone.format(seen.last)
         )?;
+        if report.geoip.is_some() {
+            let info = report.ip_info(seen.ip).map(|i| i.describe());
+            let info = info.unwrap_or_else(|| "not in the --geoip databases".into());
+            writeln!(out, "      {}", for_terminal(&info))?;
+        }
     }
     Ok(())
 }

@@ -47,6 +47,10 @@ struct Row<'a> {
     session: &'a str,
     ip: Option<&'a str>,
     ip_via: &'static str,
+    /// With `--geoip` only: the IP's country code, AS number and its
+    /// organisation (the rest is in the JSON report's `ip_info`).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    ip_geo: Option<IpGeo<'a>>,
     user_agent: Option<Cow<'a, str>>,
     sender: Option<Cow<'a, str>>,
     subject: Option<Cow<'a, str>>,
@@ -68,6 +72,17 @@ struct Row<'a> {
     /// The parsed CustomProperties, in the file's key order.
     properties: &'a Props,
 }
+
+/// The `--geoip` columns of a row.
+#[derive(Serialize, Default)]
+struct IpGeo<'a> {
+    ip_country: Option<&'a str>,
+    ip_asn: Option<u32>,
+    ip_org: Option<&'a str>,
+}
+
+/// The columns `--geoip` adds after `ip_via`.
+const GEO_COLUMNS: &[&str] = &["ip_country", "ip_asn", "ip_org"];
 
 /// Timesketch's mandatory fields (google/timesketch
 /// `docs/guides/user/import-from-json-csv.md`) and its tag list.
@@ -116,7 +131,7 @@ pub fn write<W: Write>(
     style: &Style,
 ) -> io::Result<()> {
     if opts.format == TimelineFormat::Csv {
-        csv_writer(&mut *out, opts.timesketch)?.flush()?;
+        csv_writer(&mut *out, opts.timesketch, report.geoip.is_some())?.flush()?;
     }
     let tags = report.citations();
     // Each worker reads rows through readers of its own; the first check
@@ -266,6 +281,14 @@ fn row<'a>(
         session: a.session_id(),
         ip: report.ips.ip(i),
         ip_via: report.ips.get(i).via().as_str(),
+        ip_geo: report.geoip.map(|_| {
+            let info = report.ips.ip(i).and_then(|ip| report.ip_info(ip));
+            IpGeo {
+                ip_country: info.and_then(|g| g.country_code.as_deref()),
+                ip_asn: info.and_then(|g| g.asn),
+                ip_org: info.and_then(|g| g.org.as_deref()),
+            }
+        }),
         user_agent: a.user_agent(),
         sender: a.sender(),
         subject: a.subject(),
@@ -333,6 +356,9 @@ fn message(report: &Report<'_>, i: usize) -> String {
     let mut m = format!("{} by {}", a.kind_name(), a.app_name());
     if let Some(ip) = report.ips.ip(i) {
         m.push_str(&format!(" from {ip}"));
+        if let Some(info) = report.ip_info(ip) {
+            m.push_str(&format!(" ({})", info.describe()));
+        }
     }
     let what = [
         a.search_text().map(|q| format!("query '{q}'")),
@@ -376,13 +402,18 @@ pub(super) fn csv_builder() -> csv::WriterBuilder {
 }
 
 /// A CSV writer with the header row written.
-fn csv_writer<W: Write>(out: W, timesketch: bool) -> io::Result<csv::Writer<W>> {
+fn csv_writer<W: Write>(out: W, timesketch: bool, geo: bool) -> io::Result<csv::Writer<W>> {
     let mut w = csv_builder().from_writer(out);
     let mut header: Vec<&str> = Vec::new();
     if timesketch {
         header.extend(SKETCH_COLUMNS);
     }
-    header.extend(CSV_COLUMNS);
+    for &column in CSV_COLUMNS {
+        header.push(column);
+        if geo && column == "ip_via" {
+            header.extend(GEO_COLUMNS);
+        }
+    }
     if timesketch {
         header.push("tag");
     }
@@ -409,6 +440,11 @@ fn write_csv_row<W: Write>(w: &mut csv::Writer<W>, r: &Row<'_>) -> csv::Result<(
     cell(r.session)?;
     cell(r.ip.unwrap_or_default())?;
     cell(r.ip_via)?;
+    if let Some(g) = &r.ip_geo {
+        cell(g.ip_country.unwrap_or_default())?;
+        cell(&g.ip_asn.map(|n| n.to_string()).unwrap_or_default())?;
+        cell(g.ip_org.unwrap_or_default())?;
+    }
     for v in [&r.user_agent, &r.sender, &r.subject, &r.folder] {
         cell(v.as_deref().unwrap_or_default())?;
     }

@@ -1,0 +1,149 @@
+//! `--geoip`: offline IP enrichment from MaxMind DB files
+//! (`docs/geoip.md`), with the made-up databases of `fixtures/geoip/`
+//! (`make_test_db.py`).
+
+mod common;
+
+use common::o365scan;
+use std::fs;
+use std::path::Path;
+
+const CITY: &str = "fixtures/geoip/test-city.mmdb";
+const ASN: &str = "fixtures/geoip/test-asn.mmdb";
+const IPINFO: &str = "fixtures/geoip/test-ipinfo-lite.mmdb";
+/// Logons from home (81.2.69.142) and from a VPS (185.220.101.7).
+const EXPORT: &str = "fixtures/rules/logon-new-ip/hit.csv";
+
+fn json(args: &[&str]) -> serde_json::Value {
+    let out = o365scan()
+        .args(["-q", "--format", "json"])
+        .args(args)
+        .arg(EXPORT)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn maxmind_city_and_asn_databases_fill_each_ip_once() {
+    let r = json(&["--geoip", CITY, "--geoip", ASN]);
+    let vps = &r["ip_info"]["185.220.101.7"];
+    assert_eq!(vps["country_code"], "NL");
+    assert_eq!(vps["country"], "Netherlands");
+    assert_eq!(vps["city"], "Amsterdam");
+    assert_eq!(vps["accuracy_km"], 100);
+    assert_eq!(vps["asn"], 14061);
+    assert_eq!(vps["org"], "DigitalOcean, LLC");
+    assert_eq!(r["ip_info"]["81.2.69.142"]["city"], "London");
+    let dbs = r["geoip"].as_array().unwrap();
+    assert_eq!(dbs[0]["database_type"], "GeoLite2-City");
+    assert_eq!(
+        dbs[0]["provides"],
+        serde_json::json!(["country_code", "country", "city", "location", "accuracy_km"])
+    );
+    assert_eq!(dbs[1]["provides"], serde_json::json!(["asn", "org"]));
+}
+
+#[test]
+fn ipinfo_lite_layout_is_read_from_its_metadata() {
+    let r = json(&["--geoip", IPINFO]);
+    let vps = &r["ip_info"]["185.220.101.7"];
+    assert_eq!(vps["country_code"], "NL");
+    assert_eq!(vps["asn"], 14061, "'AS14061' read as a number");
+    assert_eq!(vps["org"], "DigitalOcean, LLC");
+    assert!(vps.get("city").is_none(), "IPinfo Lite has no city");
+}
+
+#[test]
+fn an_ip_no_database_knows_is_unknown_not_an_error() {
+    let out = o365scan()
+        .args(["--geoip", CITY, "fixtures/sample/activities.csv"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(table.contains("175.45.176.123") && table.contains("not in the --geoip databases"));
+    let r: serde_json::Value = serde_json::from_slice(
+        &o365scan()
+            .args([
+                "-q",
+                "--format",
+                "json",
+                "--geoip",
+                CITY,
+                "fixtures/sample/activities.csv",
+            ])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(r["ip_info"], serde_json::json!({}));
+}
+
+#[test]
+fn every_place_an_ip_is_shown_says_where_it_is() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("geoip-outputs");
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    let out = o365scan()
+        .args(["-q", "--geoip", CITY, "--geoip", ASN, "--timeline"])
+        .arg(dir.join("tl.csv"))
+        .arg("--html")
+        .arg(dir.join("r.html"))
+        .arg(EXPORT)
+        .output()
+        .unwrap();
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        table.contains("NL Netherlands, Amsterdam · AS14061 DigitalOcean, LLC"),
+        "{table}"
+    );
+    let tl = fs::read_to_string(dir.join("tl.csv")).unwrap();
+    let header = tl.lines().next().unwrap();
+    assert!(
+        header.contains(",ip,ip_via,ip_country,ip_asn,ip_org,user_agent,"),
+        "{header}"
+    );
+    assert!(
+        tl.lines()
+            .any(|l| l.contains(",185.220.101.7,logon,NL,14061,\"DigitalOcean, LLC\","))
+    );
+    let html = fs::read_to_string(dir.join("r.html")).unwrap();
+    assert!(html.contains("<th>Country</th><th>Network (AS)</th>"));
+    assert!(html.contains("AS14061 DigitalOcean, LLC"));
+    o365scan()
+        .args(["-q", "--geoip", IPINFO, "--timesketch", "--timeline"])
+        .arg(dir.join("ts.jsonl"))
+        .arg(EXPORT)
+        .assert()
+        .code(0);
+    let ts = fs::read_to_string(dir.join("ts.jsonl")).unwrap();
+    let vps = ts.lines().find(|l| l.contains("185.220.101.7")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(vps).unwrap();
+    assert_eq!(v["ip_country"], "NL");
+    assert_eq!(v["ip_asn"], 14061);
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("from 185.220.101.7 (NL Netherlands · AS14061 DigitalOcean, LLC)")
+    );
+}
+
+#[test]
+fn a_missing_or_foreign_database_is_exit_66_naming_it() {
+    for bad in ["fixtures/geoip/missing.mmdb", "README.md"] {
+        o365scan()
+            .args(["--geoip", bad, EXPORT])
+            .assert()
+            .code(66)
+            .stderr(predicates::str::contains(bad));
+    }
+}
