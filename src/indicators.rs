@@ -27,8 +27,8 @@ pub enum Kind {
     /// A search whose text contains this phrase (as the search rules
     /// normalise it).
     Search(String),
-    /// A logon from this autonomous system: needs an ASN database, which
-    /// this version does not read, so it never matches (and says so).
+    /// A logon from this autonomous system: needs an ASN database
+    /// (`--geoip`); without one it matches nothing (and the run says so).
     Asn(u32),
 }
 
@@ -130,8 +130,8 @@ impl Indicators {
         problems
     }
 
-    /// How many indicators need a database this version does not read.
-    pub fn unmatchable(&self) -> usize {
+    /// How many indicators need an ASN database (`--geoip`).
+    pub fn need_asn(&self) -> usize {
         self.list
             .iter()
             .filter(|i| matches!(i.kind, Kind::Asn(_)))

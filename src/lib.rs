@@ -66,11 +66,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         .then(|| geoip::GeoIp::open(&config.geoip_files))
         .transpose()?;
     let parsed = read_inputs(&config)?;
-    let mut analysis = Analysis::of(parsed, &config.settings);
-    let geoip = geoip.map(|mut g| {
-        g.enrich(&analysis.ips);
-        g
-    });
+    let mut analysis = Analysis::with_geoip(parsed, &config.settings, geoip);
     if !config.quiet {
         warn_rejections(&analysis.timeline);
     }
@@ -78,10 +74,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
     // --rules choose what is shown.
     let scope = analysis.scope(&config.selection, config.window);
     select(&mut analysis.findings, &config);
-    let mut report = analysis.report(config.window).with_scope(&scope);
-    if let Some(g) = &geoip {
-        report = report.with_geoip(g);
-    }
+    let report = analysis.report(config.window).with_scope(&scope);
     write_outputs(&report, &config)?;
     if !config.quiet && config.format != report::Format::Table {
         eprintln!(
@@ -137,22 +130,39 @@ pub struct Analysis {
     pub findings: Vec<Finding>,
     /// Which message each record acts on (`items.rs`).
     pub items: items::Catalogue,
+    /// `--geoip`: what the databases say of each attributed IP.
+    pub geoip: Option<geoip::GeoIp>,
     /// Who acted, as the rules judged it (`actors.rs`).
     actors: actors::Actors,
 }
 
 impl Analysis {
     pub fn of(parsed: Vec<input::Parsed>, settings: &rules::Settings) -> Analysis {
+        Analysis::with_geoip(parsed, settings, None)
+    }
+
+    /// [`Analysis::of`] with IP databases: each attributed IP is looked up
+    /// once, after attribution and before the rules, which read it.
+    pub fn with_geoip(
+        parsed: Vec<input::Parsed>,
+        settings: &rules::Settings,
+        geoip: Option<geoip::GeoIp>,
+    ) -> Analysis {
         // Attribution reads only the records: beside the indexes.
         let (timeline, ips) =
             timeline::Timeline::build_beside(parsed, attribution::IpAttribution::of_records);
+        let geoip = geoip.map(|mut g| {
+            g.enrich(&ips);
+            g
+        });
         let items = items::Catalogue::new(&timeline);
-        let (findings, actors) = rules::run(&timeline, &ips, &items, settings);
+        let (findings, actors) = rules::run(&timeline, &ips, &items, geoip.as_ref(), settings);
         Analysis {
             timeline,
             ips,
             findings,
             items,
+            geoip,
             actors,
         }
     }
@@ -172,8 +182,12 @@ impl Analysis {
 
     /// The report of the findings overlapping `window`.
     pub fn report(&self, window: report::Window) -> report::Report<'_> {
-        report::Report::new(&self.timeline, &self.ips, &self.findings, window)
-            .with_items(&self.items)
+        let report = report::Report::new(&self.timeline, &self.ips, &self.findings, window)
+            .with_items(&self.items);
+        match &self.geoip {
+            Some(g) => report.with_geoip(g),
+            None => report,
+        }
     }
 }
 
@@ -218,10 +232,10 @@ fn read_indicators(config: &Config) -> Result<indicators::Indicators, error::Inp
             }
         }
     }
-    let asn = all.unmatchable();
-    if asn > 0 && !config.quiet {
+    let asn = all.need_asn();
+    if asn > 0 && config.geoip_files.is_empty() && !config.quiet {
         eprintln!(
-            "o365scan: warning: {asn} ASN indicator(s) need an ASN database, which this version does not read: they match nothing"
+            "o365scan: warning: {asn} ASN indicator(s) need an ASN database (--geoip): without one they match nothing"
         );
     }
     if all.is_empty() && !config.quiet {

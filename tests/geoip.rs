@@ -147,3 +147,31 @@ fn a_missing_or_foreign_database_is_exit_66_naming_it() {
             .stderr(predicates::str::contains(bad));
     }
 }
+
+#[test]
+fn asn_indicators_match_through_the_asn_database() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("geoip-asn-ioc");
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    let iocs = dir.join("iocs.txt");
+    fs::write(&iocs, "AS14061\thosting provider seen in case 42\n").unwrap();
+    let with = |db: Option<&str>| {
+        let mut cmd = o365scan();
+        cmd.args(["-q", "--format", "json", "--ioc"]).arg(&iocs);
+        if let Some(db) = db {
+            cmd.args(["--geoip", db]);
+        }
+        let out = cmd.arg(EXPORT).output().unwrap();
+        let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        common::findings_of(&r, "ioc-match")
+            .iter()
+            .map(|f| f["count"].as_u64().unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(with(Some(ASN)), [1], "the VPS logon, AS14061");
+    assert_eq!(with(Some(IPINFO)), [1], "the same through IPinfo Lite");
+    assert!(
+        with(None).is_empty(),
+        "no database: nothing to compare with"
+    );
+}

@@ -1,6 +1,6 @@
 //! Indicator sweeps (`docs/rules.md` §2.10): `ioc-match` finds the
 //! indicators of `--ioc` in every mailbox of the run. Without `--ioc` it
-//! does nothing.
+//! does nothing; ASN indicators need `--geoip` with an ASN database.
 
 use super::{Ctx, Meta, Phase, Rule, Tactic, plural};
 use crate::activity::{Kind, Rec};
@@ -92,18 +92,18 @@ const SEARCH_KINDS: &[Kind] = &[
 /// The rows of `records` that match `ioc`, in time order.
 fn matches(ctx: &Ctx<'_>, records: Records, ioc: &Indicator) -> Vec<usize> {
     let kinds: &[Kind] = match ioc.kind {
-        Ioc::Ip(_) | Ioc::Cidr(_) | Ioc::UserAgent(_) => &[Kind::ServerLogon, Kind::Logon],
+        Ioc::Ip(_) | Ioc::Cidr(_) | Ioc::UserAgent(_) | Ioc::Asn(_) => {
+            &[Kind::ServerLogon, Kind::Logon]
+        }
         Ioc::Sender(_) | Ioc::Domain(_) | Ioc::Subject(_) => MESSAGE_KINDS,
         Ioc::Search(_) => SEARCH_KINDS,
-        // No ASN database: nothing to compare with (said at start-up).
-        Ioc::Asn(_) => return Vec::new(),
     };
     ctx.each_of_kinds(records, kinds)
-        .filter(|&i| is_match(&ctx.activity(i), &ioc.kind))
+        .filter(|&i| is_match(ctx, &ctx.activity(i), &ioc.kind))
         .collect()
 }
 
-fn is_match(a: &Rec<'_>, kind: &Ioc) -> bool {
+fn is_match(ctx: &Ctx<'_>, a: &Rec<'_>, kind: &Ioc) -> bool {
     let ip = || a.client_ip().and_then(|ip| ip.trim().parse().ok());
     match kind {
         Ioc::Ip(want) => ip() == Some(*want),
@@ -119,7 +119,12 @@ fn is_match(a: &Rec<'_>, kind: &Ioc) -> bool {
             .subject()
             .is_some_and(|s| indicators::words(&s).contains(phrase.as_str())),
         Ioc::Search(phrase) => a.search_term().is_some_and(|t| t.contains(phrase.as_str())),
-        Ioc::Asn(_) => false,
+        // Only with an ASN database (`--geoip`); without one, nothing to
+        // compare with (said at start-up).
+        Ioc::Asn(want) => a
+            .client_ip()
+            .and_then(|ip| ctx.ip_info(ip.trim()))
+            .is_some_and(|info| info.asn == Some(*want)),
     }
 }
 
@@ -140,7 +145,7 @@ fn detail(a: &Rec<'_>, kind: &Ioc) -> String {
         Ioc::Sender(_) | Ioc::Domain(_) => a.sender().map(|s| format!("sender {s}")),
         Ioc::Subject(_) => a.subject().map(|s| format!("subject '{s}'")),
         Ioc::Search(_) => a.search_text().map(|q| format!("query '{q}'")),
-        Ioc::Asn(_) => None,
+        Ioc::Asn(n) => a.client_ip().map(|ip| format!("from {ip} (AS{n})")),
     };
     shown.unwrap_or_default()
 }

@@ -27,6 +27,7 @@ use crate::actors::{Actor, Actors, Standing};
 use crate::attribution::IpAttribution;
 use crate::finding::{EvidenceList, Finding, Level};
 pub use crate::finding::{Stage, Tactic};
+use crate::geoip::{GeoIp, IpInfo};
 use crate::items::{Catalogue, Deliveries};
 use crate::timeline::{Records, Timeline};
 use params::{self as p, Key};
@@ -205,6 +206,8 @@ struct Shared<'d> {
     actors: Actors,
     /// Per mailbox: its deliveries by item and message id.
     items: &'d Catalogue,
+    /// `--geoip`: what the databases say of each IP.
+    geoip: Option<&'d GeoIp>,
 }
 
 /// Record indices from several ascending lists, in ascending order.
@@ -299,6 +302,12 @@ impl<'a> Ctx<'a> {
     /// particular order.
     pub fn kinds_present(&self, records: Records) -> Vec<Kind> {
         self.timeline.kinds_of(records.file).collect()
+    }
+
+    /// What `--geoip` says of `ip` (`None` without a database, or for an
+    /// IP none knows).
+    pub fn ip_info(&self, ip: &str) -> Option<&'a IpInfo> {
+        self.shared.geoip?.info(ip)
     }
 
     /// The deliveries of the mailbox `records` belong to.
@@ -466,7 +475,7 @@ pub enum Phase {
 
 /// Runs every rule; findings come back in stage order (reports sort them).
 pub fn run_all(timeline: &Timeline, ips: &IpAttribution, settings: &Settings) -> Vec<Finding> {
-    run(timeline, ips, &Catalogue::new(timeline), settings).0
+    run(timeline, ips, &Catalogue::new(timeline), None, settings).0
 }
 
 /// [`run_all`], filling `items`' delivery tables on the way and keeping
@@ -475,6 +484,7 @@ pub(crate) fn run(
     timeline: &Timeline,
     ips: &IpAttribution,
     items: &Catalogue,
+    geoip: Option<&GeoIp>,
     settings: &Settings,
 ) -> (Vec<Finding>, Actors) {
     std::thread::scope(|scope| {
@@ -490,6 +500,7 @@ pub(crate) fn run(
                 settings.int(access::NewIp.id(), p::BASELINE_DAYS),
             ),
             items,
+            geoip,
         };
         let findings = run_stages(timeline, ips, settings, &shared);
         (findings, shared.actors)
