@@ -175,3 +175,100 @@ fn asn_indicators_match_through_the_asn_database() {
         "no database: nothing to compare with"
     );
 }
+
+/// A phone whose carrier moves it to another pool of the same AS, after a
+/// week of history: nothing above low, with the databases as without.
+#[test]
+fn a_carrier_pool_rotating_within_one_as_stays_low() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("geoip-carrier");
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    const PHONE: &str = "Android-Mail/7.10.31.191018519.release";
+    const CHROME: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/66.0.3359.181 Safari/537.36";
+    let times: Vec<(String, String)> = (1..=12)
+        .map(|d| {
+            (
+                format!("2018-06-{d:02}T08:30:00.000Z"),
+                format!("2018-06-{d:02}T12:30:00.000Z"),
+            )
+        })
+        .collect();
+    let home = [
+        ("Result", "Success"),
+        ("UserName", "u@contoso.example"),
+        ("ClientIP", "81.2.69.142"),
+        ("UserAgent", CHROME),
+    ];
+    let manchester = [
+        ("Result", "Success"),
+        ("UserName", "u@contoso.example"),
+        ("ClientIP", "94.197.121.4"),
+        ("UserAgent", PHONE),
+    ];
+    let leeds = [
+        ("Result", "Success"),
+        ("UserName", "u@contoso.example"),
+        ("ClientIP", "94.197.201.9"),
+        ("UserAgent", PHONE),
+    ];
+    let mut rows: Vec<common::TestRow<'_>> = Vec::new();
+    for (n, (morning, noon)) in times.iter().enumerate() {
+        rows.push((morning, "Web", "ServerLogon", "", "s-home", &home));
+        let phone: &[(&str, &str)] = if n < 9 { &manchester } else { &leeds };
+        rows.push((noon, "Mobile", "ServerLogon", "", "s-phone", phone));
+    }
+    let export = dir.join("carrier.csv");
+    common::write_export(&export, &rows);
+    let out = o365scan()
+        .args(["-q", "--format", "json", "--geoip", CITY, "--geoip", ASN])
+        .arg(&export)
+        .output()
+        .unwrap();
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let findings = r["findings"].as_array().unwrap();
+    for f in findings {
+        assert!(
+            ["informational", "low"].contains(&f["level"].as_str().unwrap()),
+            "{}: {} {}",
+            f["rule"],
+            f["level"],
+            f["summary"]
+        );
+    }
+    assert_eq!(r["ip_info"]["94.197.201.9"]["asn"], 206067);
+}
+
+/// The GeoLite2 City database of 2018 (contemporary with these exports)
+/// that PyPI's `maxminddb-geolite2` ships, when it is installed: the
+/// published sample's one IP is placed in North Korea. Skipped otherwise.
+#[test]
+fn geolite2_city_of_2018_places_the_sample_when_installed() {
+    let found = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import importlib.util, os; s = importlib.util.find_spec('_maxminddb_geolite2'); print(os.path.join(os.path.dirname(s.origin), 'GeoLite2-City.mmdb') if s else '')",
+        ])
+        .output();
+    let path = found
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .filter(|p| !p.is_empty() && Path::new(p).exists());
+    let Some(path) = path else {
+        eprintln!("GeoLite2 test skipped: pip install maxminddb-geolite2 to run it");
+        return;
+    };
+    let out = o365scan()
+        .args([
+            "-q",
+            "--format",
+            "json",
+            "--geoip",
+            &path,
+            "fixtures/sample/activities.csv",
+        ])
+        .output()
+        .unwrap();
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["geoip"][0]["database_type"], "GeoLite2-City");
+    assert_eq!(r["ip_info"]["175.45.176.123"]["country_code"], "KP");
+}

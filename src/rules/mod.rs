@@ -13,6 +13,7 @@ mod correlation;
 mod data;
 mod deletion;
 mod episodes;
+mod geo;
 mod inbox_rules;
 mod ioc;
 mod keywords;
@@ -98,6 +99,9 @@ pub const RULES: &[&dyn Rule] = &[
     &access::LegacyClient,
     &access::SessionMultiIp,
     &access::TimezoneMismatch,
+    &geo::HostingProvider,
+    &geo::ImpossibleTravel,
+    &geo::NewCountry,
     &search::Keystrokes,
     &search::Financial,
     &search::Detection,
@@ -699,7 +703,7 @@ mod tests {
             let rules = RULES.iter().filter(|r| r.meta().stage == Some(stage));
             rules.map(|r| r.id()).collect()
         };
-        assert_eq!(staged(Stage::Access).len(), 6);
+        assert_eq!(staged(Stage::Access).len(), 9);
         assert!(!staged(Stage::Access).contains(&"logon-new-agent"));
         assert_eq!(
             staged(Stage::Action),

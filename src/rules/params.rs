@@ -36,6 +36,7 @@ impl Key {
 pub(crate) const AFTER_ACCESS_MINUTES: Key = Key("after_access_minutes");
 pub(crate) const AGENTS_HIGH: Key = Key("agents_high");
 pub(crate) const AGENTS_MEDIUM: Key = Key("agents_medium");
+pub(crate) const ASNS: Key = Key("asns");
 pub(crate) const BASELINE_DAYS: Key = Key("baseline_days");
 pub(crate) const CLUSTER_MINUTES: Key = Key("cluster_minutes");
 pub(crate) const DAILY_ACTIVE_PERCENT: Key = Key("daily_active_percent");
@@ -44,7 +45,9 @@ pub(crate) const JUNK_INBOX_HISTORY: Key = Key("junk_inbox_history");
 pub(crate) const JUNK_PER_SENDER: Key = Key("junk_per_sender");
 pub(crate) const KEYSTROKE_GAP_SECONDS: Key = Key("keystroke_gap_seconds");
 pub(crate) const KEYWORDS: Key = Key("keywords");
+pub(crate) const MAX_KMH: Key = Key("max_kmh");
 pub(crate) const MIN_STAGES: Key = Key("min_stages");
+pub(crate) const ORG_KEYWORDS: Key = Key("org_keywords");
 pub(crate) const RAISE_WITHIN_MINUTES: Key = Key("raise_within_minutes");
 pub(crate) const RUN_GAP_SECONDS: Key = Key("run_gap_seconds");
 pub(crate) const SENDERS: Key = Key("senders");
