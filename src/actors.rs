@@ -12,6 +12,8 @@
 //! 3. the same client (client type and exact user agent) on any network:
 //!    a phone roaming over its carrier, a laptop on hotel wifi;
 //! 4. the same site (IPv4 /16, IPv6 /48) with the same client family;
+//!    with `--geoip`, also the same autonomous system (not a hosting
+//!    provider's) with the same client family;
 //! 5. the same network with any client (a new device at home or work).
 //!
 //! Anything else starts a new actor. An actor is *known* when it was
@@ -141,6 +143,9 @@ impl Actor {
 struct Logon {
     network: String,
     site: String,
+    /// The IP's autonomous system, with `--geoip` (none for hosting
+    /// providers: an intruder rents there).
+    asn: Option<u32>,
     /// Client type and agent family: "Web/Chrome on Windows".
     family: Option<String>,
     /// Client type and the exact user agent.
@@ -161,14 +166,21 @@ pub(crate) struct Actors {
 const NONE: u32 = u32::MAX;
 
 impl Actors {
-    pub(crate) fn build(timeline: &Timeline, ips: &IpAttribution, baseline_days: i64) -> Actors {
+    /// `asn_of` gives the autonomous system of an IP that joins actors by
+    /// it (`--geoip`; none without a database, or for a hosting provider).
+    pub(crate) fn build(
+        timeline: &Timeline,
+        ips: &IpAttribution,
+        baseline_days: i64,
+        asn_of: &dyn Fn(&str) -> Option<u32>,
+    ) -> Actors {
         let mut all = Actors {
             actors: Vec::new(),
             by_record: vec![NONE; timeline.len()],
             judged: vec![false; timeline.mailboxes().len()],
         };
         for &records in timeline.mailboxes() {
-            all.add_mailbox(timeline, ips, records, baseline_days);
+            all.add_mailbox(timeline, ips, records, baseline_days, asn_of);
         }
         all
     }
@@ -190,6 +202,7 @@ impl Actors {
         ips: &IpAttribution,
         records: Records,
         baseline_days: i64,
+        asn_of: &dyn Fn(&str) -> Option<u32>,
     ) {
         let Some(start) = records.first().map(|i| timeline.activity(i).time) else {
             return;
@@ -210,6 +223,7 @@ impl Actors {
                 ip.filter(|ip| !ip.is_empty()).map(|ip| {
                     let logon = describe(
                         &ip,
+                        asn_of(&ip),
                         a.app,
                         a.user_agent().as_deref(),
                         &timeline.arenas().strings,
@@ -469,6 +483,7 @@ struct Mailbox {
     by_network_family: FxHashMap<(String, String), usize>,
     by_client: FxHashMap<String, usize>,
     by_site_family: FxHashMap<(String, String), usize>,
+    by_asn_family: FxHashMap<(u32, String), usize>,
     by_network: FxHashMap<String, usize>,
     /// The actor of the latest logon from an IP with a client type: whom
     /// records attributed to that IP belong to.
@@ -548,6 +563,10 @@ impl Mailbox {
                     .get(&(logon.site.clone(), f.clone()))
                     .copied()
             })
+            .or_else(|| {
+                let f = logon.family.as_ref()?;
+                self.by_asn_family.get(&(logon.asn?, f.clone())).copied()
+            })
             .or_else(|| self.by_network.get(&logon.network).copied());
         found.unwrap_or_else(|| {
             self.drafts.push(Draft::new());
@@ -568,6 +587,9 @@ impl Mailbox {
             self.by_site_family
                 .entry((logon.site.clone(), f.clone()))
                 .or_insert(actor);
+            if let Some(asn) = logon.asn {
+                self.by_asn_family.entry((asn, f.clone())).or_insert(actor);
+            }
             self.drafts[actor].products.insert(product(f).to_string());
         }
         if let Some(c) = &logon.client {
@@ -580,7 +602,13 @@ impl Mailbox {
 }
 
 /// The keys of a logon: `ip` trimmed, `agent` as the row gives it.
-fn describe(ip: &str, app: App, agent: Option<&str>, strings: &crate::intern::Strings) -> Logon {
+fn describe(
+    ip: &str,
+    asn: Option<u32>,
+    app: App,
+    agent: Option<&str>,
+    strings: &crate::intern::Strings,
+) -> Logon {
     let agent = agent
         .map(|a| a.trim().trim_end_matches("+Preload"))
         .filter(|a| !a.is_empty());
@@ -588,6 +616,7 @@ fn describe(ip: &str, app: App, agent: Option<&str>, strings: &crate::intern::St
     Logon {
         network: host_network(ip),
         site: site(ip),
+        asn,
         family: agent.map(|a| format!("{app}/{}", agent_key(a))),
         client: agent.map(|a| format!("{app}/{a}")),
     }

@@ -272,3 +272,63 @@ fn geolite2_city_of_2018_places_the_sample_when_installed() {
     assert_eq!(r["geoip"][0]["database_type"], "GeoLite2-City");
     assert_eq!(r["ip_info"]["175.45.176.123"]["country_code"], "KP");
 }
+
+/// A laptop tethered to the owner's carrier all week, then a newer browser
+/// of the same family from another pool of that carrier, in another /16:
+/// without a database a new actor (medium), with one the owner's (low).
+#[test]
+fn a_new_network_in_a_known_actors_as_is_the_same_family() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("geoip-as-family");
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    const CHROME_66: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/66.0.3359.181 Safari/537.36";
+    const CHROME_67: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/67.0.3396.87 Safari/537.36";
+    let logon = |ip: &'static str, ua: &'static str| {
+        [
+            ("Result", "Success"),
+            ("UserName", "u@contoso.example"),
+            ("ClientIP", ip),
+            ("UserAgent", ua),
+        ]
+    };
+    let (tethered, other_pool) = (
+        logon("94.197.121.4", CHROME_66),
+        logon("176.250.10.10", CHROME_67),
+    );
+    let times: Vec<(String, String)> = (1..=12)
+        .map(|d| {
+            (
+                format!("2018-06-{d:02}T08:30:00.000Z"),
+                format!("2018-06-{d:02}T15:00:00.000Z"),
+            )
+        })
+        .collect();
+    let mut rows: Vec<common::TestRow<'_>> = Vec::new();
+    for (n, (morning, afternoon)) in times.iter().enumerate() {
+        rows.push((morning, "Web", "ServerLogon", "", "s-laptop", &tethered));
+        if n >= 9 {
+            rows.push((afternoon, "Web", "ServerLogon", "", "s-new", &other_pool));
+        }
+    }
+    let export = dir.join("tethered.csv");
+    common::write_export(&export, &rows);
+    let level = |geoip: bool| {
+        let mut cmd = o365scan();
+        cmd.args(["-q", "--format", "json"]);
+        if geoip {
+            cmd.args(["--geoip", CITY, "--geoip", ASN]);
+        }
+        let out = cmd.arg(&export).output().unwrap();
+        let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        common::findings_of(&r, "logon-new-ip")
+            .iter()
+            .map(|f| f["level"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(level(false), ["medium"], "without the AS: a new actor");
+    assert_eq!(
+        level(true),
+        ["low"],
+        "the owner's carrier: the owner's actor"
+    );
+}

@@ -1,11 +1,12 @@
 //! Rules that need `--geoip` (`docs/rules.md` §2.2, `docs/geoip.md`): where
 //! a logon came from. Without a database they find nothing.
 
+use super::settings::Settings;
 use super::{Ctx, Meta, Phase, Rule, Stage, Tactic, p, plural};
 use crate::activity::Kind;
 use crate::actors::is_failure;
 use crate::finding::{Finding, Level};
-use crate::geoip::IpInfo;
+use crate::geoip::{GeoIp, IpInfo};
 use crate::timeline::Records;
 use indexmap::IndexMap;
 
@@ -86,15 +87,12 @@ impl Rule for HostingProvider {
     }
 
     fn check(&self, ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-        let (asns, words) = (ctx.words(p::ASNS), ctx.words(p::ORG_KEYWORDS));
         for (_, records) in ctx.mailboxes() {
             let mut by_asn: IndexMap<u32, Vec<GeoLogon<'_>>> = IndexMap::new();
             for l in geo_logons(ctx, records) {
-                let Some(asn) = l.info.asn else { continue };
-                let number = asn.to_string();
-                let listed = asns.words().contains(&number);
-                let named = l.info.org.as_deref().is_some_and(|org| words.is_match(org));
-                if listed || named {
+                if let Some(asn) = l.info.asn
+                    && is_hosting(ctx.settings, l.info)
+                {
                     by_asn.entry(asn).or_default().push(l);
                 }
             }
@@ -114,6 +112,31 @@ impl Rule for HostingProvider {
             }
         }
     }
+}
+
+/// Whether `info`'s AS is a hosting provider's: listed in `asns`, or an
+/// organisation `org_keywords` name (the settings of
+/// `logon-hosting-provider`).
+fn is_hosting(settings: &Settings, info: &IpInfo) -> bool {
+    let id = HostingProvider.id();
+    let listed = info.asn.is_some_and(|asn| {
+        let asns = settings.keywords(id, p::ASNS);
+        asns.words().contains(&asn.to_string())
+    });
+    let named = info
+        .org
+        .as_deref()
+        .is_some_and(|org| settings.keywords(id, p::ORG_KEYWORDS).is_match(org));
+    listed || named
+}
+
+/// The AS by which a logon from `ip` may join an actor that used the same
+/// AS with the same client family (`docs/actors.md`: a carrier moving a
+/// phone between its pools): none without `--geoip`, and none for a
+/// hosting provider, where an intruder rents its server beside anyone's.
+pub(super) fn family_asn(geoip: Option<&GeoIp>, settings: &Settings, ip: &str) -> Option<u32> {
+    let info = geoip?.info(ip)?;
+    (!is_hosting(settings, info)).then_some(info.asn?)
 }
 
 pub(super) struct ImpossibleTravel;

@@ -147,6 +147,9 @@ const SHARED_PARAMS: &[(&dyn Rule, Key)] = &[
     (&deletion::SecurityNotice, p::SENDERS),
     (&access::NewIp, p::BASELINE_DAYS),
     (&search::Keystrokes, p::KEYSTROKE_GAP_SECONDS),
+    // Actors do not join by a hosting provider's AS (`geo::family_asn`).
+    (&geo::HostingProvider, p::ASNS),
+    (&geo::HostingProvider, p::ORG_KEYWORDS),
 ];
 
 /// What rules say about each other, checked once at start-up, before any
@@ -502,6 +505,7 @@ pub(crate) fn run(
                 timeline,
                 ips,
                 settings.int(access::NewIp.id(), p::BASELINE_DAYS),
+                &|ip| geo::family_asn(geoip, settings, ip),
             ),
             items,
             geoip,
