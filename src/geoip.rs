@@ -32,7 +32,11 @@ pub struct Database {
     pub build_epoch: u64,
     /// The fields it gave for at least one IP of the run, in output order.
     pub provides: Vec<&'static str>,
-    reader: maxminddb::Reader<Vec<u8>>,
+    /// The whole file (read once, when opened: a wrong file fails before
+    /// any export is read), released once every IP is looked up
+    /// ([`GeoIp::enrich`]): nothing reads it later, and the reports that
+    /// follow (the timeline export) want the memory.
+    reader: Option<maxminddb::Reader<Vec<u8>>>,
 }
 
 impl std::fmt::Debug for Database {
@@ -72,14 +76,14 @@ impl Database {
             database_type,
             layout,
             provides: Vec::new(),
-            reader,
+            reader: Some(reader),
         })
     }
 
     /// What the database says of `ip`; `None` when it has no record (an
     /// unknown IP is never an error; a damaged record reads as unknown).
     fn lookup(&self, ip: IpAddr) -> Option<IpInfo> {
-        let result = self.reader.lookup(ip).ok()?;
+        let result = self.reader.as_ref()?.lookup(ip).ok()?;
         match self.layout {
             Layout::MaxMind => result
                 .decode::<MaxMindRecord>()
@@ -324,7 +328,8 @@ impl GeoIp {
         })
     }
 
-    /// Looks up every distinct IP of `ips`, once.
+    /// Looks up every distinct IP of `ips`, once, then releases the
+    /// databases' files.
     pub fn enrich(&mut self, ips: &IpAttribution) {
         for text in ips.addresses() {
             let Ok(ip) = text.trim().parse::<IpAddr>() else {
