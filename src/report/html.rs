@@ -363,6 +363,26 @@ fn ips(page: &mut String, report: &Report<'_>) {
     );
 }
 
+/// A row's IP, with its country and AS under `--geoip`.
+fn ip_cell(report: &Report<'_>, i: usize) -> String {
+    let Some(ip) = report.ips.ip(i) else {
+        return String::new();
+    };
+    let info = report.ip_info(ip);
+    let tags: Vec<String> = [
+        info.and_then(|g| g.country_code.clone()),
+        info.and_then(|g| g.asn).map(|n| format!("AS{n}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if tags.is_empty() {
+        ip.to_string()
+    } else {
+        format!("{ip} ({})", tags.join(" "))
+    }
+}
+
 /// Record index → the highest level of the findings citing it.
 fn cited_level(
     report: &Report<'_>,
@@ -438,7 +458,7 @@ fn timeline(page: &mut String, report: &Report<'_>) {
             escape_html(tl.mailbox(&a)),
             escape_html(a.app_name()),
             escape_html(a.kind_name()),
-            escape_html(report.ips.ip(i).unwrap_or("")),
+            escape_html(&ip_cell(report, i)),
             escape_html(&detail.join(" · ")),
             escape_html(&rules),
             a.source().line
