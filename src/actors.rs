@@ -139,6 +139,11 @@ impl Actor {
     }
 }
 
+/// An actor joins a logon by its autonomous system (key 4b) only after
+/// this long without activity: a carrier moves a phone between pools, it
+/// does not run two of them at once.
+const AS_JOIN_IDLE_MINUTES: i64 = 30;
+
 /// What a logon is compared on.
 struct Logon {
     network: String,
@@ -228,7 +233,7 @@ impl Actors {
                         a.user_agent().as_deref(),
                         &timeline.arenas().strings,
                     );
-                    let actor = m.join(&logon, a.session);
+                    let actor = m.join(&logon, a.session, a.time);
                     let draft = &mut m.drafts[actor];
                     draft.record(i, a.time);
                     draft.logons += 1;
@@ -543,7 +548,7 @@ impl Mailbox {
 
     /// The actor a logon continues, in the order of the module's list, or
     /// a new one.
-    fn join(&mut self, logon: &Logon, session: Sym) -> usize {
+    fn join(&mut self, logon: &Logon, session: Sym, time: DateTime<Utc>) -> usize {
         let by_session = (!session.is_empty())
             .then(|| self.by_session.get(&session).copied())
             .flatten()
@@ -564,8 +569,14 @@ impl Mailbox {
                     .copied()
             })
             .or_else(|| {
+                // An AS spans cities: only an actor that is not in use
+                // elsewhere at the time (a phone moved to another pool, not
+                // a second device beside the first).
                 let f = logon.family.as_ref()?;
-                self.by_asn_family.get(&(logon.asn?, f.clone())).copied()
+                let actor = *self.by_asn_family.get(&(logon.asn?, f.clone()))?;
+                let idle =
+                    time - self.drafts[actor].last >= Duration::minutes(AS_JOIN_IDLE_MINUTES);
+                idle.then_some(actor)
             })
             .or_else(|| self.by_network.get(&logon.network).copied());
         found.unwrap_or_else(|| {

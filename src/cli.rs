@@ -133,8 +133,8 @@ pub struct Cli {
     pub scope: Option<PathBuf>,
     /// Sweep every mailbox for the indicators in FILE (repeatable): plain
     /// text, one `[type:]value[<TAB>label]` a line (ip, cidr, ua, sender,
-    /// domain, subject, search), or CSV `type,value,label`. Each match is an
-    /// `ioc-match` finding.
+    /// domain, subject, search, asn), or CSV `type,value,label`. Each match
+    /// is an `ioc-match` finding.
     #[arg(long, value_name = "FILE")]
     pub ioc: Vec<PathBuf>,
     /// Enrich IPs offline from a MaxMind DB file (repeatable: a City or

@@ -243,21 +243,27 @@ impl From<IpinfoRecord> for IpInfo {
 }
 
 impl IpInfo {
-    /// Fills the fields `self` lacks from `other`.
+    /// Fills what `self` lacks from `other`, a group at a time: the place
+    /// (country, city, location, accuracy) from one database, the network
+    /// (AS and organisation) from one database, so that no record mixes
+    /// one database's country with another's coordinates.
     fn fill_from(&mut self, other: IpInfo) {
-        fn take<T>(mine: &mut Option<T>, theirs: Option<T>) {
-            if mine.is_none() {
-                *mine = theirs;
-            }
+        let has_place = self.country_code.is_some()
+            || self.country.is_some()
+            || self.city.is_some()
+            || self.latitude.is_some();
+        if !has_place {
+            self.country_code = other.country_code;
+            self.country = other.country;
+            self.city = other.city;
+            self.latitude = other.latitude;
+            self.longitude = other.longitude;
+            self.accuracy_km = other.accuracy_km;
         }
-        take(&mut self.country_code, other.country_code);
-        take(&mut self.country, other.country);
-        take(&mut self.city, other.city);
-        take(&mut self.latitude, other.latitude);
-        take(&mut self.longitude, other.longitude);
-        take(&mut self.accuracy_km, other.accuracy_km);
-        take(&mut self.asn, other.asn);
-        take(&mut self.org, other.org);
+        if self.asn.is_none() && self.org.is_none() {
+            self.asn = other.asn;
+            self.org = other.org;
+        }
     }
 
     /// The fields present, by their output names.
@@ -332,7 +338,7 @@ impl GeoIp {
     /// databases' files.
     pub fn enrich(&mut self, ips: &IpAttribution) {
         for text in ips.addresses() {
-            let Ok(ip) = text.trim().parse::<IpAddr>() else {
+            let Some(ip) = crate::net::address(text) else {
                 continue;
             };
             let mut info = IpInfo::default();
@@ -347,7 +353,7 @@ impl GeoIp {
                 }
             }
             if info != IpInfo::default() {
-                self.by_ip.insert(text.to_string(), info);
+                self.by_ip.insert(text.trim().to_string(), info);
             }
         }
         for db in &mut self.databases {
@@ -356,9 +362,9 @@ impl GeoIp {
         }
     }
 
-    /// What is known of `ip` (as a row writes it).
+    /// What is known of `ip` (as a row writes it; spaces around ignored).
     pub fn info(&self, ip: &str) -> Option<&IpInfo> {
-        self.by_ip.get(ip)
+        self.by_ip.get(ip.trim())
     }
 
     /// Every IP known, in string order.

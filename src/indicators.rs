@@ -200,7 +200,10 @@ fn parse_value(kind: Option<&str>, value: &str) -> Result<Kind, String> {
     if value.is_empty() {
         return Err("empty value".into());
     }
-    let kind = match kind.map(|k| k.trim().to_ascii_lowercase()) {
+    let kind = match kind
+        .map(|k| k.trim().to_ascii_lowercase())
+        .filter(|k| !k.is_empty())
+    {
         Some(k) => k,
         None => infer(value).ok_or_else(|| {
             format!("'{value}': say what it is, e.g. ua:{value}, subject:{value} or search:{value}")
@@ -211,23 +214,35 @@ fn parse_value(kind: Option<&str>, value: &str) -> Result<Kind, String> {
         "ip" => Kind::Ip(net::address(value).ok_or(format!("'{value}' is not an IP address"))?),
         "cidr" => Kind::Cidr(Block::parse(value)?),
         "ua" | "user-agent" => Kind::UserAgent(lower),
-        "sender" if lower.contains('@') && !lower.starts_with('@') => Kind::Sender(lower),
+        "sender" if address_of(&lower).contains('@') && !lower.starts_with('@') => {
+            Kind::Sender(address_of(&lower).to_string())
+        }
         "sender" => return Err(format!("'{value}' is not an email address")),
         "domain" => {
-            let domain = lower.trim_start_matches('@').trim_start_matches('.');
+            let domain = lower
+                .trim_start_matches("*.")
+                .trim_start_matches('@')
+                .trim_start_matches('.')
+                .trim_end_matches('.');
             if domain.is_empty() || domain.contains(char::is_whitespace) {
                 return Err(format!("'{value}' is not a domain"));
             }
             Kind::Domain(domain.to_string())
         }
+        "subject" if words(&lower).is_empty() => return Err("empty subject phrase".into()),
         "subject" => Kind::Subject(words(&lower)),
-        "search" => Kind::Search(crate::activity::normalise_term(value)),
-        "asn" => Kind::Asn(
-            lower
-                .trim_start_matches("as")
-                .parse()
-                .map_err(|_| format!("'{value}' is not an AS number"))?,
-        ),
+        "search" => {
+            // As the search rules read queries: a phrase that normalises to
+            // nothing would match every search.
+            let term = crate::activity::normalise_term(value);
+            if term.is_empty() {
+                return Err(format!(
+                    "'{value}' is no search text once tags are stripped"
+                ));
+            }
+            Kind::Search(term)
+        }
+        "asn" => Kind::Asn(asn_number(&lower).ok_or(format!("'{value}' is not an AS number"))?),
         other => {
             return Err(format!(
                 "unknown type '{other}'; one of {}",
@@ -243,7 +258,7 @@ fn infer(value: &str) -> Option<String> {
     let v = value.to_ascii_lowercase();
     let kind = if value.contains('/') && Block::parse(value).is_ok() {
         "cidr"
-    } else if net::address(value).is_some() || net::looks_like_ip(value) {
+    } else if net::address(value).is_some() || looks_like_address(value) {
         "ip"
     } else if v.starts_with("as") && v.len() > 2 && v[2..].bytes().all(|b| b.is_ascii_digit()) {
         "asn"
@@ -260,6 +275,38 @@ fn infer(value: &str) -> Option<String> {
         return None;
     };
     Some(kind.to_string())
+}
+
+/// Text made of what addresses are made of: digits and dots, or hex
+/// digits, colons and dots with two colons (a typo in an address, not a
+/// phrase with a colon like `Re: invoice`).
+fn looks_like_address(value: &str) -> bool {
+    let v4 = value.contains('.') && value.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+    let v6 = value.matches(':').count() >= 2
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
+    v4 || v6
+}
+
+/// `AS14061`, `as14061` or `14061` as a number.
+pub fn asn_number(text: &str) -> Option<u32> {
+    let t = text.trim();
+    let digits = t
+        .strip_prefix("AS")
+        .or_else(|| t.strip_prefix("as"))
+        .or_else(|| t.strip_prefix("As"))
+        .unwrap_or(t);
+    digits.parse().ok()
+}
+
+/// The address inside `Name <address>`, else the text.
+pub fn address_of(text: &str) -> &str {
+    let t = text.trim();
+    match (t.rfind('<'), t.rfind('>')) {
+        (Some(open), Some(close)) if open < close => t[open + 1..close].trim(),
+        _ => t,
+    }
 }
 
 /// Lower case, runs of whitespace as one space.
@@ -306,6 +353,30 @@ mod tests {
             ]
         );
         assert_eq!(bad, [11, 12, 13], "words, a bad address, a bad prefix");
+    }
+
+    #[test]
+    fn forms_analysts_paste_are_read_or_refused_plainly() {
+        let (got, bad) = kinds(
+            "sender:Bob <Bob@Evil.example>\ndomain:*.evil.example.\nasn:as14061\nasn:asas14061\n\
+             search:<invoice>\nRe: invoice\nsubject:   \n",
+        );
+        assert_eq!(
+            got,
+            [
+                Kind::Sender("bob@evil.example".into()),
+                Kind::Domain("evil.example".into()),
+                Kind::Asn(14061),
+            ]
+        );
+        assert_eq!(bad, [4, 5, 6, 7]);
+        let mut all = Indicators::default();
+        let problems = all.add_file("x.txt", "Re: invoice\n");
+        assert!(
+            problems[0].reason.contains("say what it is"),
+            "{:?}",
+            problems
+        );
     }
 
     #[test]

@@ -67,6 +67,15 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         .transpose()?;
     let parsed = read_inputs(&config)?;
     let mut analysis = Analysis::with_geoip(parsed, &config.settings, geoip);
+    if let Some(g) = &analysis.geoip {
+        let asn = config.settings.indicators().need_asn();
+        let any_asn = g.databases.iter().any(|d| d.provides.contains(&"asn"));
+        if asn > 0 && !any_asn && !config.quiet {
+            eprintln!(
+                "o365scan: warning: {asn} ASN indicator(s), but no --geoip database gave an AS number for this run's IPs: they match nothing"
+            );
+        }
+    }
     if !config.quiet {
         warn_rejections(&analysis.timeline);
     }

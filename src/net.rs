@@ -52,9 +52,25 @@ impl std::fmt::Display for Block {
     }
 }
 
-/// An address as a row writes it (`ClientIP`, trimmed), if it is one.
+/// An address as a row or an analyst writes it, if it is one: trimmed,
+/// with brackets and a port taken off (`[2001:db8::1]:443`,
+/// `203.0.113.7:50432`), and an IPv4-mapped IPv6 address as IPv4.
 pub(crate) fn address(text: &str) -> Option<IpAddr> {
-    text.trim().parse().ok()
+    let text = text.trim();
+    let bare = match text.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(rest),
+        None => match text.rsplit_once(':') {
+            // One colon: IPv4 with a port (IPv6 has at least two).
+            Some((host, port))
+                if !host.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                host
+            }
+            _ => text,
+        },
+    };
+    let ip: IpAddr = bare.parse().ok()?;
+    Some(ip.to_canonical())
 }
 
 /// Text meant as an address: digits and dots with a dot, or anything with
@@ -83,5 +99,21 @@ mod tests {
         );
         assert!(Block::parse("10.0.0.0/33").is_err());
         assert!(Block::parse("10.0.0/8").is_err());
+    }
+
+    #[test]
+    fn addresses_lose_ports_brackets_and_mapping() {
+        let v4: IpAddr = "203.0.113.7".parse().unwrap();
+        for text in [
+            " 203.0.113.7 ",
+            "203.0.113.7:50432",
+            "[::ffff:203.0.113.7]:443",
+            "::ffff:203.0.113.7",
+        ] {
+            assert_eq!(address(text), Some(v4), "{text}");
+        }
+        assert_eq!(address("[2001:db8::1]:443"), "2001:db8::1".parse().ok());
+        assert_eq!(address("2001:db8::1"), "2001:db8::1".parse().ok());
+        assert_eq!(address("not an ip"), None);
     }
 }

@@ -332,3 +332,100 @@ fn a_new_network_in_a_known_actors_as_is_the_same_family() {
         "the owner's carrier: the owner's actor"
     );
 }
+
+/// One client session alternating its IPv4 and IPv6 addresses, which the
+/// database places a continent apart, is not a journey; and a second
+/// device on another pool of the owner's carrier while the owner is active
+/// is not joined to the owner by the AS.
+#[test]
+fn dual_stack_is_not_travel_and_a_concurrent_device_is_not_the_owner() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("geoip-concurrent");
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    const CHROME_66: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/66.0.3359.181 Safari/537.36";
+    const CHROME_67: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/67.0.3396.87 Safari/537.36";
+    let logon = |ip: &'static str, ua: &'static str| {
+        [
+            ("Result", "Success"),
+            ("UserName", "u@contoso.example"),
+            ("ClientIP", ip),
+            ("UserAgent", ua),
+        ]
+    };
+    let (v4, v6) = (
+        logon("81.2.69.142", CHROME_66),
+        logon("2001:db8::5", CHROME_66),
+    );
+    let dual: Vec<common::TestRow<'_>> = vec![
+        (
+            "2018-06-01T10:00:00.000Z",
+            "Web",
+            "ServerLogon",
+            "",
+            "s-1",
+            &v4,
+        ),
+        (
+            "2018-06-01T10:00:01.000Z",
+            "Web",
+            "ServerLogon",
+            "",
+            "s-1",
+            &v6,
+        ),
+        (
+            "2018-06-01T10:00:02.000Z",
+            "Web",
+            "ServerLogon",
+            "",
+            "s-1",
+            &v4,
+        ),
+    ];
+    let (tethered, second) = (
+        logon("94.197.121.4", CHROME_66),
+        logon("176.250.1.1", CHROME_67),
+    );
+    let days: Vec<(String, String)> = (1..=12)
+        .map(|d| (format!("2018-06-{d:02}T10:00:00.000Z"), format!("s-{d}")))
+        .collect();
+    let mut concurrent: Vec<common::TestRow<'_>> = Vec::new();
+    for (t, session) in &days {
+        concurrent.push((t, "Web", "ServerLogon", "", session, &tethered));
+    }
+    let other = (
+        "2018-06-12T10:00:10.000Z",
+        "Web",
+        "ServerLogon",
+        "",
+        "s-other",
+        &second[..],
+    );
+    concurrent.push(other);
+    // The owner's browser goes on: the other is no update of it.
+    let again = (
+        "2018-06-12T10:00:20.000Z",
+        "Web",
+        "ServerLogon",
+        "",
+        "s-13",
+        &tethered[..],
+    );
+    concurrent.push(again);
+    let run = |name: &str, rows: &[common::TestRow<'_>]| {
+        let export = dir.join(name);
+        common::write_export(&export, rows);
+        let out = o365scan()
+            .args(["-q", "--format", "json", "--geoip", CITY, "--geoip", ASN])
+            .arg(&export)
+            .output()
+            .unwrap();
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let r = run("dual.csv", &dual);
+    assert!(common::findings_of(&r, "logon-impossible-travel").is_empty());
+    let r = run("concurrent.csv", &concurrent);
+    let new_ip = common::findings_of(&r, "logon-new-ip");
+    assert_eq!(new_ip.len(), 1);
+    assert_eq!(new_ip[0]["level"], "medium", "not joined to the busy owner");
+}

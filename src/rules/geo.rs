@@ -121,7 +121,10 @@ fn is_hosting(settings: &Settings, info: &IpInfo) -> bool {
     let id = HostingProvider.id();
     let listed = info.asn.is_some_and(|asn| {
         let asns = settings.keywords(id, p::ASNS);
-        asns.words().contains(&asn.to_string())
+        // `AS14061` or `14061`, as the analyst wrote it.
+        asns.words()
+            .iter()
+            .any(|w| crate::indicators::asn_number(w) == Some(asn))
     });
     let named = info
         .org
@@ -192,11 +195,22 @@ impl Rule for ImpossibleTravel {
                 let [(a, pa), (b, pb)] = pair else { continue };
                 let actor = |l: &GeoLogon<'_>| ctx.actor(l.record);
                 let known = |l: &GeoLogon<'_>| actor(l).is_some_and(|x| x.is_known());
-                if a.ip == b.ip || (known(a) && known(b)) {
+                // One client session's two addresses are a dual-stack device
+                // alternating IPv4 and IPv6 (which a database may place
+                // cities apart) or a proxy, not a journey; two known actors
+                // are the owner's devices.
+                let same_session = {
+                    let (sa, sb) = (
+                        ctx.activity(a.record).session,
+                        ctx.activity(b.record).session,
+                    );
+                    !sa.is_empty() && sa == sb
+                };
+                if a.ip == b.ip || same_session || (known(a) && known(b)) {
                     continue;
                 }
-                let slack =
-                    f64::from(a.info.accuracy_km.unwrap_or(0) + b.info.accuracy_km.unwrap_or(0));
+                let radius = |l: &GeoLogon<'_>| f64::from(l.info.accuracy_km.unwrap_or(0));
+                let slack = radius(a) + radius(b);
                 let km = (distance_km(*pa, *pb) - slack).max(0.0);
                 let seconds = (ctx.activity(b.record).time - ctx.activity(a.record).time)
                     .num_seconds()
@@ -226,10 +240,14 @@ impl Rule for ImpossibleTravel {
                 rows.sort_unstable();
                 rows.dedup();
                 let first = &journeys[0];
+                let apart = if first.minutes < 1.0 {
+                    format!("{:.0} seconds", first.minutes * 60.0)
+                } else {
+                    format!("{:.0} minutes", first.minutes)
+                };
                 let mut summary = format!(
-                    "Logons {:.0} km apart (less the databases' accuracy) {:.0} minutes apart, {:.0} km/h: {} then {}",
+                    "Logons {:.0} km apart (less the databases' accuracy) {apart} apart, {:.0} km/h: {} then {}",
                     first.km,
-                    first.minutes,
                     first.kmh,
                     where_from(first.from),
                     where_from(first.to)

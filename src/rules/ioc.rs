@@ -104,7 +104,7 @@ fn matches(ctx: &Ctx<'_>, records: Records, ioc: &Indicator) -> Vec<usize> {
 }
 
 fn is_match(ctx: &Ctx<'_>, a: &Rec<'_>, kind: &Ioc) -> bool {
-    let ip = || a.client_ip().and_then(|ip| ip.trim().parse().ok());
+    let ip = || a.client_ip().and_then(|ip| crate::net::address(&ip));
     match kind {
         Ioc::Ip(want) => ip() == Some(*want),
         Ioc::Cidr(block) => ip().is_some_and(|ip| block.contains(ip)),
@@ -113,7 +113,7 @@ fn is_match(ctx: &Ctx<'_>, a: &Rec<'_>, kind: &Ioc) -> bool {
             .is_some_and(|ua| ua.to_lowercase().contains(text.as_str())),
         Ioc::Sender(address) => a
             .sender()
-            .is_some_and(|s| s.trim().eq_ignore_ascii_case(address)),
+            .is_some_and(|s| indicators::address_of(&s).to_lowercase() == *address),
         Ioc::Domain(domain) => a.sender().is_some_and(|s| in_domain(&s, domain)),
         Ioc::Subject(phrase) => a
             .subject()
@@ -130,10 +130,10 @@ fn is_match(ctx: &Ctx<'_>, a: &Rec<'_>, kind: &Ioc) -> bool {
 
 /// Whether `sender`'s domain is `domain` or a subdomain of it.
 fn in_domain(sender: &str, domain: &str) -> bool {
-    let Some((_, host)) = sender.trim().rsplit_once('@') else {
+    let Some((_, host)) = indicators::address_of(sender).rsplit_once('@') else {
         return false;
     };
-    let host = host.trim_end_matches('>').to_ascii_lowercase();
+    let host = host.to_lowercase();
     host == domain || host.ends_with(&format!(".{domain}"))
 }
 
