@@ -294,6 +294,34 @@ fn csv_export_neutralises_formulas() {
     );
 }
 
+/// Timesketch is not a spreadsheet: its profile keeps the exported text,
+/// with no apostrophe in front (the plain timeline has it, above).
+#[test]
+fn timesketch_csv_keeps_the_text_as_exported() {
+    let dir = scratch("sketch-formulas");
+    let path = dir.join("ts.csv");
+    o365scan()
+        .args(["-q", "--timesketch", "--timeline"])
+        .arg(&path)
+        .arg(HOSTILE)
+        .assert()
+        .code(0);
+    let mut reader = csv::Reader::from_path(&path).unwrap();
+    let subject = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "subject")
+        .unwrap();
+    let subjects: Vec<String> = reader
+        .records()
+        .map(|r| r.unwrap()[subject].to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    assert_eq!(subjects[0], "=HYPERLINK(\"http://evil.example\",\"click\")");
+    assert_eq!(subjects[2], "-2+3");
+}
+
 #[test]
 fn terminal_escapes_never_reach_the_table() {
     let out = o365scan().arg(HOSTILE).output().unwrap();

@@ -424,7 +424,18 @@ fn csv_writer<W: Write>(out: W, timesketch: bool, geo: bool) -> io::Result<csv::
 /// The row as CSV cells, every data cell formula-neutralised, written one
 /// by one (a million rows: no per-cell copies).
 fn write_csv_row<W: Write>(w: &mut csv::Writer<W>, r: &Row<'_>) -> csv::Result<()> {
-    let mut cell = |text: &str| w.write_field(escape::csv_cell(text).as_bytes());
+    // Timesketch is not a spreadsheet: its profile keeps the text as the
+    // export has it; the plain timeline, which analysts open in Excel,
+    // neutralises formulas.
+    let spreadsheet = r.sketch.is_none();
+    let mut cell = |text: &str| {
+        let text = if spreadsheet {
+            escape::csv_cell(text)
+        } else {
+            Cow::Borrowed(text)
+        };
+        w.write_field(text.as_bytes())
+    };
     if let Some(s) = &r.sketch {
         cell(&s.message)?;
         cell(&s.datetime)?;
