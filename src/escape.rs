@@ -8,7 +8,7 @@ use std::borrow::Cow;
 /// Characters that change how a terminal renders what follows: C0/C1
 /// controls and DEL (`char::is_control`), bidi controls (Trojan Source) and
 /// zero-width characters that hide text.
-fn is_dangerous(c: char) -> bool {
+pub(crate) fn is_dangerous(c: char) -> bool {
     c.is_control()
         || matches!(c,
             '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'

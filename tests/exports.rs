@@ -366,3 +366,20 @@ fn completions_and_man_page() {
         .code(0)
         .stdout(predicate::str::contains(".TH o365scan 1"));
 }
+
+/// Bidi overrides and zero-width characters are shown in the HTML report as
+/// the terminal shows them, so they cannot reorder or hide evidence.
+#[test]
+fn html_shows_invisible_characters_visibly() {
+    let dir = scratch("html-bidi");
+    let path = dir.join("r.html");
+    o365scan()
+        .args(["-q", "--html"])
+        .arg(&path)
+        .arg(HOSTILE)
+        .assert()
+        .code(0);
+    let html = fs::read_to_string(&path).unwrap();
+    assert!(!html.contains('\u{202e}'), "raw right-to-left override");
+    assert!(html.contains(r"\u{202e}"), "shown visibly");
+}

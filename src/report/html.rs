@@ -112,7 +112,10 @@ pub fn escape_html(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
-            c if c.is_control() && c != '\n' && c != '\t' => {
+            // Controls, bidi overrides and zero-width characters shown as
+            // the terminal shows them (`escape.rs`): a right-to-left
+            // override must not reorder the evidence on the page.
+            c if crate::escape::is_dangerous(c) && c != '\n' && c != '\t' => {
                 let _ = write!(out, "\\u{{{:x}}}", c as u32);
             }
             c => out.push(c),
