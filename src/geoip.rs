@@ -178,8 +178,8 @@ struct IpinfoRecord {
 }
 
 /// What the databases say of one IP. Fields a database does not give stay
-/// empty; several databases fill each other's gaps (the first to give a
-/// field wins).
+/// empty; several databases fill each other's gaps, the place from one
+/// and the network from one ([`IpInfo::fill_from`]).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct IpInfo {
     /// ISO 3166 code, `DE`.
@@ -285,6 +285,15 @@ impl IpInfo {
         .collect()
     }
 
+    /// `AS3320 Deutsche Telekom AG`, or what of it is known.
+    pub fn network(&self) -> Option<String> {
+        match (self.asn, &self.org) {
+            (Some(n), Some(org)) => Some(format!("AS{n} {org}")),
+            (Some(n), None) => Some(format!("AS{n}")),
+            (None, org) => org.clone(),
+        }
+    }
+
     /// `DE Germany, Frankfurt am Main · AS3320 Deutsche Telekom AG`, for
     /// people.
     pub fn describe(&self) -> String {
@@ -298,13 +307,7 @@ impl IpInfo {
         if let Some(city) = &self.city {
             text.push_str(&format!(", {city}"));
         }
-        let network = match (self.asn, &self.org) {
-            (Some(n), Some(org)) => Some(format!("AS{n} {org}")),
-            (Some(n), None) => Some(format!("AS{n}")),
-            (None, Some(org)) => Some(org.clone()),
-            (None, None) => None,
-        };
-        match network {
+        match self.network() {
             Some(n) if text.is_empty() => n,
             Some(n) => format!("{text} · {n}"),
             None => text,

@@ -258,7 +258,7 @@ fn infer(value: &str) -> Option<String> {
     let v = value.to_ascii_lowercase();
     let kind = if value.contains('/') && Block::parse(value).is_ok() {
         "cidr"
-    } else if net::address(value).is_some() || looks_like_address(value) {
+    } else if net::address(value).is_some() || net::looks_like_address(value) {
         "ip"
     } else if v.starts_with("as") && v.len() > 2 && v[2..].bytes().all(|b| b.is_ascii_digit()) {
         "asn"
@@ -275,18 +275,6 @@ fn infer(value: &str) -> Option<String> {
         return None;
     };
     Some(kind.to_string())
-}
-
-/// Text made of what addresses are made of: digits and dots, or hex
-/// digits, colons and dots with two colons (a typo in an address, not a
-/// phrase with a colon like `Re: invoice`).
-fn looks_like_address(value: &str) -> bool {
-    let v4 = value.contains('.') && value.bytes().all(|b| b.is_ascii_digit() || b == b'.');
-    let v6 = value.matches(':').count() >= 2
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
-    v4 || v6
 }
 
 /// `AS14061`, `as14061` or `14061` as a number.

@@ -73,11 +73,24 @@ pub(crate) fn address(text: &str) -> Option<IpAddr> {
     Some(ip.to_canonical())
 }
 
-/// Text meant as an address: digits and dots with a dot, or anything with
-/// a colon (a session id is a GUID: hex digits and dashes).
+/// Text meant as an address where the alternative is a session id
+/// (`--actor`): digits and dots with a dot, or anything with a colon (a
+/// session id is a GUID: hex digits and dashes, never a colon).
 pub(crate) fn looks_like_ip(text: &str) -> bool {
     let v4 = text.contains('.') && text.chars().all(|c| c.is_ascii_digit() || c == '.');
     v4 || text.contains(':')
+}
+
+/// Text meant as an address where the alternative is a phrase (`--ioc`):
+/// digits and dots, or hex digits, colons and dots with two colons (a typo
+/// in an address, not a phrase with a colon like `Re: invoice`).
+pub(crate) fn looks_like_address(value: &str) -> bool {
+    let v4 = value.contains('.') && value.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+    let v6 = value.matches(':').count() >= 2
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
+    v4 || v6
 }
 
 #[cfg(test)]

@@ -339,11 +339,7 @@ fn ips(page: &mut String, report: &Report<'_>) {
                 ];
                 place.into_iter().flatten().collect::<Vec<_>>().join(" · ")
             });
-            let network = info.and_then(|i| match (i.asn, &i.org) {
-                (Some(n), Some(org)) => Some(format!("AS{n} {org}")),
-                (Some(n), None) => Some(format!("AS{n}")),
-                (None, org) => org.clone(),
-            });
+            let network = info.and_then(|i| i.network());
             let _ = write!(
                 page,
                 "<td>{}</td><td>{}</td>",

@@ -266,7 +266,7 @@ fn row<'a>(
     };
     Row {
         sketch: timesketch.then(|| Sketch {
-            message: message(report, i),
+            message: message(report, i, &item),
             datetime: clock::format(a.time),
             timestamp: a.time.timestamp_micros(),
             timestamp_desc: TIMESTAMP_DESC,
@@ -350,9 +350,10 @@ impl<'a> ItemFacts<'a> {
 }
 
 /// One readable line: "SearchResult by Web from 1.2.3.4: query 'wire transfer'".
-fn message(report: &Report<'_>, i: usize) -> String {
+/// `item`: what the catalogue says of the row's message (resolved once
+/// per row, for the row's columns and this line alike).
+fn message(report: &Report<'_>, i: usize, item: &ItemFacts<'_>) -> String {
     let a = report.timeline.rec(i);
-    let item = ItemFacts::of(report, i);
     let mut m = format!("{} by {}", a.kind_name(), a.app_name());
     if let Some(ip) = report.ips.ip(i) {
         m.push_str(&format!(" from {ip}"));
@@ -366,12 +367,12 @@ fn message(report: &Report<'_>, i: usize) -> String {
         a.sender().map(|s| format!("sender {s}")),
         a.subject()
             .is_none()
-            .then_some(item.subject)
+            .then_some(item.subject.as_ref())
             .flatten()
             .map(|s| format!("message '{s}'")),
         a.sender()
             .is_none()
-            .then_some(item.sender)
+            .then_some(item.sender.as_ref())
             .flatten()
             .map(|s| format!("from {s}")),
         a.folder().map(|f| format!("folder {f}")),

@@ -42,7 +42,7 @@ impl Rule for IocMatch {
                 let summary = format!(
                     "Indicator {} found: {} ({})",
                     ioc.describe(),
-                    plural(rows.len(), what(&ioc.kind), whats(&ioc.kind)),
+                    plural(rows.len(), rows_of(&ioc.kind).one, rows_of(&ioc.kind).many),
                     origin(ioc)
                 );
                 out.push(ctx.finding(self, Level::High, &rows, summary, |i| {
@@ -57,48 +57,54 @@ fn origin(ioc: &Indicator) -> String {
     format!("{}:{}", ioc.path, ioc.line)
 }
 
-/// What one matching row is, for the summary.
-fn what(kind: &Ioc) -> &'static str {
-    match kind {
-        Ioc::Ip(_) | Ioc::Cidr(_) | Ioc::UserAgent(_) | Ioc::Asn(_) => "logon",
-        Ioc::Sender(_) | Ioc::Domain(_) | Ioc::Subject(_) => "message row",
-        Ioc::Search(_) => "search",
-    }
+/// The rows an indicator is looked for in: one place says which, for the
+/// search and for the summary's words.
+struct Rows {
+    kinds: &'static [Kind],
+    one: &'static str,
+    many: &'static str,
 }
 
-fn whats(kind: &Ioc) -> &'static str {
-    match kind {
-        Ioc::Ip(_) | Ioc::Cidr(_) | Ioc::UserAgent(_) | Ioc::Asn(_) => "logons",
-        Ioc::Sender(_) | Ioc::Domain(_) | Ioc::Subject(_) => "message rows",
-        Ioc::Search(_) => "searches",
-    }
-}
+const LOGONS: Rows = Rows {
+    kinds: &[Kind::ServerLogon, Kind::Logon],
+    one: "logon",
+    many: "logons",
+};
 
 /// The types whose rows name a sender or subject.
-const MESSAGE_KINDS: &[Kind] = &[
-    Kind::MessageDelivered,
-    Kind::MarkAsRead,
-    Kind::Reply,
-    Kind::ReplyAll,
-    Kind::Forward,
-];
+const MESSAGES: Rows = Rows {
+    kinds: &[
+        Kind::MessageDelivered,
+        Kind::MarkAsRead,
+        Kind::Reply,
+        Kind::ReplyAll,
+        Kind::Forward,
+    ],
+    one: "message row",
+    many: "message rows",
+};
 
-const SEARCH_KINDS: &[Kind] = &[
-    Kind::SearchResult,
-    Kind::SearchSuggestionsDisplay,
-    Kind::SearchSuggestionDisplay,
-];
+const SEARCHES: Rows = Rows {
+    kinds: &[
+        Kind::SearchResult,
+        Kind::SearchSuggestionsDisplay,
+        Kind::SearchSuggestionDisplay,
+    ],
+    one: "search",
+    many: "searches",
+};
+
+fn rows_of(kind: &Ioc) -> &'static Rows {
+    match kind {
+        Ioc::Ip(_) | Ioc::Cidr(_) | Ioc::UserAgent(_) | Ioc::Asn(_) => &LOGONS,
+        Ioc::Sender(_) | Ioc::Domain(_) | Ioc::Subject(_) => &MESSAGES,
+        Ioc::Search(_) => &SEARCHES,
+    }
+}
 
 /// The rows of `records` that match `ioc`, in time order.
 fn matches(ctx: &Ctx<'_>, records: Records, ioc: &Indicator) -> Vec<usize> {
-    let kinds: &[Kind] = match ioc.kind {
-        Ioc::Ip(_) | Ioc::Cidr(_) | Ioc::UserAgent(_) | Ioc::Asn(_) => {
-            &[Kind::ServerLogon, Kind::Logon]
-        }
-        Ioc::Sender(_) | Ioc::Domain(_) | Ioc::Subject(_) => MESSAGE_KINDS,
-        Ioc::Search(_) => SEARCH_KINDS,
-    };
-    ctx.each_of_kinds(records, kinds)
+    ctx.each_of_kinds(records, rows_of(&ioc.kind).kinds)
         .filter(|&i| is_match(ctx, &ctx.activity(i), &ioc.kind))
         .collect()
 }
