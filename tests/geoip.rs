@@ -89,9 +89,7 @@ fn an_ip_no_database_knows_is_unknown_not_an_error() {
 
 #[test]
 fn every_place_an_ip_is_shown_says_where_it_is() {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("geoip-outputs");
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
+    let dir = common::scratch_dir("geoip-outputs");
     let out = o365scan()
         .args(["-q", "--geoip", CITY, "--geoip", ASN, "--timeline"])
         .arg(dir.join("tl.csv"))
@@ -150,9 +148,7 @@ fn a_missing_or_foreign_database_is_exit_66_naming_it() {
 
 #[test]
 fn asn_indicators_match_through_the_asn_database() {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("geoip-asn-ioc");
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
+    let dir = common::scratch_dir("geoip-asn-ioc");
     let iocs = dir.join("iocs.txt");
     fs::write(&iocs, "AS14061\thosting provider seen in case 42\n").unwrap();
     let with = |db: Option<&str>| {
@@ -180,9 +176,7 @@ fn asn_indicators_match_through_the_asn_database() {
 /// week of history: nothing above low, with the databases as without.
 #[test]
 fn a_carrier_pool_rotating_within_one_as_stays_low() {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("geoip-carrier");
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
+    let dir = common::scratch_dir("geoip-carrier");
     const PHONE: &str = "Android-Mail/7.10.31.191018519.release";
     const CHROME: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/66.0.3359.181 Safari/537.36";
     let times: Vec<(String, String)> = (1..=12)
@@ -193,24 +187,10 @@ fn a_carrier_pool_rotating_within_one_as_stays_low() {
             )
         })
         .collect();
-    let home = [
-        ("Result", "Success"),
-        ("UserName", "u@contoso.example"),
-        ("ClientIP", "81.2.69.142"),
-        ("UserAgent", CHROME),
-    ];
-    let manchester = [
-        ("Result", "Success"),
-        ("UserName", "u@contoso.example"),
-        ("ClientIP", "94.197.121.4"),
-        ("UserAgent", PHONE),
-    ];
-    let leeds = [
-        ("Result", "Success"),
-        ("UserName", "u@contoso.example"),
-        ("ClientIP", "94.197.201.9"),
-        ("UserAgent", PHONE),
-    ];
+    let logon = |ip, ua| common::logon_props(ip, ua, "u@contoso.example");
+    let home = logon("81.2.69.142", CHROME);
+    let manchester = logon("94.197.121.4", PHONE);
+    let leeds = logon("94.197.201.9", PHONE);
     let mut rows: Vec<common::TestRow<'_>> = Vec::new();
     for (n, (morning, noon)) in times.iter().enumerate() {
         rows.push((morning, "Web", "ServerLogon", "", "s-home", &home));
@@ -278,19 +258,10 @@ fn geolite2_city_of_2018_places_the_sample_when_installed() {
 /// without a database a new actor (medium), with one the owner's (low).
 #[test]
 fn a_new_network_in_a_known_actors_as_is_the_same_family() {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("geoip-as-family");
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
+    let dir = common::scratch_dir("geoip-as-family");
     const CHROME_66: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/66.0.3359.181 Safari/537.36";
     const CHROME_67: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/67.0.3396.87 Safari/537.36";
-    let logon = |ip: &'static str, ua: &'static str| {
-        [
-            ("Result", "Success"),
-            ("UserName", "u@contoso.example"),
-            ("ClientIP", ip),
-            ("UserAgent", ua),
-        ]
-    };
+    let logon = |ip, ua| common::logon_props(ip, ua, "u@contoso.example");
     let (tethered, other_pool) = (
         logon("94.197.121.4", CHROME_66),
         logon("176.250.10.10", CHROME_67),
@@ -339,19 +310,10 @@ fn a_new_network_in_a_known_actors_as_is_the_same_family() {
 /// is not joined to the owner by the AS.
 #[test]
 fn dual_stack_is_not_travel_and_a_concurrent_device_is_not_the_owner() {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("geoip-concurrent");
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
+    let dir = common::scratch_dir("geoip-concurrent");
     const CHROME_66: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/66.0.3359.181 Safari/537.36";
     const CHROME_67: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/67.0.3396.87 Safari/537.36";
-    let logon = |ip: &'static str, ua: &'static str| {
-        [
-            ("Result", "Success"),
-            ("UserName", "u@contoso.example"),
-            ("ClientIP", ip),
-            ("UserAgent", ua),
-        ]
-    };
+    let logon = |ip, ua| common::logon_props(ip, ua, "u@contoso.example");
     let (v4, v6) = (
         logon("81.2.69.142", CHROME_66),
         logon("2001:db8::5", CHROME_66),

@@ -9,22 +9,13 @@ use std::path::{Path, PathBuf};
 
 const CHROME: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/66.0.3359.181 Safari/537.36";
 
-fn logon<'a>(ip: &'a str, ua: &'a str, user: &'a str) -> [(&'a str, &'a str); 4] {
-    [
-        ("Result", "Success"),
-        ("UserName", user),
-        ("ClientIP", ip),
-        ("UserAgent", ua),
-    ]
-}
-
 /// Two mailboxes: Alice's with the intruder's VPS and the look-alike
 /// vendor's mail; Bob's with a script from the hosting block; and near
 /// misses in both.
 fn case(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     let alice = dir.join("alice.csv");
-    let alice_logon = logon("203.0.113.7", CHROME, "alice@contoso.example");
-    let alice_near = logon("203.0.113.8", CHROME, "alice@contoso.example");
+    let alice_logon = common::logon_props("203.0.113.7", CHROME, "alice@contoso.example");
+    let alice_near = common::logon_props("203.0.113.8", CHROME, "alice@contoso.example");
     write_export(
         &alice,
         &[
@@ -69,12 +60,12 @@ fn case(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
         ],
     );
     let bob = dir.join("bob.csv");
-    let bob_script = logon(
+    let bob_script = common::logon_props(
         "198.51.100.23",
         "python-requests/2.18.4",
         "bob@contoso.example",
     );
-    let bob_home = logon("198.51.101.23", CHROME, "bob@contoso.example");
+    let bob_home = common::logon_props("198.51.101.23", CHROME, "bob@contoso.example");
     write_export(
         &bob,
         &[
@@ -107,10 +98,7 @@ fn case(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("ioc-{name}"));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    dir
+    common::scratch_dir(&format!("ioc-{name}"))
 }
 
 #[test]

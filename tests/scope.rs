@@ -90,24 +90,7 @@ impl Export {
     }
 
     fn write(&self, path: &Path) {
-        let mut w = csv::WriterBuilder::new()
-            .terminator(csv::Terminator::Any(b'\n'))
-            .from_path(path)
-            .unwrap();
-        w.write_record([
-            "TimeStamp",
-            "AppIdType",
-            "ActivityIdType",
-            "ActivityItemId",
-            "ActivityCreationTime",
-            "ClientSessionId",
-            "CustomProperties",
-        ])
-        .unwrap();
-        for r in &self.rows {
-            w.write_record(r).unwrap();
-        }
-        w.flush().unwrap();
+        common::write_rows(path, self.rows.iter().cloned());
     }
 }
 
@@ -338,10 +321,7 @@ fn mailbox() -> Export {
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("scope-{name}"));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    dir
+    common::scratch_dir(&format!("scope-{name}"))
 }
 
 /// Runs o365scan on the test mailbox with `args`; returns the directory.

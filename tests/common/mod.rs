@@ -96,6 +96,20 @@ pub(crate) type TestRow<'a> = (
 /// seven columns) from rows of (time, app, kind, item, session, properties);
 /// the creation time is the row's time.
 pub(crate) fn write_export(path: &std::path::Path, rows: &[TestRow<'_>]) {
+    write_rows(
+        path,
+        rows.iter().map(|&(time, app, kind, item, session, props)| {
+            let props: Vec<(&str, String)> =
+                props.iter().map(|&(k, v)| (k, v.to_string())).collect();
+            let dict = o365scan_synth::py_dict(&props);
+            [time, app, kind, item, time, session, dict.as_str()].map(str::to_string)
+        }),
+    );
+}
+
+/// Writes the retriever header and `rows`, seven cells each, as
+/// `csv.DictWriter` quotes them, with `\n` line ends.
+pub(crate) fn write_rows(path: &std::path::Path, rows: impl IntoIterator<Item = [String; 7]>) {
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::Any(b'\n'))
         .from_path(path)
@@ -110,18 +124,28 @@ pub(crate) fn write_export(path: &std::path::Path, rows: &[TestRow<'_>]) {
         "CustomProperties",
     ])
     .unwrap();
-    for (time, app, kind, item, session, props) in rows {
-        let props: Vec<(&str, String)> = props.iter().map(|&(k, v)| (k, v.to_string())).collect();
-        w.write_record([
-            *time,
-            *app,
-            *kind,
-            *item,
-            *time,
-            *session,
-            &o365scan_synth::py_dict(&props),
-        ])
-        .unwrap();
+    for r in rows {
+        w.write_record(&r).unwrap();
     }
     w.flush().unwrap();
+}
+
+/// An empty directory for one test's files, under the test target's
+/// scratch space: `name` must be unique across the test binaries.
+pub(crate) fn scratch_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The properties of a successful `ServerLogon` of `user` from `ip` with
+/// user agent `ua`.
+pub(crate) fn logon_props<'a>(ip: &'a str, ua: &'a str, user: &'a str) -> [(&'a str, &'a str); 4] {
+    [
+        ("Result", "Success"),
+        ("UserName", user),
+        ("ClientIP", ip),
+        ("UserAgent", ua),
+    ]
 }
