@@ -107,7 +107,6 @@ pub struct Cli {
     pub html: Option<PathBuf>,
 
     /// Add Timesketch's fields (message, datetime, timestamp,
-
     /// timestamp_desc, tag) to the timeline.
     #[arg(long, requires = "timeline")]
     pub timesketch: bool,
@@ -142,6 +141,12 @@ pub struct Cli {
     /// and IPinfo Lite layouts). Never any network access.
     #[arg(long, value_name = "FILE.mmdb")]
     pub geoip: Vec<PathBuf>,
+    /// The case reference, shown in every report (table, JSON, HTML).
+    #[arg(long, value_name = "TEXT")]
+    pub case: Option<String>,
+    /// Who ran the analysis, shown in every report (table, JSON, HTML).
+    #[arg(long, value_name = "TEXT")]
+    pub examiner: Option<String>,
     /// Show table times in this zone (IANA name like Europe/London, or an
     /// offset like +01:00). Machine formats stay UTC.
     #[arg(long, value_name = "ZONE")]

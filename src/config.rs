@@ -6,6 +6,7 @@ use crate::error::UsageError;
 use crate::finding::Level;
 use crate::input::ReadOptions;
 pub(crate) use crate::report::Window;
+use crate::report::CaseInfo;
 pub(crate) use crate::report::{Format, Style, TABLE_WIDTH, TimelineFormat, TimelineOptions, Zone};
 use crate::rules::{self, Settings};
 use crate::scope::{Selection, Selector};
@@ -70,6 +71,8 @@ pub(crate) struct Config {
     pub ioc_files: Vec<PathBuf>,
     /// `--geoip` databases, opened by `run`.
     pub geoip_files: Vec<PathBuf>,
+    /// `--case`, `--examiner` and when the run happened.
+    pub case: CaseInfo,
 }
 
 /// Where and how the scope's rows are written.
@@ -116,7 +119,13 @@ impl Config {
         let timeline = timeline_out(cli)?;
         let stdout_is_report =
             cli.output.is_none() && timeline.as_ref().is_none_or(|t| t.path.is_some());
+        let case = CaseInfo {
+            reference: cli.case.clone(),
+            examiner: cli.examiner.clone(),
+            generated: generated_at()?,
+        };
         Ok(Config {
+            case,
             files: cli.files.clone(),
             format: cli.format.into(),
             style: style(cli, stdout_is_report)?,
@@ -284,4 +293,24 @@ mod tests {
         assert_eq!(crate::clock::format(to), "2018-06-20T23:59:59.999999Z");
         assert!(parse_bound("--to", "20/06/2018", true).is_err());
     }
+}
+
+/// When the report is produced: now, or `SOURCE_DATE_EPOCH` (seconds since
+/// 1970, the reproducible-builds convention) so that two runs give the
+/// same HTML bytes. Only the HTML report shows it; the JSON report stays a
+/// function of the input.
+fn generated_at() -> Result<DateTime<Utc>, UsageError> {
+    let Some(raw) = std::env::var_os("SOURCE_DATE_EPOCH") else {
+        return Ok(Utc::now());
+    };
+    let text = raw.to_string_lossy();
+    text.trim()
+        .parse::<i64>()
+        .ok()
+        .and_then(|s| DateTime::from_timestamp(s, 0))
+        .ok_or_else(|| {
+            UsageError(format!(
+                "SOURCE_DATE_EPOCH is '{text}': expected whole seconds since 1970-01-01 UTC"
+            ))
+        })
 }

@@ -114,6 +114,9 @@ pub struct InputSummary {
     pub missing_final_newline: bool,
     /// Line of each dropped duplicate and the line it repeats.
     pub duplicate_lines: Vec<(u64, u64)>,
+    /// SHA-256 and size of the whole file as read (every account of a
+    /// pasted file carries its file's); `None` only before reading ends.
+    pub custody: Option<crate::input::digest::Custody>,
     pub first: Option<DateTime<Utc>>,
     pub last: Option<DateTime<Utc>>,
 }

@@ -83,7 +83,10 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
     // --rules choose what is shown.
     let scope = analysis.scope(&config.selection, config.window);
     select(&mut analysis.findings, &config);
-    let report = analysis.report(config.window).with_scope(&scope);
+    let report = analysis
+        .report(config.window)
+        .with_scope(&scope)
+        .with_case(&config.case);
     write_outputs(&report, &config)?;
     if !config.quiet && config.format != report::Format::Table {
         eprintln!(

@@ -142,9 +142,65 @@ fn table_report_names_counts_and_ips() {
 fn table_fits_80_columns() {
     let out = o365scan().arg(SAMPLE).output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
-    for line in text.lines() {
+    // The evidence hashes are `sha256sum` lines (64 hex digits, two
+    // spaces, the path) so they can be checked with `sha256sum -c`:
+    // wrapping them would break that.
+    let is_hash_line = |l: &str| l.len() > 66 && l.as_bytes()[..64].iter().all(u8::is_ascii_hexdigit);
+    for line in text.lines().filter(|l| !is_hash_line(l)) {
         assert!(line.chars().count() <= 80, "too wide: {line}");
     }
+}
+
+/// The table's evidence lines are what `sha256sum` prints for the files,
+/// and the JSON report carries the same hash and the file's size.
+#[test]
+fn evidence_hashes_equal_sha256sum() {
+    use sha2::{Digest, Sha256};
+    let bytes = fs::read(SAMPLE).unwrap();
+    let hex: String = Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let table = o365scan().arg(SAMPLE).output().unwrap();
+    let table = String::from_utf8(table.stdout).unwrap();
+    assert!(table.contains(&format!("{hex}  {SAMPLE}\n")), "{table}");
+    let json = o365scan()
+        .args(["--format", "json", SAMPLE])
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(doc["inputs"][0]["sha256"], hex.as_str());
+    assert_eq!(doc["inputs"][0]["bytes"], bytes.len() as u64);
+    // The same through standard input and through a UTF-16 file, which
+    // are read differently: the hash is of the bytes, not of the text.
+    let mut utf16 = vec![0xFF, 0xFE];
+    for u in String::from_utf8(bytes.clone()).unwrap().encode_utf16() {
+        utf16.extend_from_slice(&u.to_le_bytes());
+    }
+    let dir = std::env::temp_dir().join(format!("o365scan-custody-{}", std::process::id()));
+    fs::create_dir_all(&dir).unwrap();
+    let wide = dir.join("utf16.csv");
+    fs::write(&wide, &utf16).unwrap();
+    let json = o365scan()
+        .args(["--format", "json"])
+        .arg(&wide)
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let wide_hex: String = Sha256::digest(&utf16)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(doc["inputs"][0]["sha256"], wide_hex.as_str());
+    assert_eq!(doc["inputs"][0]["bytes"], utf16.len() as u64);
+    let json = o365scan()
+        .args(["--format", "json", "-"])
+        .write_stdin(bytes.clone())
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(doc["inputs"][0]["sha256"], hex.as_str());
+    let _ = fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -502,4 +558,68 @@ fn jsonl_prints_one_finding_per_line() {
         })
         .collect();
     assert_eq!(rules, rule_ids(&[]));
+}
+
+/// `--case` and `--examiner` reach the table, JSON and HTML reports; the
+/// HTML says when it was made, and `SOURCE_DATE_EPOCH` fixes that time so
+/// two runs give the same bytes.
+#[test]
+fn case_and_examiner_in_every_report_and_reproducible_html() {
+    let dir = std::env::temp_dir().join(format!("o365scan-case-{}", std::process::id()));
+    fs::create_dir_all(&dir).unwrap();
+    let case = ["--case", "BEC-2026-041 <acme>", "--examiner", "J. Doe"];
+    let table = o365scan().args(case).arg(SAMPLE).output().unwrap();
+    let table = String::from_utf8(table.stdout).unwrap();
+    assert!(table.contains("BEC-2026-041 <acme>") && table.contains("J. Doe"));
+    let json = o365scan()
+        .args(case)
+        .args(["--format", "json", SAMPLE])
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(doc["case"]["reference"], "BEC-2026-041 <acme>");
+    assert_eq!(doc["case"]["examiner"], "J. Doe");
+    let html = |name: &str, epoch: &str| {
+        let path = dir.join(name);
+        o365scan()
+            .env("SOURCE_DATE_EPOCH", epoch)
+            .args(case)
+            .args(["-q", "--force", "--html"])
+            .arg(&path)
+            .arg(SAMPLE)
+            .assert()
+            .code(0);
+        fs::read(path).unwrap()
+    };
+    let first = html("a.html", "1780000000");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let second = html("b.html", "1780000000");
+    assert!(first == second, "SOURCE_DATE_EPOCH runs differ");
+    let page = String::from_utf8(first).unwrap();
+    assert!(page.contains("BEC-2026-041 &lt;acme&gt;"));
+    assert!(page.contains("2026-05-28 20:26:40 UTC by o365scan"));
+    let other = String::from_utf8(html("c.html", "1780000060")).unwrap();
+    assert!(other.contains("2026-05-28 20:27:40 UTC"));
+    o365scan()
+        .env("SOURCE_DATE_EPOCH", "yesterday")
+        .arg(SAMPLE)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("SOURCE_DATE_EPOCH"));
+    let _ = fs::remove_dir_all(&dir);
+}
+
+/// Each finding's level as a number (0–4) for `jq 'select(.severity >= 3)'`.
+#[test]
+fn json_findings_carry_numeric_severity() {
+    let json = o365scan()
+        .args(["--format", "json", SAMPLE])
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let levels = ["informational", "low", "medium", "high", "critical"];
+    for f in doc["findings"].as_array().unwrap() {
+        let n = f["severity"].as_u64().unwrap() as usize;
+        assert_eq!(levels[n], f["level"]);
+    }
 }

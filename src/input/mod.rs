@@ -6,6 +6,7 @@
 
 mod accounts;
 mod decode;
+pub mod digest;
 mod header;
 mod order;
 mod parallel;
@@ -185,6 +186,7 @@ fn read_from<R: Read + Send + 'static>(
         line,
         source,
     };
+    let (source, hasher) = digest::hashing(source);
     let (encoding, text) =
         decode::sniff(BufReader::with_capacity(1 << 16, source)).map_err(|e| read_err(1, e))?;
     let mut records = Records::new(text);
@@ -237,6 +239,9 @@ fn read_from<R: Read + Send + 'static>(
         return Err(InputError::NoRows { path: path.into() });
     }
     reader.summary.missing_final_newline = records.missing_final_newline;
+    // The source has ended; dropping it lets the hash finish.
+    drop(records);
+    reader.summary.custody = Some(hasher.finish());
     Ok(reader.finish(held.filter(|_| !in_memory), opts))
 }
 
@@ -375,6 +380,7 @@ impl<'p> FileReader<'p> {
             implausible_times: 0,
             missing_final_newline: false,
             duplicate_lines: Vec::new(),
+            custody: None,
             first: None,
             last: None,
         };

@@ -191,10 +191,28 @@ fn case(page: &mut String, report: &Report<'_>) {
         _ => "no records".into(),
     };
     page.push_str("<section id=\"case\"><h2>Case</h2><table class=\"facts\">");
-    for s in tl.inputs() {
+    let case = report.case;
+    for (name, value) in [
+        ("Case reference", case.and_then(|c| c.reference.as_deref())),
+        ("Examiner", case.and_then(|c| c.examiner.as_deref())),
+    ] {
         let _ = write!(
             page,
-            "<tr><td>File</td><td><code>{}</code><br>mailbox {} · {} · {} rows = {} records + {} rejected + {} duplicates</td></tr>",
+            "<tr><td>{name}</td><td>{}</td></tr>",
+            value.map_or_else(|| "<span class=\"note\">not given</span>".to_string(), escape_html)
+        );
+    }
+    for s in tl.inputs() {
+        let custody = s.custody.map_or_else(String::new, |c| {
+            format!(
+                "<br>SHA-256 <code class=\"hash\">{}</code> · {} bytes",
+                c.hex(),
+                c.bytes
+            )
+        });
+        let _ = write!(
+            page,
+            "<tr><td>File</td><td><code class=\"long\">{}</code><br>mailbox {} · {} · {} rows = {} records + {} rejected + {} duplicates{custody}</td></tr>",
             escape_html(&s.path),
             escape_html(&s.mailbox),
             s.encoding.as_str(),
@@ -209,6 +227,14 @@ fn case(page: &mut String, report: &Report<'_>) {
         "<tr><td>Time span</td><td>{}</td></tr>",
         escape_html(&span)
     );
+    if let Some(c) = case {
+        let _ = write!(
+            page,
+            "<tr><td>Report produced</td><td>{} UTC by o365scan {}</td></tr>",
+            human(c.generated),
+            env!("CARGO_PKG_VERSION")
+        );
+    }
     if report.window.is_set() {
         let _ = write!(
             page,

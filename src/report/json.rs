@@ -21,6 +21,8 @@ pub(super) const MAX_EVIDENCE: usize = crate::finding::DETAILED_EVIDENCE;
 struct Document<'a> {
     schema: &'static str,
     tool: Tool,
+    /// `--case` and `--examiner`, null when not given.
+    case: JsonCase<'a>,
     inputs: Vec<Input<'a>>,
     records: u64,
     rejected: u64,
@@ -44,6 +46,12 @@ struct Document<'a> {
 }
 
 #[derive(Serialize)]
+struct JsonCase<'a> {
+    reference: Option<&'a str>,
+    examiner: Option<&'a str>,
+}
+
+#[derive(Serialize)]
 struct Tool {
     name: &'static str,
     version: &'static str,
@@ -53,6 +61,9 @@ struct Tool {
 struct Input<'a> {
     path: &'a str,
     mailbox: &'a str,
+    /// Of the whole file as read (chain of custody, docs/custody.md).
+    sha256: Option<String>,
+    bytes: Option<u64>,
     encoding: &'static str,
     rows: u64,
     records: u64,
@@ -89,6 +100,9 @@ struct JsonFinding<'a> {
     rule: &'static str,
     title: &'static str,
     level: &'static str,
+    /// The level as a number, 0 (informational) to 4 (critical), for
+    /// `jq 'select(.severity >= 3)'`.
+    severity: u8,
     mailbox: &'a str,
     attack: &'static [&'static str],
     first: String,
@@ -290,6 +304,8 @@ fn document<'a>(report: &'a Report<'a>) -> Document<'a> {
         .map(|s| Input {
             path: &s.path,
             mailbox: &s.mailbox,
+            sha256: s.custody.map(|c| c.hex()),
+            bytes: s.custody.map(|c| c.bytes),
             encoding: s.encoding.as_str(),
             rows: s.rows,
             records: s.records,
@@ -322,6 +338,10 @@ fn document<'a>(report: &'a Report<'a>) -> Document<'a> {
             name: "o365scan",
             version: env!("CARGO_PKG_VERSION"),
         },
+        case: JsonCase {
+            reference: report.case.and_then(|c| c.reference.as_deref()),
+            examiner: report.case.and_then(|c| c.examiner.as_deref()),
+        },
         inputs,
         records: report.records(),
         rejected: report.rejected(),
@@ -349,6 +369,7 @@ fn finding<'a>(report: &'a Report<'a>, f: &'a Finding) -> JsonFinding<'a> {
         rule: f.rule,
         title: f.title,
         level: f.level.as_str(),
+        severity: f.level as u8,
         mailbox: &f.mailbox,
         attack: f.attack,
         first: clock::format(f.first),

@@ -36,6 +36,17 @@ pub enum Format {
 }
 
 /// What every format renders.
+/// Who the report is for and by, and when it was made (docs/custody.md).
+#[derive(Debug, Clone)]
+pub struct CaseInfo {
+    /// `--case`.
+    pub reference: Option<String>,
+    /// `--examiner`.
+    pub examiner: Option<String>,
+    /// Now, or `SOURCE_DATE_EPOCH`; shown by the HTML report only.
+    pub generated: chrono::DateTime<chrono::Utc>,
+}
+
 pub struct Report<'a> {
     pub timeline: &'a Timeline,
     /// Which network each record came from.
@@ -53,6 +64,8 @@ pub struct Report<'a> {
     pub scope: Option<&'a Scope>,
     /// `--geoip`: what the databases say of each IP.
     pub geoip: Option<&'a crate::geoip::GeoIp>,
+    /// `--case`, `--examiner`, and when the report was made.
+    pub case: Option<&'a CaseInfo>,
     /// Which findings cite each record: made on first use, once for the
     /// timeline export and the HTML report alike.
     citations: std::sync::OnceLock<Citations>,
@@ -80,6 +93,7 @@ impl<'a> Report<'a> {
             items: None,
             scope: None,
             geoip: None,
+            case: None,
             citations: std::sync::OnceLock::new(),
         }
     }
@@ -94,6 +108,13 @@ impl<'a> Report<'a> {
     pub fn with_scope(self, scope: &'a Scope) -> Self {
         Report {
             scope: Some(scope),
+            ..self
+        }
+    }
+
+    pub fn with_case(self, case: &'a CaseInfo) -> Self {
+        Report {
+            case: Some(case),
             ..self
         }
     }

@@ -25,6 +25,7 @@ const MAX_SIMILAR_SHOWN: usize = 10;
 
 pub(super) fn write<W: Write>(out: &mut W, report: &Report<'_>, style: &Style) -> io::Result<()> {
     writeln!(out, "{}", header_block(report, style))?;
+    write_custody(out, report)?;
     writeln!(out)?;
     write_findings(out, report, style)?;
     writeln!(out)?;
@@ -33,6 +34,24 @@ pub(super) fn write<W: Write>(out: &mut W, report: &Report<'_>, style: &Style) -
     writeln!(out)?;
     write_ips(out, report, style)?;
     write_rejections(out, report)
+}
+
+/// Each file's SHA-256 as `sha256sum` prints it, so the lines can be
+/// checked with `sha256sum -c` (a file of several accounts once).
+fn write_custody<W: Write>(out: &mut W, report: &Report<'_>) -> io::Result<()> {
+    let mut seen: Vec<&str> = Vec::new();
+    for s in report.timeline.inputs() {
+        let Some(c) = s.custody else { continue };
+        if seen.contains(&s.path.as_str()) {
+            continue;
+        }
+        seen.push(&s.path);
+        if seen.len() == 1 {
+            writeln!(out, "Evidence read, SHA-256 (check with `sha256sum -c`):")?;
+        }
+        writeln!(out, "{}  {}", c.hex(), for_terminal(&s.path))?;
+    }
+    Ok(())
 }
 
 fn new_table(style: &Style) -> Table {
@@ -64,10 +83,19 @@ fn header_block(report: &Report<'_>, style: &Style) -> Table {
         Cell::new(format!("o365scan {}", env!("CARGO_PKG_VERSION"))),
         Cell::new(""),
     ]);
+    if let Some(case) = report.case {
+        for (name, value) in [("Case", &case.reference), ("Examiner", &case.examiner)] {
+            if let Some(v) = value {
+                table.add_row(vec![Cell::new(name), Cell::new(for_terminal(v))]);
+            }
+        }
+    }
     for s in tl.inputs() {
         let detail = format!(
-            "mailbox {} · {} · {} rows = {} records + {} rejected + {} duplicates{}",
+            "mailbox {} · {}{} · {} rows = {} records + {} rejected + {} duplicates{}",
             for_terminal(&s.mailbox),
+            s.custody
+                .map_or_else(String::new, |c| format!("{} bytes · ", c.bytes)),
             s.encoding.as_str(),
             s.rows,
             s.records,

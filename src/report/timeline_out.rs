@@ -7,6 +7,7 @@ use super::{Citations, Report};
 use crate::clock;
 use crate::escape;
 use crate::evidence::{FullRow, Props, RowReader};
+use crate::finding::Level;
 use crate::parallel::{Pool, ordered};
 use serde::Serialize;
 use std::borrow::Cow;
@@ -66,6 +67,8 @@ struct Row<'a> {
     item_received: Option<String>,
     item_resolved: Option<&'static str>,
     item_line: Option<u32>,
+    /// The highest level of the reported findings citing the row.
+    level: Option<&'static str>,
     findings: Vec<&'static str>,
     path: &'a str,
     line: u64,
@@ -117,6 +120,7 @@ const CSV_COLUMNS: &[&str] = &[
     "item_received",
     "item_resolved",
     "item_line",
+    "level",
     "findings",
     "path",
     "line",
@@ -231,30 +235,39 @@ fn for_each_row(
         let raw = readers[a.source().file as usize]
             .row(a)
             .map_err(io::Error::other)?;
-        let cited_by = citing_rules(report, tags, i);
+        let cited_by = citing(report, tags, i);
         f(&row(report, i, &raw, cited_by, opts.timesketch))?;
     }
     Ok(())
 }
 
-/// The ids of the reported findings' rules that cite record `i`, sorted.
-fn citing_rules(report: &Report<'_>, cited: &Citations, i: usize) -> Vec<&'static str> {
-    let mut ids: Vec<&'static str> = cited
-        .of_record(i)
-        .map(|n| report.findings[n].rule)
-        .collect();
-    ids.sort_unstable();
-    ids.dedup();
-    ids
+/// What the reported findings say of record `i`: the highest level among
+/// those citing it, and their rules' ids, sorted.
+struct Cited {
+    level: Option<Level>,
+    rules: Vec<&'static str>,
+}
+
+fn citing(report: &Report<'_>, cited: &Citations, i: usize) -> Cited {
+    let mut level = None;
+    let mut rules: Vec<&'static str> = Vec::new();
+    for f in cited.of_record(i).map(|n| report.findings[n]) {
+        level = level.max(Some(f.level));
+        rules.push(f.rule);
+    }
+    rules.sort_unstable();
+    rules.dedup();
+    Cited { level, rules }
 }
 
 fn row<'a>(
     report: &'a Report<'_>,
     i: usize,
     raw: &'a FullRow,
-    findings: Vec<&'static str>,
+    cited: Cited,
     timesketch: bool,
 ) -> Row<'a> {
+    let findings = cited.rules;
     let tl = report.timeline;
     let a = tl.rec(i);
     let item = ItemFacts::of(report, i);
@@ -301,6 +314,7 @@ fn row<'a>(
         item_received: item.received,
         item_resolved: item.resolved,
         item_line: item.line,
+        level: cited.level.map(Level::as_str),
         findings,
         path: tl.path(&a),
         line: u64::from(a.source().line),
@@ -468,6 +482,7 @@ fn write_csv_row<W: Write>(w: &mut csv::Writer<W>, r: &Row<'_>) -> csv::Result<(
     cell(r.item_received.as_deref().unwrap_or_default())?;
     cell(r.item_resolved.unwrap_or_default())?;
     cell(&r.item_line.map(|l| l.to_string()).unwrap_or_default())?;
+    cell(r.level.unwrap_or_default())?;
     cell(&r.findings.join(" "))?;
     cell(r.path)?;
     cell(&r.line.to_string())?;
