@@ -5,8 +5,8 @@ use crate::cli::{Cli, ColorWhen};
 use crate::error::UsageError;
 use crate::finding::Level;
 use crate::input::ReadOptions;
-pub(crate) use crate::report::Window;
 use crate::report::CaseInfo;
+pub(crate) use crate::report::Window;
 pub(crate) use crate::report::{Format, Style, TABLE_WIDTH, TimelineFormat, TimelineOptions, Zone};
 use crate::rules::{self, Settings};
 use crate::scope::{Selection, Selector};
@@ -264,6 +264,26 @@ fn timeline_out(cli: &Cli) -> Result<Option<TimelineOut>, UsageError> {
     }))
 }
 
+/// When the report is produced: now, or `SOURCE_DATE_EPOCH` (seconds since
+/// 1970, the reproducible-builds convention) so that two runs give the
+/// same HTML bytes. Only the HTML report shows it; the JSON report stays a
+/// function of the input.
+fn generated_at() -> Result<DateTime<Utc>, UsageError> {
+    let Some(raw) = std::env::var_os("SOURCE_DATE_EPOCH") else {
+        return Ok(Utc::now());
+    };
+    let text = raw.to_string_lossy();
+    text.trim()
+        .parse::<i64>()
+        .ok()
+        .and_then(|s| DateTime::from_timestamp(s, 0))
+        .ok_or_else(|| {
+            UsageError(format!(
+                "SOURCE_DATE_EPOCH is '{text}': expected whole seconds since 1970-01-01 UTC"
+            ))
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,24 +313,4 @@ mod tests {
         assert_eq!(crate::clock::format(to), "2018-06-20T23:59:59.999999Z");
         assert!(parse_bound("--to", "20/06/2018", true).is_err());
     }
-}
-
-/// When the report is produced: now, or `SOURCE_DATE_EPOCH` (seconds since
-/// 1970, the reproducible-builds convention) so that two runs give the
-/// same HTML bytes. Only the HTML report shows it; the JSON report stays a
-/// function of the input.
-fn generated_at() -> Result<DateTime<Utc>, UsageError> {
-    let Some(raw) = std::env::var_os("SOURCE_DATE_EPOCH") else {
-        return Ok(Utc::now());
-    };
-    let text = raw.to_string_lossy();
-    text.trim()
-        .parse::<i64>()
-        .ok()
-        .and_then(|s| DateTime::from_timestamp(s, 0))
-        .ok_or_else(|| {
-            UsageError(format!(
-                "SOURCE_DATE_EPOCH is '{text}': expected whole seconds since 1970-01-01 UTC"
-            ))
-        })
 }

@@ -24,6 +24,15 @@ pub enum Level {
 }
 
 impl Level {
+    /// Least severe first.
+    pub const ALL: [Level; 5] = [
+        Level::Informational,
+        Level::Low,
+        Level::Medium,
+        Level::High,
+        Level::Critical,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Level::Informational => "informational",

@@ -145,7 +145,8 @@ fn table_fits_80_columns() {
     // The evidence hashes are `sha256sum` lines (64 hex digits, two
     // spaces, the path) so they can be checked with `sha256sum -c`:
     // wrapping them would break that.
-    let is_hash_line = |l: &str| l.len() > 66 && l.as_bytes()[..64].iter().all(u8::is_ascii_hexdigit);
+    let is_hash_line =
+        |l: &str| l.len() > 66 && l.as_bytes()[..64].iter().all(u8::is_ascii_hexdigit);
     for line in text.lines().filter(|l| !is_hash_line(l)) {
         assert!(line.chars().count() <= 80, "too wide: {line}");
     }

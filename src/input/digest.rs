@@ -22,10 +22,12 @@ impl Custody {
     /// Lower-case hex, as `sha256sum` prints it.
     pub fn hex(&self) -> String {
         use std::fmt::Write;
-        self.sha256.iter().fold(String::with_capacity(64), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+        self.sha256
+            .iter()
+            .fold(String::with_capacity(64), |mut s, b| {
+                let _ = write!(s, "{b:02x}");
+                s
+            })
     }
 }
 
@@ -130,7 +132,9 @@ mod tests {
 
     #[test]
     fn equals_a_direct_hash_over_many_blocks() {
-        let data: Vec<u8> = (0..(3 * BLOCK + 12345)).map(|i| (i * 7 % 251) as u8).collect();
+        let data: Vec<u8> = (0..(3 * BLOCK + 12345))
+            .map(|i| (i * 7 % 251) as u8)
+            .collect();
         let (mut reader, hasher) = hashing(&data[..]);
         let mut sink = Vec::new();
         // Odd-sized reads, as a BufReader's are not.

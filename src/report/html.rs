@@ -143,7 +143,9 @@ pub fn write<W: Write>(out: &mut W, report: &Report<'_>) -> io::Result<()> {
     );
     header(&mut page, report);
     page.push_str("<main>\n");
+    summary(&mut page, report);
     case(&mut page, report);
+    legend(&mut page);
     findings(&mut page, report);
     super::html_scope::section(&mut page, report);
     chart_section(&mut page, report);
@@ -183,6 +185,54 @@ fn header(page: &mut String, report: &Report<'_>) {
     );
 }
 
+/// The executive summary: each claim links to the findings it rests on.
+fn summary(page: &mut String, report: &Report<'_>) {
+    use super::summary::Piece;
+    page.push_str("<section id=\"summary\"><h2>Summary</h2>");
+    for paragraph in super::summary::of(report).paragraphs {
+        page.push_str("<p>");
+        for piece in paragraph {
+            match piece {
+                Piece::Text(t) => page.push_str(&escape_html(&t)),
+                Piece::Scope(t) => {
+                    let _ = write!(page, "<a href=\"#scope\">{}</a>", escape_html(&t));
+                }
+                Piece::Claim { text, findings } => {
+                    let ids: Vec<String> = findings.iter().map(|n| format!("f{n}")).collect();
+                    let _ = write!(
+                        page,
+                        "<a class=\"claim\" href=\"#{}\" data-findings=\"{}\" data-rules=\"{}\">{}</a>",
+                        ids[0],
+                        ids.join(" "),
+                        super::summary::rule_ids(report, &findings).join(" "),
+                        escape_html(&text)
+                    );
+                }
+            }
+        }
+        page.push_str("</p>");
+    }
+    page.push_str("</section>\n");
+}
+
+/// How to read the report: levels, experimental, actor, episode, times.
+fn legend(page: &mut String) {
+    page.push_str("<section id=\"legend\"><h2>How to read this report</h2><table class=\"facts\">");
+    for (term, text) in super::legend::entries("UTC") {
+        let badge = crate::finding::Level::ALL
+            .iter()
+            .find(|l| l.as_str() == term)
+            .map(|l| format!("<span class=\"lvl l{}\">{}</span>", *l as u8, l.as_str()))
+            .unwrap_or_else(|| escape_html(&term));
+        let _ = write!(
+            page,
+            "<tr><td>{badge}</td><td>{}</td></tr>",
+            escape_html(&text)
+        );
+    }
+    page.push_str("</table></section>\n");
+}
+
 /// Files, encodings, row accounting, span and filter.
 fn case(page: &mut String, report: &Report<'_>) {
     let tl = report.timeline;
@@ -199,7 +249,10 @@ fn case(page: &mut String, report: &Report<'_>) {
         let _ = write!(
             page,
             "<tr><td>{name}</td><td>{}</td></tr>",
-            value.map_or_else(|| "<span class=\"note\">not given</span>".to_string(), escape_html)
+            value.map_or_else(
+                || "<span class=\"note\">not given</span>".to_string(),
+                escape_html
+            )
         );
     }
     for s in tl.inputs() {
@@ -264,19 +317,21 @@ fn findings(page: &mut String, report: &Report<'_>) {
         Level::Low,
         Level::Informational,
     ] {
-        for f in report.findings.iter().filter(|f| f.level == level) {
-            finding(page, report, f);
+        for (n, f) in report.findings.iter().enumerate() {
+            if f.level == level {
+                finding(page, report, n, f);
+            }
         }
     }
     page.push_str("</section>\n");
 }
 
-fn finding(page: &mut String, report: &Report<'_>, f: &Finding) {
+fn finding(page: &mut String, report: &Report<'_>, n: usize, f: &Finding) {
     let tl = report.timeline;
     let l = f.level as u8;
     let _ = write!(
         page,
-        "<div class=\"finding l{l}\" data-rule=\"{}\"><h3><span class=\"lvl l{l}\">{}</span>{} <code>{}</code></h3><p>{}</p><p class=\"meta\">{} · {} – {} · count {} · ATT&amp;CK {}{}{}</p>",
+        "<div class=\"finding l{l}\" id=\"f{n}\" data-rule=\"{}\"><h3><span class=\"lvl l{l}\">{}</span>{} <code>{}</code></h3><p>{}</p><p class=\"meta\">{} · {} – {} · count {} · ATT&amp;CK {}{}{}</p>",
         escape_html(f.rule),
         f.level.as_str(),
         escape_html(f.title),

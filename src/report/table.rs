@@ -27,13 +27,29 @@ pub(super) fn write<W: Write>(out: &mut W, report: &Report<'_>, style: &Style) -
     writeln!(out, "{}", header_block(report, style))?;
     write_custody(out, report)?;
     writeln!(out)?;
+    write_summary(out, report, style)?;
     write_findings(out, report, style)?;
     writeln!(out)?;
     write_scope(out, report, style)?;
     writeln!(out, "{}", counts_table(report, style))?;
     writeln!(out)?;
     write_ips(out, report, style)?;
-    write_rejections(out, report)
+    write_rejections(out, report)?;
+    write_legend(out, style)
+}
+
+/// What the terms of the report mean (`legend.rs`).
+fn write_legend<W: Write>(out: &mut W, style: &Style) -> io::Result<()> {
+    let width = usize::from(style.width.unwrap_or(super::TABLE_WIDTH));
+    writeln!(out)?;
+    writeln!(out, "Legend")?;
+    for (term, text) in super::legend::entries(&style.zone.label()) {
+        let lines = wrap(&format!("{term}: {text}"), width.saturating_sub(4).max(20));
+        for (k, line) in lines.iter().enumerate() {
+            writeln!(out, "{}{line}", if k == 0 { "  " } else { "    " })?;
+        }
+    }
+    Ok(())
 }
 
 /// Each file's SHA-256 as `sha256sum` prints it, so the lines can be
@@ -52,6 +68,41 @@ fn write_custody<W: Write>(out: &mut W, report: &Report<'_>) -> io::Result<()> {
         writeln!(out, "{}  {}", c.hex(), for_terminal(&s.path))?;
     }
     Ok(())
+}
+
+/// The executive summary (`summary.rs`), wrapped to the table width; each
+/// claim is followed by the ids of the rules it rests on.
+fn write_summary<W: Write>(out: &mut W, report: &Report<'_>, style: &Style) -> io::Result<()> {
+    let width = usize::from(style.width.unwrap_or(super::TABLE_WIDTH));
+    writeln!(out, "Summary")?;
+    for paragraph in super::summary::of(report).plain(report) {
+        for line in wrap(&for_terminal(&paragraph), width.saturating_sub(2).max(20)) {
+            writeln!(out, "  {line}")?;
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+/// Greedy word wrap by characters (a word longer than the width gets its
+/// own line).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        let len = line.chars().count();
+        if len > 0 && len + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
 }
 
 fn new_table(style: &Style) -> Table {
@@ -235,12 +286,16 @@ fn similar(f: &Finding) -> (&str, &'static str, Level) {
 
 /// Rule id, summary and the first evidence lines, escaped.
 fn summary_text(report: &Report<'_>, f: &Finding) -> String {
-    let mut text = format!("{}\n{}", f.rule, for_terminal(&f.summary));
+    let experimental = if f.experimental {
+        " (experimental)"
+    } else {
+        ""
+    };
+    let mut text = format!("{}{experimental}\n{}", f.rule, for_terminal(&f.summary));
     if let Some(actor) = &f.actor {
         // User agents are the sender's choice: escaped like any data.
         text.push_str(&format!("\nactor {}", for_terminal(&actor.label())));
     }
-
     let lines: Vec<String> = f
         .evidence
         .iter()
