@@ -1,8 +1,11 @@
 //! The HTML report in a real browser (headless Chromium): findings and the
 //! chart are present after scripts ran, the filter works, and hostile markup
-//! stays text. Skipped when no Chromium is installed, unless
-//! O365SCAN_REQUIRE_BROWSER is set (as `.ci/run` does after installing it).
-//! A screenshot of the sample's report is kept at target/browser/sample.png.
+//! stays text; the report prints to PDF with its summary and findings.
+//! Skipped when no Chromium is installed, unless O365SCAN_REQUIRE_BROWSER is
+//! set (as `.ci/run` does after installing it and poppler's pdftotext).
+//! Kept as artefacts in target/browser/: screenshots of the sample's and
+//! of a 20,000-row generated case's report at desktop width and at 800 px,
+//! and their printed PDFs (docs/reports.md §4).
 
 use assert_cmd::cargo::cargo_bin_cmd;
 use std::path::{Path, PathBuf};
@@ -45,6 +48,93 @@ fn html_report(fixture: &str, name: &str) -> PathBuf {
         .assert()
         .code(0);
     path
+}
+
+/// `page` printed by headless Chromium, as docs/reports.md §4 documents.
+fn print_pdf(browser: &Path, page: &Path, pdf: &Path) {
+    let out = headless(browser)
+        .args(["--virtual-time-budget=4000", "--no-pdf-header-footer"])
+        .arg(format!("--print-to-pdf={}", pdf.display()))
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && pdf.exists(),
+        "print failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The PDF's text (poppler's pdftotext), or `None` when it is missing and
+/// not required.
+fn pdf_text(pdf: &Path) -> Option<String> {
+    let out = Command::new("pdftotext")
+        .args(["-layout"])
+        .arg(pdf)
+        .arg("-")
+        .output();
+    match out {
+        Ok(o) if o.status.success() => Some(String::from_utf8_lossy(&o.stdout).into_owned()),
+        _ => {
+            assert!(
+                std::env::var_os("O365SCAN_REQUIRE_BROWSER").is_none(),
+                "O365SCAN_REQUIRE_BROWSER is set but pdftotext (poppler-utils) did not run"
+            );
+            eprintln!("PDF text checks skipped: no pdftotext");
+            None
+        }
+    }
+}
+
+fn screenshot(browser: &Path, page: &Path, png: &Path, width: u32, height: u32) {
+    let out = headless(browser)
+        .args(["--virtual-time-budget=2000"])
+        .arg(format!("--window-size={width},{height}"))
+        .arg(format!("--screenshot={}", png.display()))
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(std::fs::metadata(png).unwrap().len() > 10_000);
+}
+
+/// The printed report: summary first, every finding's title and rule, the
+/// evidence expanded, no interactive controls, the running header and page
+/// numbers; the screenshots at both widths are kept.
+fn check_print(browser: &Path, page: &Path, stem: &str, height: u32) -> Option<String> {
+    let dir = out_dir();
+    screenshot(browser, page, &dir.join(format!("{stem}.png")), 1280, height);
+    screenshot(browser, page, &dir.join(format!("{stem}-800.png")), 800, height);
+    let pdf = dir.join(format!("{stem}.pdf"));
+    print_pdf(browser, page, &pdf);
+    let text = pdf_text(&pdf)?;
+    let html = std::fs::read_to_string(page).unwrap();
+    let summary_at = text.find("Summary").expect("the PDF has the summary");
+    let findings_at = text.find("Findings (").expect("the PDF has the findings");
+    assert!(summary_at < findings_at, "the summary comes first");
+    assert!(text.contains("Page 1 of"), "page numbers");
+    assert!(text.contains("o365scan report"), "running header");
+    assert!(!text.contains("Filter rows"), "no interactive controls");
+    // Every finding's rule id is printed, and the evidence of each finding
+    // is expanded (its table's "Detail" heading once per finding with
+    // evidence).
+    let rules: Vec<&str> = html
+        .match_indices("data-rule=\"")
+        .map(|(at, m)| {
+            let rest = &html[at + m.len()..];
+            &rest[..rest.find('"').unwrap()]
+        })
+        .collect();
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    for rule in &rules {
+        assert!(flat.contains(rule), "{stem}: {rule} not in the PDF");
+    }
+    let with_evidence = html.matches("<summary>Evidence (").count();
+    assert!(
+        flat.matches("Line Time Activity Detail").count() >= with_evidence,
+        "{stem}: evidence not expanded in print"
+    );
+    Some(flat)
 }
 
 /// Chromium's flags for this closed network (see the workplace notes).
@@ -138,16 +228,40 @@ fn sample_report_renders_findings_chart_and_filter() {
         cited.contains("<span id=\"shown\">8</span>"),
         "rows cited by high findings"
     );
-    // The screenshot is a CI artifact; look at it after a change.
-    let png = out_dir().join("sample.png");
-    let out = headless(&browser)
-        .args(["--window-size=1280,2400", "--virtual-time-budget=2000"])
-        .arg(format!("--screenshot={}", png.display()))
-        .arg(format!("file://{}", page.display()))
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    assert!(std::fs::metadata(&png).unwrap().len() > 10_000);
+    // The screenshots and the PDF are CI artefacts; look at them after a
+    // change.
+    if let Some(pdf) = check_print(&browser, &page, "sample", 2400) {
+        assert!(pdf.contains("searched the mailbox for 'wire transfer', 'banking', 'bacs'"));
+        assert!(pdf.contains("sha256") || pdf.contains("SHA-256"));
+    }
+}
+
+/// A 20,000-row generated mailbox with an intrusion, as counsel would get it.
+#[test]
+fn generated_case_prints_with_summary_and_findings() {
+    let Some(browser) = chromium() else { return };
+    let dir = out_dir();
+    let csv = dir.join("case-20k.csv");
+    let file = std::io::BufWriter::new(std::fs::File::create(&csv).unwrap());
+    let opts = o365scan_synth::Options {
+        rows: 20_000,
+        seed: 7,
+        intrusion: true,
+    };
+    o365scan_synth::write_export(file, &opts).unwrap();
+    let page = dir.join("case-20k.html");
+    cargo_bin_cmd!("o365scan")
+        .env("SOURCE_DATE_EPOCH", "1780000000")
+        .args(["-q", "--force", "--case", "BEC-2026-041", "--examiner", "J. Doe", "--html"])
+        .arg(&page)
+        .arg(&csv)
+        .assert()
+        .code(0);
+    if let Some(pdf) = check_print(&browser, &page, "case-20k", 3000) {
+        assert!(pdf.contains("Case BEC-2026-041"), "the case in the running header");
+        assert!(pdf.contains("J. Doe"));
+        assert!(pdf.contains("An unfamiliar actor"), "the summary names the intruder");
+    }
 }
 
 #[test]

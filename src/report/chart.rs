@@ -10,9 +10,14 @@ use chrono::{DateTime, Duration, Utc};
 use std::fmt::Write;
 
 const WIDTH: f64 = 960.0;
-const HEIGHT: f64 = 200.0;
-const LEFT: f64 = 44.0;
+const HEIGHT: f64 = 240.0;
+/// Room for the y axis's title and tick labels.
+const LEFT: f64 = 64.0;
 const TOP: f64 = 26.0;
+/// Room for the x axis's tick labels and title.
+const BOTTOM: f64 = 48.0;
+/// At most this many ticks on either axis.
+const MAX_TICKS: i64 = 8;
 /// Bucket sizes tried, smallest first; the first giving ≤ MAX_BUCKETS wins.
 const BUCKETS_MINUTES: &[i64] = &[1, 5, 15, 60, 360, 1440, 10080];
 const MAX_BUCKETS: i64 = 120;
@@ -101,7 +106,7 @@ pub(super) fn svg(report: &Report<'_>) -> Option<String> {
         .unwrap_or(1)
         .max(1);
     let plot_w = WIDTH - LEFT - 10.0;
-    let plot_h = HEIGHT - TOP - 30.0;
+    let plot_h = HEIGHT - TOP - BOTTOM;
     let bar_w = plot_w / n as f64;
     let mut s = String::new();
     let _ = write!(
@@ -114,12 +119,7 @@ pub(super) fn svg(report: &Report<'_>) -> Option<String> {
         TOP + plot_h,
         LEFT + plot_w
     );
-    let _ = write!(
-        s,
-        r##"<text x="{0}" y="{1}" font-size="10" text-anchor="end" fill="#555">{max}</text>"##,
-        LEFT - 4.0,
-        TOP + 8.0
-    );
+    let scale = y_axis(&mut s, max, minutes, plot_w, plot_h);
     for (i, c) in counts.iter().enumerate() {
         let mut y = TOP + plot_h;
         let x = LEFT + i as f64 * bar_w;
@@ -128,7 +128,7 @@ pub(super) fn svg(report: &Report<'_>) -> Option<String> {
             if v == 0 {
                 continue;
             }
-            let h = plot_h * f64::from(v) / f64::from(max);
+            let h = plot_h * f64::from(v) / scale;
             y -= h;
             let _ = write!(
                 s,
@@ -158,28 +158,112 @@ pub(super) fn svg(report: &Report<'_>) -> Option<String> {
             TOP + plot_h
         );
     }
-    axis_labels(&mut s, origin, end, plot_w, plot_h);
+    let last = origin + bucket * i32::try_from(n).unwrap_or(i32::MAX);
+    x_axis(&mut s, origin, last, plot_w, plot_h);
     s.push_str("</svg>");
     Some(s)
 }
 
-fn axis_labels(
-    s: &mut String,
-    origin: DateTime<Utc>,
-    end: DateTime<Utc>,
-    plot_w: f64,
-    plot_h: f64,
-) {
-    let y = TOP + plot_h + 16.0;
-    for (k, anchor) in [(0.0, "start"), (0.5, "middle"), (1.0, "end")] {
-        let t = origin + Duration::seconds(((end - origin).num_seconds() as f64 * k) as i64);
+/// Gridlines and labelled ticks at round counts, and the axis title
+/// naming the bucket size; returns the count at the top of the plot.
+fn y_axis(s: &mut String, max: u32, bucket_minutes: i64, plot_w: f64, plot_h: f64) -> f64 {
+    let step = nice_step(f64::from(max) / 4.0);
+    let top = (f64::from(max) / step).ceil() * step;
+    let mut v = 0.0;
+    while v <= top + step / 2.0 {
+        let y = TOP + plot_h - plot_h * v / top;
         let _ = write!(
             s,
-            r##"<text x="{:.1}" y="{y}" font-size="11" text-anchor="{anchor}" fill="#444">{} UTC</text>"##,
-            LEFT + plot_w * k,
-            t.format("%Y-%m-%d %H:%M")
+            r##"<line x1="{LEFT}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#e3e7ec"/><text x="{:.1}" y="{:.1}" font-size="10" text-anchor="end" fill="#555">{v}</text>"##,
+            LEFT + plot_w,
+            LEFT - 5.0,
+            y + 3.5
         );
+        v += step;
     }
+    let _ = write!(
+        s,
+        r##"<text transform="translate(14 {:.1}) rotate(-90)" font-size="11" text-anchor="middle" fill="#444">activities per {}</text>"##,
+        TOP + plot_h / 2.0,
+        bucket_name(bucket_minutes)
+    );
+    top
+}
+
+/// 1, 2 or 5 times a power of ten, at least `raw` (and at least 1).
+fn nice_step(raw: f64) -> f64 {
+    let raw = raw.max(1.0);
+    let power = 10f64.powf(raw.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * power)
+        .find(|&step| step >= raw)
+        .unwrap_or(10.0 * power)
+}
+
+fn bucket_name(minutes: i64) -> String {
+    match minutes {
+        1 => "minute".into(),
+        60 => "hour".into(),
+        1440 => "day".into(),
+        10080 => "week".into(),
+        m if m % 60 == 0 => format!("{} hours", m / 60),
+        m => format!("{m} minutes"),
+    }
+}
+
+/// Ticks at round times (whole hours, days or weeks, UTC) between the
+/// first bucket's start and the last bucket's end (the bars' scale), the
+/// date shown wherever it changes, and the axis title.
+fn x_axis(s: &mut String, origin: DateTime<Utc>, end: DateTime<Utc>, plot_w: f64, plot_h: f64) {
+    const STEPS_MINUTES: &[i64] = &[
+        5, 15, 30, 60, 180, 360, 720, 1440, 2880, 10080, 20160, 40320,
+    ];
+    let span = (end - origin).num_minutes().max(1);
+    let step = STEPS_MINUTES
+        .iter()
+        .copied()
+        .find(|m| span / m < MAX_TICKS)
+        .unwrap_or(40320);
+    let y = TOP + plot_h;
+    let mut t = floor(origin, step);
+    if t < origin {
+        t += Duration::minutes(step);
+    }
+    let mut last_day = None;
+    while t <= end {
+        let x = LEFT + plot_w * (t - origin).num_seconds() as f64 / (end - origin).num_seconds().max(1) as f64;
+        let day = t.date_naive();
+        let label = if step >= 1440 {
+            t.format("%-d %b %Y").to_string()
+        } else if last_day != Some(day) {
+            t.format("%-d %b %H:%M").to_string()
+        } else {
+            t.format("%H:%M").to_string()
+        };
+        last_day = Some(day);
+        // Labels at the plot's edges stay inside the picture.
+        let anchor = if x < LEFT + 30.0 {
+            "start"
+        } else if x > LEFT + plot_w - 30.0 {
+            "end"
+        } else {
+            "middle"
+        };
+        let _ = write!(
+            s,
+            r##"<line x1="{x:.1}" y1="{y:.1}" x2="{x:.1}" y2="{:.1}" stroke="#888"/><text x="{x:.1}" y="{:.1}" font-size="10" text-anchor="{anchor}" fill="#444">{label}</text>"##,
+            y + 4.0,
+            y + 16.0
+        );
+        t += Duration::minutes(step);
+    }
+    let _ = write!(
+        s,
+        r##"<text x="{:.1}" y="{:.1}" font-size="11" text-anchor="middle" fill="#444">time (UTC)</text>"##,
+        LEFT + plot_w / 2.0,
+        y + 36.0
+    );
 }
 
 /// `t` rounded down to a multiple of `minutes` since the epoch.

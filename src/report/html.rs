@@ -49,6 +49,36 @@ th{background:#f0f3f6;font-weight:600}
 .note{color:#566474;font-size:12px}
 tr.cited td{background:#fff8e6}
 code{font-size:12px}
+a.claim,a.scope-link{color:inherit;text-decoration:underline dotted #7a8591;text-underline-offset:2px}
+a.claim:hover{background:#eef3f8}
+#summary p{font-size:15px;line-height:1.6;margin:0 0 10px}
+td,th,.finding p,.finding h3{overflow-wrap:break-word}
+code,td.detail,.facts td:last-child,.meta{overflow-wrap:anywhere}
+.lvl{white-space:nowrap}
+.wide{overflow-x:auto}
+.clip{display:inline-block;max-width:22em;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;vertical-align:bottom}
+.print-only{display:none}
+@media (max-width:900px){header{padding:14px 16px}main{padding:8px 12px 32px}section{padding:12px}.facts td:first-child{width:110px}.controls input{width:100%;box-sizing:border-box;margin-bottom:6px}}
+@media print{
+@page{size:A4;margin:16mm 12mm 16mm 12mm;@bottom-right{content:"Page " counter(page) " of " counter(pages);font:9px system-ui,sans-serif;color:#566474}@top-left{content:var(--running);font:9px system-ui,sans-serif;color:#566474}}
+body{background:#fff;font-size:11px}
+header{background:#fff;color:#000;padding:0 0 8px;border-bottom:2px solid #1d2f45}
+header p{color:#333}
+main{max-width:none;padding:0}
+section{border:none;padding:0;margin:0 0 14px;break-inside:auto}
+#findings,#scope,#activity,#ips,#records{break-before:page}
+h2{break-after:avoid}
+.finding{break-inside:avoid;background:#fff}
+.controls,.no-print{display:none}
+.print-only{display:block}
+details>summary{list-style:none}
+details::details-content{content-visibility:visible;display:block}
+a.claim,a{color:#000;text-decoration:none}
+.lvl,.l0,.l1,.l2,.l3,.l4,.c0,.c1,.c2,.c3,.c4,.c5,.c6,tr.cited td{print-color-adjust:exact;-webkit-print-color-adjust:exact}
+.wide{overflow:visible}
+.clip{max-width:none;white-space:normal;overflow:visible}
+#timeline tbody tr:not(.cited){display:none}
+}
 "#;
 
 const SCRIPT: &str = r#"
@@ -72,6 +102,17 @@ const SCRIPT: &str = r#"
   if (m) { q.value = m[1]; }
   if (l) { lv.value = l[1]; }
   apply();
+  // Printing shows every finding's evidence: open the closed ones, and
+  // close them again afterwards (the stylesheet does the same where the
+  // browser supports ::details-content).
+  var reopened = [];
+  window.addEventListener('beforeprint', function () {
+    var all = document.querySelectorAll('details:not([open])');
+    for (var i = 0; i < all.length; i++) { all[i].open = true; reopened.push(all[i]); }
+  });
+  window.addEventListener('afterprint', function () {
+    while (reopened.length) { reopened.pop().open = false; }
+  });
   var sq = document.getElementById('sq'), table = document.getElementById('scopeitems');
   if (sq && table) {
     var body = table.tBodies[0], sshown = document.getElementById('sshown'), asc = true;
@@ -129,16 +170,46 @@ fn csp_hash(text: &str) -> String {
     format!("'sha256-{}'", BASE64_STANDARD.encode(digest))
 }
 
+/// The stylesheet with each printed page's running header (case, mailbox)
+/// filled in.
+fn style(report: &Report<'_>) -> String {
+    let mut running = match report.case.and_then(|c| c.reference.as_deref()) {
+        Some(case) => format!("Case {case} · "),
+        None => String::new(),
+    };
+    running.push_str(&mailboxes(report).join(", "));
+    running.push_str(" · o365scan report");
+    STYLE.replace("var(--running)", &css_string(&running))
+}
+
+/// A quoted CSS string in which only letters, digits, spaces and a few
+/// punctuation marks stay literal; anything else (quotes, backslashes,
+/// `<`, line breaks) becomes a `\hex ` escape, so examiner text cannot
+/// end the string or the style element.
+fn css_string(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        if c.is_alphanumeric() || " .,:@_-·".contains(c) {
+            out.push(c);
+        } else {
+            let _ = write!(out, "\\{:x} ", c as u32);
+        }
+    }
+    out.push('"');
+    out
+}
+
 pub fn write<W: Write>(out: &mut W, report: &Report<'_>) -> io::Result<()> {
     let mut page = String::with_capacity(1 << 16);
+    let style = style(report);
     let csp = format!(
         "default-src 'none'; style-src {}; script-src {}; img-src data:; base-uri 'none'; form-action 'none'",
-        csp_hash(STYLE),
+        csp_hash(&style),
         csp_hash(SCRIPT)
     );
     let _ = writeln!(
         page,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<meta http-equiv=\"Content-Security-Policy\" content=\"{csp}\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>o365scan report – {}</title>\n<style>{STYLE}</style></head><body>",
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<meta http-equiv=\"Content-Security-Policy\" content=\"{csp}\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>o365scan report – {}</title>\n<style>{style}</style></head><body>",
         escape_html(&mailboxes(report).join(", "))
     );
     header(&mut page, report);
@@ -195,7 +266,11 @@ fn summary(page: &mut String, report: &Report<'_>) {
             match piece {
                 Piece::Text(t) => page.push_str(&escape_html(&t)),
                 Piece::Scope(t) => {
-                    let _ = write!(page, "<a href=\"#scope\">{}</a>", escape_html(&t));
+                    let _ = write!(
+                        page,
+                        "<a class=\"scope-link\" href=\"#scope\">{}</a>",
+                        escape_html(&t)
+                    );
                 }
                 Piece::Claim { text, findings } => {
                     let ids: Vec<String> = findings.iter().map(|n| format!("f{n}")).collect();
@@ -359,14 +434,18 @@ fn finding(page: &mut String, report: &Report<'_>, n: usize, f: &Finding) {
     if !f.evidence.is_empty() {
         let _ = write!(
             page,
-            "<details><summary>Evidence ({} rows)</summary><table><tr><th>Line</th><th>Time</th><th>Activity</th><th>Detail</th></tr>",
-            f.evidence.len()
+            "<details><summary>Evidence ({})</summary><table><tr><th>Line</th><th>Time</th><th>Activity</th><th>Detail</th></tr>",
+            if f.evidence.len() == 1 {
+                "1 row".to_string()
+            } else {
+                format!("{} rows", f.evidence.len())
+            }
         );
         for e in f.evidence.iter().take(MAX_EVIDENCE_ROWS) {
             let a = tl.rec(e.record);
             let _ = write!(
                 page,
-                "<tr><td>{}:{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}:{}</td><td>{}</td><td>{}</td><td class=\"detail\">{}</td></tr>",
                 escape_html(tl.path(&a)),
                 a.source().line,
                 human(a.time),
@@ -403,7 +482,7 @@ fn chart_section(page: &mut String, report: &Report<'_>) {
 fn ips(page: &mut String, report: &Report<'_>) {
     let tl = report.timeline;
     let geo = report.geoip.is_some();
-    page.push_str("<section id=\"ips\"><h2>Logon IPs and sessions</h2><table><tr><th>IP</th>");
+    page.push_str("<section id=\"ips\"><h2>Logon IPs and sessions</h2><div class=\"wide\"><table><tr><th>IP</th>");
     if geo {
         page.push_str("<th>Country</th><th>Network (AS)</th>");
     }
@@ -438,7 +517,7 @@ fn ips(page: &mut String, report: &Report<'_>) {
     }
     let _ = writeln!(
         page,
-        "</table><p class=\"note\">{} client sessions (ClientSessionId).</p></section>",
+        "</table></div><p class=\"note\">{} client sessions (ClientSessionId).</p></section>",
         super::counts::sessions(tl)
     );
 }
@@ -512,7 +591,8 @@ fn timeline(page: &mut String, report: &Report<'_>) {
             all.len() - keep.len()
         );
     }
-    page.push_str("<table id=\"timeline\"><thead><tr><th>Time (UTC)</th><th>Mailbox</th><th>App</th><th>Activity</th><th>IP</th><th>Detail</th><th>Findings</th><th>Line</th></tr></thead><tbody>\n");
+    page.push_str("<p class=\"note print-only\">Printed copies show only the rows cited by findings; the HTML file and <code>--timeline</code> hold every row.</p>");
+    page.push_str("<div class=\"wide\"><table id=\"timeline\"><thead><tr><th>Time (UTC)</th><th>Mailbox</th><th>App</th><th>Activity</th><th>IP</th><th>Detail</th><th>Findings</th><th>Line</th></tr></thead><tbody>\n");
     for i in keep.into_iter().map(|p| all[p]) {
         let a = tl.rec(i);
         let (level, rules) = cited_level(report, cited, i)
@@ -532,7 +612,7 @@ fn timeline(page: &mut String, report: &Report<'_>) {
         let detail: Vec<String> = detail.into_iter().flatten().collect();
         let _ = writeln!(
             page,
-            "<tr data-level=\"{level}\"{}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr data-level=\"{level}\"{}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"detail\">{}</td><td>{}</td><td>{}</td></tr>",
             if level >= 0 { " class=\"cited\"" } else { "" },
             a.time.format("%Y-%m-%d %H:%M:%S%.3f"),
             escape_html(tl.mailbox(&a)),
@@ -544,7 +624,7 @@ fn timeline(page: &mut String, report: &Report<'_>) {
             a.source().line
         );
     }
-    page.push_str("</tbody></table></section>\n");
+    page.push_str("</tbody></table></div></section>\n");
 }
 
 #[cfg(test)]

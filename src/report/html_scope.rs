@@ -35,7 +35,7 @@ pub(super) fn section(page: &mut String, report: &Report<'_>) {
 }
 
 fn counts(page: &mut String, report: &Report<'_>, scope: &Scope) {
-    page.push_str("<table class=\"counts\"><thead><tr><th>Actor</th><th>Active (UTC)</th><th>Messages</th><th>Previewed</th><th>Opened</th><th>Attachments opened</th><th>Forwarded</th><th>Sent</th><th>Deleted</th><th>Purged</th><th>Searches</th></tr></thead><tbody>");
+    page.push_str("<div class=\"wide\"><table class=\"counts\"><thead><tr><th>Actor</th><th>Active (UTC)</th><th>Messages</th><th>Previewed</th><th>Opened</th><th>Attachments opened</th><th>Forwarded</th><th>Sent</th><th>Deleted</th><th>Purged</th><th>Searches</th></tr></thead><tbody>");
     for a in &scope.actors {
         let c = &a.counts;
         let mailbox = report
@@ -64,7 +64,7 @@ fn counts(page: &mut String, report: &Report<'_>, scope: &Scope) {
             c.searches
         );
     }
-    page.push_str("</tbody></table>\n");
+    page.push_str("</tbody></table></div>\n");
 }
 
 /// The items in the page: each actor gets an equal share of
@@ -109,11 +109,11 @@ fn items(page: &mut String, report: &Report<'_>, scope: &Scope) {
             scope.items.len()
         );
     }
-    page.push_str("<table id=\"scopeitems\"><thead><tr><th>Actor</th><th id=\"sortrecv\" class=\"sortable\">Received (UTC)</th><th>Subject</th><th>Sender</th><th>Folder</th><th>Access</th><th>First / last access</th><th>Read history</th></tr></thead><tbody>\n");
+    page.push_str("<div class=\"wide\"><table id=\"scopeitems\"><thead><tr><th>Actor</th><th id=\"sortrecv\" class=\"sortable\">Received (UTC)</th><th>Subject</th><th>Sender</th><th>Folder</th><th>Access</th><th>First / last access</th><th>Read history</th></tr></thead><tbody>\n");
     for item in shown_items {
         item_row(page, report, scope, item);
     }
-    page.push_str("</tbody></table>\n");
+    page.push_str("</tbody></table></div>\n");
 }
 
 fn item_row(page: &mut String, report: &Report<'_>, scope: &Scope, item: &ItemAccess) {
