@@ -103,8 +103,20 @@ fn screenshot(browser: &Path, page: &Path, png: &Path, width: u32, height: u32) 
 /// numbers; the screenshots at both widths are kept.
 fn check_print(browser: &Path, page: &Path, stem: &str, height: u32) -> Option<String> {
     let dir = out_dir();
-    screenshot(browser, page, &dir.join(format!("{stem}.png")), 1280, height);
-    screenshot(browser, page, &dir.join(format!("{stem}-800.png")), 800, height);
+    screenshot(
+        browser,
+        page,
+        &dir.join(format!("{stem}.png")),
+        1280,
+        height,
+    );
+    screenshot(
+        browser,
+        page,
+        &dir.join(format!("{stem}-800.png")),
+        800,
+        height,
+    );
     let pdf = dir.join(format!("{stem}.pdf"));
     print_pdf(browser, page, &pdf);
     let text = pdf_text(&pdf)?;
@@ -252,15 +264,29 @@ fn generated_case_prints_with_summary_and_findings() {
     let page = dir.join("case-20k.html");
     cargo_bin_cmd!("o365scan")
         .env("SOURCE_DATE_EPOCH", "1780000000")
-        .args(["-q", "--force", "--case", "BEC-2026-041", "--examiner", "J. Doe", "--html"])
+        .args([
+            "-q",
+            "--force",
+            "--case",
+            "BEC-2026-041",
+            "--examiner",
+            "J. Doe",
+            "--html",
+        ])
         .arg(&page)
         .arg(&csv)
         .assert()
         .code(0);
     if let Some(pdf) = check_print(&browser, &page, "case-20k", 3000) {
-        assert!(pdf.contains("Case BEC-2026-041"), "the case in the running header");
+        assert!(
+            pdf.contains("Case BEC-2026-041"),
+            "the case in the running header"
+        );
         assert!(pdf.contains("J. Doe"));
-        assert!(pdf.contains("An unfamiliar actor"), "the summary names the intruder");
+        assert!(
+            pdf.contains("An unfamiliar actor"),
+            "the summary names the intruder"
+        );
     }
 }
 

@@ -383,3 +383,41 @@ fn html_shows_invisible_characters_visibly() {
     assert!(!html.contains('\u{202e}'), "raw right-to-left override");
     assert!(html.contains(r"\u{202e}"), "shown visibly");
 }
+
+/// One notation for control characters in every human-facing output: the
+/// table, the Timesketch `message` and the HTML report show the hostile
+/// query's escape sequence the same way.
+#[test]
+fn control_characters_have_one_notation_everywhere() {
+    let shown = r"wire transfer\u{1b}[2J\u{1b}]0;pwned\u{7}";
+    let table = o365scan().arg(HOSTILE).output().unwrap();
+    let table = String::from_utf8(table.stdout).unwrap();
+    let flat: String = table.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(flat.contains(shown), "table");
+    let dir = scratch("one-notation");
+    let sketch = dir.join("ts.jsonl");
+    let html = dir.join("r.html");
+    o365scan()
+        .args(["-q", "--timesketch", "--timeline"])
+        .arg(&sketch)
+        .arg("--html")
+        .arg(&html)
+        .arg(HOSTILE)
+        .assert()
+        .code(0);
+    let messages: Vec<String> = fs::read_to_string(&sketch)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["message"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert!(
+        messages.iter().any(|m| m.contains(shown)),
+        "Timesketch message"
+    );
+    assert!(fs::read_to_string(&html).unwrap().contains(shown), "HTML");
+}

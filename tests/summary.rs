@@ -6,6 +6,8 @@
 //! Checked on the published sample, every rule's hit fixture and the
 //! generated attack corpus.
 
+mod common;
+
 use assert_cmd::cargo::cargo_bin_cmd;
 use regex::Regex;
 use std::collections::HashMap;
@@ -212,4 +214,45 @@ fn summary_of_the_corpus_speaks_for_its_findings() {
     assert!(quiet.contains("follows the pattern of a business email compromise"));
     assert!(quiet.contains("searched the mailbox for &#39;wire transfer&#39;"));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Sections with nothing to show say why, in the table and in the HTML: an
+/// export of one delivery has no logons, no findings and no scoped actor.
+#[test]
+fn empty_sections_say_why() {
+    let dir = common::scratch_dir("summary-empty-sections");
+    let csv = dir.join("one-delivery.csv");
+    common::write_export(
+        &csv,
+        &[(
+            "2018-06-20T08:00:00.000Z",
+            "Exchange",
+            "MessageDelivered",
+            "AAMkAD1=",
+            "c4",
+            &[
+                ("SenderSmtpAddress", "ap@vendor.example"),
+                ("Subject", "Invoice"),
+                ("DeliveredFolderType", "5"),
+            ],
+        )],
+    );
+    let table = cargo_bin_cmd!("o365scan").arg(&csv).output().unwrap();
+    let table = String::from_utf8(table.stdout).unwrap();
+    for why in [
+        "No findings: no rule matched the 1 record examined.",
+        "No logon rows (ServerLogon or Logon with a client IP) in this export",
+        "nothing scoped: no finding at medium or above names an actor",
+        "No activity in the export matched a detection rule at medium level or above.",
+    ] {
+        assert!(table.contains(why), "table lacks '{why}':\n{table}");
+    }
+    let page = html_of(&csv);
+    for why in [
+        "No findings: no rule matched the 1 record examined.",
+        "No logon rows (ServerLogon or Logon with a client IP) in this export",
+        "No actor is scoped: no finding at medium or above names an actor.",
+    ] {
+        assert!(page.contains(why), "HTML lacks '{why}'");
+    }
 }

@@ -232,7 +232,9 @@ fn x_axis(s: &mut String, origin: DateTime<Utc>, end: DateTime<Utc>, plot_w: f64
     }
     let mut last_day = None;
     while t <= end {
-        let x = LEFT + plot_w * (t - origin).num_seconds() as f64 / (end - origin).num_seconds().max(1) as f64;
+        let x = LEFT
+            + plot_w * (t - origin).num_seconds() as f64
+                / (end - origin).num_seconds().max(1) as f64;
         let day = t.date_naive();
         let label = if step >= 1440 {
             t.format("%-d %b %Y").to_string()

@@ -153,10 +153,12 @@ pub fn escape_html(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
-            // Controls, bidi overrides and zero-width characters shown as
-            // the terminal shows them (`escape.rs`): a right-to-left
-            // override must not reorder the evidence on the page.
-            c if crate::escape::is_dangerous(c) && c != '\n' && c != '\t' => {
+            // Controls (line breaks and tabs too), bidi overrides and
+            // zero-width characters shown as the terminal shows them
+            // (`escape.rs`), one notation in every report: a right-to-left
+            // override must not reorder the evidence on the page, and a
+            // line break in a subject is evidence, not layout.
+            c if crate::escape::is_dangerous(c) => {
                 let _ = write!(out, "\\u{{{:x}}}", c as u32);
             }
             c => out.push(c),
@@ -383,7 +385,7 @@ fn findings(page: &mut String, report: &Report<'_>) {
         report.findings.len()
     );
     if report.findings.is_empty() {
-        page.push_str("<p>No findings.</p>");
+        let _ = write!(page, "<p>{}</p>", escape_html(&report.no_findings_reason()));
     }
     for level in [
         Level::Critical,
@@ -470,7 +472,9 @@ fn chart_section(page: &mut String, report: &Report<'_>) {
     page.push_str("<section id=\"activity\"><h2>Activity over time</h2>");
     match chart::svg(report) {
         Some(svg) => page.push_str(&svg),
-        None => page.push_str("<p>No records.</p>"),
+        None => {
+            let _ = write!(page, "<p>{}</p>", report.no_records_reason());
+        }
     }
     page.push_str("<p class=\"legend\">");
     for (i, (name, _)) in chart::CATEGORIES.iter().enumerate() {
@@ -487,6 +491,14 @@ fn ips(page: &mut String, report: &Report<'_>) {
         page.push_str("<th>Country</th><th>Network (AS)</th>");
     }
     page.push_str("<th>Logons</th><th>First</th><th>Last</th></tr>");
+    if report.ips.logon_ips(tl).is_empty() {
+        let _ = write!(
+            page,
+            "<tr><td colspan=\"{}\">{}</td></tr>",
+            if geo { 5 } else { 3 },
+            escape_html(report.no_logons_reason())
+        );
+    }
     for seen in report.ips.logon_ips(tl) {
         let _ = write!(page, "<tr><td>{}</td>", escape_html(seen.ip));
         if geo {
@@ -582,6 +594,9 @@ fn timeline(page: &mut String, report: &Report<'_>) {
         "<section id=\"records\"><h2>Timeline</h2><div class=\"controls\"><input id=\"q\" type=\"search\" placeholder=\"Filter rows (IP, subject, activity…)\" aria-label=\"Filter\"> <select id=\"lv\" aria-label=\"Level\"><option value=\"-1\">all rows</option><option value=\"0\">cited by a finding</option><option value=\"1\">low and above</option><option value=\"2\">medium and above</option><option value=\"3\">high and above</option><option value=\"4\">critical</option></select> <span class=\"note\"><span id=\"shown\">{}</span> rows shown</span></div>",
         keep.len()
     );
+    if all.is_empty() {
+        let _ = write!(page, "<p>{}</p>", report.no_records_reason());
+    }
     if keep.len() < all.len() {
         let _ = write!(
             page,
@@ -641,6 +656,12 @@ mod tests {
             escape_html("\"><img src=x onerror='a'>"),
             "&quot;&gt;&lt;img src=x onerror=&#39;a&#39;&gt;"
         );
+    }
+
+    #[test]
+    fn controls_use_the_terminal_notation() {
+        let text = "a\nb\tc\u{202e}d\u{200b}e\u{1b}";
+        assert_eq!(escape_html(text), crate::escape::for_terminal(text));
     }
 
     #[test]

@@ -143,6 +143,32 @@ impl<'a> Report<'a> {
         self.citations.get_or_init(|| Citations::of(self))
     }
 
+    /// Why a list is empty, for the sections that would show it.
+    pub fn no_findings_reason(&self) -> String {
+        let within = if self.window.is_set() {
+            " within the --from/--to window"
+        } else {
+            ""
+        };
+        let n = self.records();
+        format!(
+            "No findings: no rule matched the {n} {} examined{within}.",
+            if n == 1 { "record" } else { "records" }
+        )
+    }
+
+    pub fn no_logons_reason(&self) -> &'static str {
+        "No logon rows (ServerLogon or Logon with a client IP) in this export: sign-ins cannot be shown, and activity is tied to networks only where rows carry their own IP."
+    }
+
+    pub fn no_records_reason(&self) -> &'static str {
+        if self.window.is_set() {
+            "No records fall within the --from/--to window."
+        } else {
+            "No records in this export."
+        }
+    }
+
     pub fn records(&self) -> u64 {
         self.timeline.inputs().iter().map(|s| s.records).sum()
     }

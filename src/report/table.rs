@@ -224,7 +224,7 @@ fn level_cell(level: Level, style: &Style) -> Cell {
 
 fn write_findings<W: Write>(out: &mut W, report: &Report<'_>, style: &Style) -> io::Result<()> {
     if report.findings.is_empty() {
-        return writeln!(out, "No findings.");
+        return writeln!(out, "{}", report.no_findings_reason());
     }
     let mut findings: Vec<&Finding> = report.findings.clone();
     // Most severe first, then by time: the JSON order is by time alone.
@@ -324,9 +324,20 @@ fn summary_text(report: &Report<'_>, f: &Finding) -> String {
 /// quotes (`docs/scope.md` §4). Nothing when no actor is scoped.
 fn write_scope<W: Write>(out: &mut W, report: &Report<'_>, style: &Style) -> io::Result<()> {
     use crate::scope::Access as A;
-    let Some(scope) = report.scope.filter(|s| !s.actors.is_empty()) else {
+    let Some(scope) = report.scope else {
         return Ok(());
     };
+    if scope.actors.is_empty() {
+        writeln!(out, "What the intruder touched")?;
+        let why = match scope.selection {
+            crate::scope::Selection::Suspect => {
+                "  nothing scoped: no finding at medium or above names an actor\n  (--actor all or --actor IP|CIDR|SESSION lists what anyone touched)"
+            }
+            _ => "  nothing scoped: no record of the export matches the chosen actors",
+        };
+        writeln!(out, "{why}")?;
+        return writeln!(out);
+    }
     writeln!(out, "What the intruder touched (distinct messages)")?;
     writeln!(
         out,
@@ -421,6 +432,9 @@ fn counts_table(report: &Report<'_>, style: &Style) -> Table {
 fn write_ips<W: Write>(out: &mut W, report: &Report<'_>, style: &Style) -> io::Result<()> {
     let ips = report.ips.logon_ips(report.timeline);
     writeln!(out, "Logon IPs ({})", ips.len())?;
+    if ips.is_empty() {
+        writeln!(out, "  {}", report.no_logons_reason())?;
+    }
     for seen in ips {
         writeln!(
             out,
