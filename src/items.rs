@@ -427,6 +427,115 @@ struct MailboxItems {
     /// Item id → the `InternetMessageId` some row of it carries, so that
     /// the rows of an item that lack it resolve as the ones that have it.
     message_ids: OnceLock<FxHashMap<IdHash, IdHash>>,
+    folders: OnceLock<FolderNames>,
+}
+
+/// Custom folders' display names, where a row of the export gives one
+/// (`docs/scope.md` §1.4). A delivery names a custom folder only by id
+/// (`DeliveredFolderId`), a server `Move` by id (`TargetFolder`); but OWA's
+/// rows about an item carry `SelectedFolderName`, the display name of the
+/// folder open at the time. An item id changes when the item moves, so an
+/// OWA row about the id a delivery or move gave, outside conversation view
+/// (which spans folders), was made with that folder open. A folder id is
+/// named only when every such row agrees.
+#[derive(Default)]
+pub struct FolderNames {
+    names: FxHashMap<String, FolderName>,
+}
+
+/// A folder's display name and the first row that gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FolderName {
+    pub name: String,
+    pub line: u32,
+    /// Rows naming it another way: then it is not named at all.
+    conflicting: bool,
+}
+
+/// The types whose OWA rows carry `SelectedFolderName` for an item
+/// (`docs/format.md` §7).
+const NAMES_FOLDER: &[Kind] = &[
+    Kind::ReadingPaneDisplayStart,
+    Kind::ReadingPaneDisplayEnd,
+    Kind::MarkAsRead,
+    Kind::MarkAsUnread,
+    Kind::Reply,
+    Kind::ReplyAll,
+    Kind::Forward,
+    Kind::Delete,
+    Kind::Move,
+];
+
+/// A folder id as the export writes one (base64, no spaces), not a
+/// well-known folder's name such as `Inbox` or `DeletedItems`.
+fn is_folder_id(text: &str) -> bool {
+    let text = text.trim();
+    text.len() >= 20 && !text.contains(' ') && text != "null"
+}
+
+impl FolderNames {
+    fn of(timeline: &Timeline, records: Records) -> FolderNames {
+        let file = records.file;
+        // Where each item id was put: its delivery's custom folder, or a
+        // server move's target folder id.
+        let mut placed: FxHashMap<IdHash, &str> = FxHashMap::default();
+        for &j in timeline.of_kind(file, Kind::MessageDelivered) {
+            let a = timeline.rec(j as usize);
+            if let Some(id) = a
+                .get(PropKey::DeliveredFolderId)
+                .filter(|f| is_folder_id(f))
+            {
+                placed.insert(a.item, id.trim());
+            }
+        }
+        for &j in timeline.server_of_kind(file, Kind::Move) {
+            let a = timeline.rec(j as usize);
+            if let Some(id) = a.get(PropKey::TargetFolder).filter(|f| is_folder_id(f)) {
+                placed.insert(a.item, id.trim());
+            }
+        }
+        let mut names: FxHashMap<String, FolderName> = FxHashMap::default();
+        if placed.is_empty() {
+            return FolderNames { names };
+        }
+        let mut rows: Vec<u32> = NAMES_FOLDER
+            .iter()
+            .flat_map(|&k| timeline.of_kind(file, k).iter().copied())
+            .collect();
+        rows.sort_unstable();
+        for j in rows {
+            let a = timeline.rec(j as usize);
+            let Some(&folder) = placed.get(&a.item) else {
+                continue;
+            };
+            if a.get(PropKey::IsConversation).map(str::trim) == Some("1") {
+                continue;
+            }
+            let Some(name) = a.get(PropKey::SelectedFolderName).map(str::trim) else {
+                continue;
+            };
+            if name.is_empty() {
+                continue;
+            }
+            let line = a.source().line;
+            let entry = names
+                .entry(folder.to_string())
+                .or_insert_with(|| FolderName {
+                    name: name.to_string(),
+                    line,
+                    conflicting: false,
+                });
+            if entry.name != name {
+                entry.conflicting = true;
+            }
+        }
+        names.retain(|_, n| !n.conflicting);
+        FolderNames { names }
+    }
+
+    pub fn get(&self, folder_id: &str) -> Option<&FolderName> {
+        self.names.get(folder_id.trim())
+    }
 }
 
 /// The types whose rows carry an `InternetMessageId` beside the item id
@@ -502,6 +611,25 @@ impl Catalogue {
         let file = timeline.activity(i).source().file as usize;
         let records = *timeline.mailboxes().get(file)?;
         Some((records, &self.mailboxes[self.slot(file)]))
+    }
+
+    /// The custom folders of the mailbox of record `i` that rows name
+    /// ([`FolderNames`]), built on first use.
+    pub fn folder_names(&self, timeline: &Timeline, i: usize) -> Option<&FolderNames> {
+        let (records, tables) = self.mailbox_of(timeline, i)?;
+        Some(
+            tables
+                .folders
+                .get_or_init(|| FolderNames::of(timeline, records)),
+        )
+    }
+
+    /// The display name of folder id `folder` in the mailbox of record `i`.
+    pub fn folder_name(&self, timeline: &Timeline, i: usize, folder: &str) -> Option<&FolderName> {
+        if !is_folder_id(folder) {
+            return None;
+        }
+        self.folder_names(timeline, i)?.get(folder)
     }
 
     /// Whether record `i` is a server-side `Move` whose earlier id could

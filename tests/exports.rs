@@ -43,12 +43,12 @@ fn csv_timeline_header_and_row() {
     assert_eq!(lines.len(), 30, "header + 29 records");
     assert_eq!(
         lines[0],
-        "time,created,mailbox,app,activity,item_id,session,ip,ip_via,user_agent,sender,subject,folder,query,internet_message_id,conversation_id,item_subject,item_sender,item_received,item_resolved,item_line,level,findings,path,line,properties"
+        "time,created,mailbox,app,activity,item_id,session,ip,ip_via,user_agent,sender,subject,folder,folder_name,query,internet_message_id,conversation_id,item_subject,item_sender,item_received,item_resolved,item_line,level,findings,path,line,properties"
     );
     assert_eq!(
         lines[29],
         format!(
-            "2018-06-20T08:44:26.412000Z,2018-06-20T08:44:26.414000Z,test@address.com,Web,SearchResult,,2f7a9c3e-1b5d-4f80-a6e2-c9d4b1f8e073,175.45.176.123,prior-logon-same-app,,,,,bacs,,,,,,,,medium,search-financial,fixtures/sample/activities.csv,31,{BACS_PROPERTIES_CSV}"
+            "2018-06-20T08:44:26.412000Z,2018-06-20T08:44:26.414000Z,test@address.com,Web,SearchResult,,2f7a9c3e-1b5d-4f80-a6e2-c9d4b1f8e073,175.45.176.123,prior-logon-same-app,,,,,,bacs,,,,,,,,medium,search-financial,fixtures/sample/activities.csv,31,{BACS_PROPERTIES_CSV}"
         )
     );
 }
@@ -60,7 +60,7 @@ fn jsonl_timeline_row() {
     assert_eq!(
         last,
         format!(
-            r#"{{"time":"2018-06-20T08:44:26.412000Z","created":"2018-06-20T08:44:26.414000Z","mailbox":"test@address.com","app":"Web","activity":"SearchResult","item_id":"","session":"2f7a9c3e-1b5d-4f80-a6e2-c9d4b1f8e073","ip":"175.45.176.123","ip_via":"prior-logon-same-app","user_agent":null,"sender":null,"subject":null,"folder":null,"query":"bacs","internet_message_id":null,"conversation_id":null,"item_subject":null,"item_sender":null,"item_received":null,"item_resolved":null,"item_line":null,"level":"medium","findings":["search-financial"],"path":"fixtures/sample/activities.csv","line":31,"properties":{BACS_PROPERTIES_JSON}}}"#
+            r#"{{"time":"2018-06-20T08:44:26.412000Z","created":"2018-06-20T08:44:26.414000Z","mailbox":"test@address.com","app":"Web","activity":"SearchResult","item_id":"","session":"2f7a9c3e-1b5d-4f80-a6e2-c9d4b1f8e073","ip":"175.45.176.123","ip_via":"prior-logon-same-app","user_agent":null,"sender":null,"subject":null,"folder":null,"folder_name":null,"query":"bacs","internet_message_id":null,"conversation_id":null,"item_subject":null,"item_sender":null,"item_received":null,"item_resolved":null,"item_line":null,"level":"medium","findings":["search-financial"],"path":"fixtures/sample/activities.csv","line":31,"properties":{BACS_PROPERTIES_JSON}}}"#
         )
     );
 }
@@ -80,7 +80,7 @@ fn timesketch_profile_has_the_mandatory_fields() {
     assert_eq!(
         csv.lines().last().unwrap(),
         format!(
-            "SearchResult by Web from 175.45.176.123: query 'bacs',2018-06-20T08:44:26.412000Z,1529484266412000,Activity Time,2018-06-20T08:44:26.412000Z,2018-06-20T08:44:26.414000Z,test@address.com,Web,SearchResult,,2f7a9c3e-1b5d-4f80-a6e2-c9d4b1f8e073,175.45.176.123,prior-logon-same-app,,,,,bacs,,,,,,,,medium,search-financial,fixtures/sample/activities.csv,31,{BACS_PROPERTIES_CSV},\"[\"\"search-financial\"\"]\""
+            "SearchResult by Web from 175.45.176.123: query 'bacs',2018-06-20T08:44:26.412000Z,1529484266412000,Activity Time,2018-06-20T08:44:26.412000Z,2018-06-20T08:44:26.414000Z,test@address.com,Web,SearchResult,,2f7a9c3e-1b5d-4f80-a6e2-c9d4b1f8e073,175.45.176.123,prior-logon-same-app,,,,,,bacs,,,,,,,,medium,search-financial,fixtures/sample/activities.csv,31,{BACS_PROPERTIES_CSV},\"[\"\"search-financial\"\"]\""
         )
     );
     let jsonl = timeline(&dir, "ts.jsonl", &["--timesketch"]);

@@ -621,7 +621,7 @@ fn timeline(page: &mut String, report: &Report<'_>) {
                 .then(|| super::timeline_out::ItemFacts::of(report, i).subject)
                 .flatten()
                 .map(|s| format!("message '{s}'")),
-            a.folder().map(|f| format!("folder {f}")),
+            report.folder_shown(i).map(|f| format!("folder {f}")),
             a.user_agent().map(|u| u.into_owned()),
         ];
         let detail: Vec<String> = detail.into_iter().flatten().collect();

@@ -133,6 +133,41 @@ impl<'a> Report<'a> {
         self.geoip?.info(ip)
     }
 
+    /// The display name a row of the export gives the folder record `i`
+    /// names by id (`docs/scope.md` §1.4), if any.
+    pub fn folder_name(&self, i: usize) -> Option<&'a str> {
+        let a = self.timeline.rec(i);
+        // A delivery into a custom folder gives its id apart from its type.
+        let folder = match a.get(crate::activity::PropKey::DeliveredFolderId) {
+            Some(id) => std::borrow::Cow::Borrowed(id),
+            None => a.folder()?,
+        };
+        let named = self.items?.folder_name(self.timeline, i, &folder)?;
+        Some(named.name.as_str())
+    }
+
+    /// The folder record `i` is about, for people: a custom folder's id
+    /// as "Name (…tail of the id)" where a row names it, else as exported.
+    pub fn folder_shown(&self, i: usize) -> Option<std::borrow::Cow<'a, str>> {
+        let a = self.timeline.rec(i);
+        let folder = a.folder()?;
+        match self.folder_name(i) {
+            Some(name) => {
+                let id = a
+                    .get(crate::activity::PropKey::DeliveredFolderId)
+                    .unwrap_or(&folder)
+                    .trim();
+                let tail = id
+                    .char_indices()
+                    .rev()
+                    .nth(11)
+                    .map_or(id, |(at, _)| &id[at..]);
+                Some(format!("{name} (…{tail})").into())
+            }
+            None => Some(folder),
+        }
+    }
+
     /// What the catalogue knows of the item record `i` acts on.
     pub fn item_of(&self, i: usize) -> Option<crate::items::Resolved> {
         self.items?.resolve(self.timeline, i)

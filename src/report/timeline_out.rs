@@ -56,6 +56,9 @@ struct Row<'a> {
     sender: Option<Cow<'a, str>>,
     subject: Option<Cow<'a, str>>,
     folder: Option<Cow<'a, str>>,
+    /// The display name a row gives `folder`, when it is a custom
+    /// folder's id (`docs/scope.md` §1.4).
+    folder_name: Option<&'a str>,
     query: Option<&'a str>,
     internet_message_id: Option<Cow<'a, str>>,
     conversation_id: Option<Cow<'a, str>>,
@@ -112,6 +115,7 @@ const CSV_COLUMNS: &[&str] = &[
     "sender",
     "subject",
     "folder",
+    "folder_name",
     "query",
     "internet_message_id",
     "conversation_id",
@@ -306,6 +310,7 @@ fn row<'a>(
         sender: a.sender(),
         subject: a.subject(),
         folder: a.folder(),
+        folder_name: report.folder_name(i),
         query: a.search_text(),
         internet_message_id: text("InternetMessageId"),
         conversation_id: text("ConversationId"),
@@ -355,7 +360,10 @@ impl<'a> ItemFacts<'a> {
             received: facts.filter(|_| message).map(|d| clock::format(d.time)),
             folder: match item.via {
                 Via::Sent => Some(Cow::Borrowed("SentItems")),
-                _ => facts.filter(|_| message).and_then(|d| d.folder()),
+                _ => item
+                    .from()
+                    .filter(|_| message)
+                    .and_then(|d| report.folder_shown(d)),
             },
             resolved: Some(item.via.as_str()),
             line: facts.map(|d| d.source().line),
@@ -389,7 +397,7 @@ fn message(report: &Report<'_>, i: usize, item: &ItemFacts<'_>) -> String {
             .then_some(item.sender.as_ref())
             .flatten()
             .map(|s| format!("from {s}")),
-        a.folder().map(|f| format!("folder {f}")),
+        report.folder_shown(i).map(|f| format!("folder {f}")),
         a.user_agent().map(|u| format!("agent '{u}'")),
     ];
     let parts: Vec<String> = what.into_iter().flatten().collect();
@@ -474,6 +482,7 @@ fn write_csv_row<W: Write>(w: &mut csv::Writer<W>, r: &Row<'_>) -> csv::Result<(
     for v in [&r.user_agent, &r.sender, &r.subject, &r.folder] {
         cell(v.as_deref().unwrap_or_default())?;
     }
+    cell(r.folder_name.unwrap_or_default())?;
     cell(r.query.unwrap_or_default())?;
     cell(r.internet_message_id.as_deref().unwrap_or_default())?;
     cell(r.conversation_id.as_deref().unwrap_or_default())?;

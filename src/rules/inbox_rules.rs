@@ -465,7 +465,7 @@ impl Rule for HiddenDelivery {
                     junk_counts.resize(lowered.len(), None);
                     n
                 });
-                let hidden = hidden_folder(a).filter(|_| !is_meeting_mail(a));
+                let hidden = hidden_folder(ctx, i, a).filter(|_| !is_meeting_mail(a));
                 let Some((folder, base)) = hidden else {
                     if a.get(PropKey::DeliveredFolderType) == Some("5")
                         || a.flag("DeliveredToInbox") == Some(true)
@@ -559,7 +559,7 @@ impl HiddenDelivery {
 }
 
 /// The hiding folder a delivery went to and its base level, if any.
-fn hidden_folder(a: Rec<'_>) -> Option<(String, Level)> {
+fn hidden_folder(ctx: &Ctx<'_>, i: usize, a: Rec<'_>) -> Option<(String, Level)> {
     let to_inbox = a
         .flag("DeliveredToInbox")
         .or_else(|| a.flag("DelieveredToInbox"));
@@ -572,26 +572,31 @@ fn hidden_folder(a: Rec<'_>) -> Option<(String, Level)> {
         "DeletedItems" | "RssSubscription" | "CommunicatorHistory" => Some((name, Level::High)),
         "JunkEmail" => Some((name, Level::Medium)),
         // Each custom folder is its own pattern: an intruder's new folder
-        // for a vendor is not the owner's standing one for it. No row
-        // names a custom folder, so its id's tail (where EWS ids differ)
-        // tells them apart.
-        "Custom" => a
-            .get(PropKey::DeliveredFolderId)
-            .map(|id| (custom_folder(id), Level::Medium)),
+        // for a vendor is not the owner's standing one for it. Its id's
+        // tail (where EWS ids differ) tells them apart; the display name
+        // is added where an OWA row gives it.
+        "Custom" => a.get(PropKey::DeliveredFolderId).map(|id| {
+            let name = ctx.folder_name(i, id).map(|n| n.name.as_str());
+            (custom_folder(id, name), Level::Medium)
+        }),
         other if is_hiding_folder(other) => Some((other.to_string(), Level::High)),
         _ => None,
     }
 }
 
-/// "a custom folder …<last 12 characters of its id>".
-fn custom_folder(id: &str) -> String {
+/// "a custom folder …<last 12 characters of its id>", or "the custom
+/// folder 'Name' (…<tail>)" when a row names it.
+fn custom_folder(id: &str, name: Option<&str>) -> String {
     let id = id.trim();
     let tail = id
         .char_indices()
         .rev()
         .nth(11)
         .map_or(id, |(at, _)| &id[at..]);
-    format!("a custom folder …{tail}")
+    match name {
+        Some(name) => format!("the custom folder '{name}' (…{tail})"),
+        None => format!("a custom folder …{tail}"),
+    }
 }
 
 /// A server action paired one-to-one with the delivery it followed.
