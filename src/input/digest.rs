@@ -32,8 +32,8 @@ impl Custody {
 }
 
 /// Bytes handed to the hashing thread at a time.
-const BLOCK: usize = 1 << 20;
-/// Blocks queued before the reader waits (bounds the memory to a few MiB).
+const BLOCK: usize = 1 << 18;
+/// Blocks queued before the reader waits: with [`BLOCK`], about 1.5 MiB.
 const QUEUED: usize = 4;
 
 /// A reader that passes every byte through to the hashing thread.
