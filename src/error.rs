@@ -39,6 +39,10 @@ pub enum InputError {
     NotAnExport { path: String, found: String },
     #[error("{path}: header but no data rows")]
     NoRows { path: String },
+    #[error(
+        "{path}: no Activities export (.csv or .csv.gz with the retriever header) under this folder"
+    )]
+    NoExports { path: String },
     #[error("{path}:{line}: {reason} (--strict)")]
     Strict {
         path: String,
@@ -57,7 +61,9 @@ pub enum InputError {
 impl InputError {
     pub fn exit_code(&self) -> u8 {
         match self {
-            InputError::Open { .. } | InputError::Directory { .. } => exit::NO_INPUT,
+            InputError::Open { .. }
+            | InputError::Directory { .. }
+            | InputError::NoExports { .. } => exit::NO_INPUT,
             InputError::NotAnExport { .. }
             | InputError::NoRows { .. }
             | InputError::Strict { .. } => exit::DATA,

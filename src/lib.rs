@@ -65,6 +65,7 @@ pub fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
     let geoip = (!config.geoip_files.is_empty())
         .then(|| geoip::GeoIp::open(&config.geoip_files))
         .transpose()?;
+    expand_folders(&mut config)?;
     let parsed = read_inputs(&config)?;
     let mut analysis = Analysis::with_geoip(parsed, &config.settings, geoip);
     if let Some(g) = &analysis.geoip {
@@ -260,6 +261,61 @@ fn read_indicators(config: &Config) -> Result<indicators::Indicators, error::Inp
 /// mailboxes: one thread each would run them all at once, with all their
 /// read buffers). Results keep the command-line order, and the first
 /// failing input (in that order) ends the run.
+/// Replaces each folder among the inputs by the exports under it, with a
+/// note per file left out and per folder read (docs/inputs.md).
+fn expand_folders(config: &mut Config) -> anyhow::Result<()> {
+    if !config
+        .files
+        .iter()
+        .any(|p| p.as_os_str() != "-" && p.is_dir())
+    {
+        return Ok(());
+    }
+    let found = input::discover::expand(&config.files, input::probe).map_err(|source| {
+        error::InputError::Open {
+            path: config
+                .files
+                .iter()
+                .find(|p| p.is_dir())
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            source,
+        }
+    })?;
+    if !config.quiet {
+        for (path, why) in &found.skipped {
+            eprintln!(
+                "o365scan: note: skipped {}: {}",
+                escape::for_terminal(&path.display().to_string()),
+                escape::for_terminal(why)
+            );
+        }
+        for (folder, kept) in &found.folders {
+            eprintln!(
+                "o365scan: {}: {kept} export(s) read, in sorted path order",
+                escape::for_terminal(&folder.display().to_string())
+            );
+        }
+    }
+    if let Some((folder, _)) = found.folders.iter().find(|(_, kept)| *kept == 0) {
+        return Err(error::InputError::NoExports {
+            path: folder.display().to_string(),
+        }
+        .into());
+    }
+    if found.files.len() > activity::MAX_INPUTS {
+        return Err(error::UsageError(format!(
+            "{} input files; a run reads at most {}: split the case into several runs",
+            found.files.len(),
+            activity::MAX_INPUTS
+        ))
+        .into());
+    }
+    config.files = found.files;
+    config.read.progress &= config.files.len() == 1;
+    Ok(())
+}
+
 fn read_inputs(config: &Config) -> anyhow::Result<Vec<input::Parsed>> {
     let files = &config.files;
     // The cores are shared: files read at once, and threads per file.

@@ -7,6 +7,7 @@
 mod accounts;
 mod decode;
 pub mod digest;
+pub mod discover;
 mod header;
 mod order;
 mod parallel;
@@ -153,6 +154,14 @@ pub fn read_path(path: &Path, file: u32, opts: ReadOptions) -> Result<Parsed, In
     if meta.is_dir() {
         return Err(InputError::Directory { path: name });
     }
+    if discover::is_gzip(path) {
+        // Decompressed as it is read; the hash is of the file as stored.
+        // Rows cannot be read again by offset from a compressed file, so
+        // they are kept in memory (docs/inputs.md).
+        let (hashed, hasher) = digest::hashing(opened);
+        let decoded = flate2::read::MultiGzDecoder::new(hashed);
+        return read_hashed(decoded, &name, file, opts, None, hasher);
+    }
     let held = Held {
         file: Arc::new(opened.try_clone().map_err(open_error)?),
         len: meta.len(),
@@ -181,12 +190,25 @@ fn read_from<R: Read + Send + 'static>(
     opts: ReadOptions,
     held: Option<Held>,
 ) -> Result<Parsed, InputError> {
+    let (source, hasher) = digest::hashing(source);
+    read_hashed(source, path, file, opts, held, hasher)
+}
+
+/// Reads an export whose bytes `hasher` is already hashing (`source` may
+/// be a decoder over the hashed file).
+fn read_hashed<R: Read + Send + 'static>(
+    source: R,
+    path: &str,
+    file: u32,
+    opts: ReadOptions,
+    held: Option<Held>,
+    hasher: digest::Hasher,
+) -> Result<Parsed, InputError> {
     let read_err = |line, source| InputError::Read {
         path: path.into(),
         line,
         source,
     };
-    let (source, hasher) = digest::hashing(source);
     let (encoding, text) =
         decode::sniff(BufReader::with_capacity(1 << 16, source)).map_err(|e| read_err(1, e))?;
     let mut records = Records::new(text);
@@ -243,6 +265,42 @@ fn read_from<R: Read + Send + 'static>(
     drop(records);
     reader.summary.custody = Some(hasher.finish());
     Ok(reader.finish(held.filter(|_| !in_memory), opts))
+}
+
+/// Whether `path` is an export with at least one data row: its first
+/// non-blank line is the retriever header and a record follows. Reads only
+/// the first lines; `Err` says what was found instead.
+pub fn probe(path: &Path) -> Result<(), String> {
+    let name = path.display().to_string();
+    let opened = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+    let source: Box<dyn Read + Send> = if discover::is_gzip(path) {
+        Box::new(flate2::read::MultiGzDecoder::new(opened))
+    } else {
+        Box::new(opened)
+    };
+    let (_, text) = decode::sniff(BufReader::with_capacity(1 << 16, source))
+        .map_err(|e| format!("unreadable: {e}"))?;
+    let mut records = Records::new(text);
+    let (mut splitter, mut fields) = (Splitter::default(), Fields::default());
+    read_header(&mut records, &mut splitter, &mut fields, &name).map_err(|e| match e {
+        InputError::NotAnExport { found, .. } => format!("not an Activities export: found {found}"),
+        other => other.to_string(),
+    })?;
+    loop {
+        match records.next_record() {
+            Ok(Next::End) => return Err("header but no data rows".into()),
+            Ok(Next::Record { .. }) => {
+                splitter.split(records.record(), &mut fields);
+                if !fields.is_blank() {
+                    return Ok(());
+                }
+            }
+            // A damaged first row is still an export: its reading will
+            // account for it.
+            Ok(_) => return Ok(()),
+            Err(e) => return Err(format!("unreadable: {e}")),
+        }
+    }
 }
 
 /// The first non-blank record must be the retriever header.
