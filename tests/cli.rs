@@ -284,13 +284,15 @@ fn missing_file_exits_66() {
         ));
 }
 
+/// A folder is a case folder (docs/inputs.md): one with no export in it
+/// is exit 66.
 #[test]
-fn directory_exits_66() {
+fn folder_without_exports_exits_66() {
     o365scan()
-        .arg("fixtures")
+        .arg("src")
         .assert()
         .code(66)
-        .stderr(predicate::str::contains("is a directory"));
+        .stderr(predicate::str::contains("src: no Activities export"));
 }
 
 #[test]
