@@ -171,6 +171,9 @@ pub enum TimelineFormat {
     Csv,
     /// One JSON object per line.
     Jsonl,
+    /// Elastic Common Schema documents, one per line, for the bulk API of
+    /// Elasticsearch or OpenSearch (docs/ecs.md).
+    Ecs,
 }
 
 /// `--format` (the report's [`report::Format`]).
@@ -230,6 +233,7 @@ impl From<TimelineFormat> for report::TimelineFormat {
         match format {
             TimelineFormat::Csv => report::TimelineFormat::Csv,
             TimelineFormat::Jsonl => report::TimelineFormat::Jsonl,
+            TimelineFormat::Ecs => report::TimelineFormat::Ecs,
         }
     }
 }

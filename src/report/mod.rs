@@ -3,6 +3,7 @@
 
 mod chart;
 mod counts;
+mod ecs;
 pub mod html;
 mod html_scope;
 mod json;

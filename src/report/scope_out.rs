@@ -110,7 +110,7 @@ pub fn write<W: Write>(out: &mut W, report: &Report<'_>, format: TimelineFormat)
                     }
                     w.into_inner().map_err(|e| e.into_error())
                 }
-                TimelineFormat::Jsonl => {
+                TimelineFormat::Jsonl | TimelineFormat::Ecs => {
                     let mut buf = buf;
                     for row in rows {
                         serde_json::to_writer(&mut buf, &row?)?;

@@ -21,6 +21,8 @@ pub enum TimelineFormat {
     Csv,
     /// One JSON object per line.
     Jsonl,
+    /// One Elastic Common Schema document per line (`ecs.rs`).
+    Ecs,
 }
 
 /// How the timeline is written.
@@ -36,55 +38,62 @@ const TIMESTAMP_DESC: &str = "Activity Time";
 
 /// One exported record. Field order is column order.
 #[derive(Serialize)]
-struct Row<'a> {
+pub(super) struct Row<'a> {
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     sketch: Option<Sketch>,
-    time: String,
-    created: Option<String>,
-    mailbox: &'a str,
-    app: &'a str,
-    activity: &'a str,
-    item_id: &'a str,
-    session: &'a str,
-    ip: Option<&'a str>,
-    ip_via: &'static str,
+    pub(super) time: String,
+    pub(super) created: Option<String>,
+    pub(super) mailbox: &'a str,
+    pub(super) app: &'a str,
+    pub(super) activity: &'a str,
+    pub(super) item_id: &'a str,
+    pub(super) session: &'a str,
+    pub(super) ip: Option<&'a str>,
+    pub(super) ip_via: &'static str,
     /// With `--geoip` only: the IP's country code, AS number and its
     /// organisation (the rest is in the JSON report's `ip_info`).
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    ip_geo: Option<IpGeo<'a>>,
-    user_agent: Option<Cow<'a, str>>,
-    sender: Option<Cow<'a, str>>,
-    subject: Option<Cow<'a, str>>,
-    folder: Option<Cow<'a, str>>,
+    pub(super) ip_geo: Option<IpGeo<'a>>,
+    pub(super) user_agent: Option<Cow<'a, str>>,
+    pub(super) sender: Option<Cow<'a, str>>,
+    pub(super) subject: Option<Cow<'a, str>>,
+    pub(super) folder: Option<Cow<'a, str>>,
     /// The display name a row gives `folder`, when it is a custom
     /// folder's id (`docs/scope.md` §1.4).
-    folder_name: Option<&'a str>,
-    query: Option<&'a str>,
-    internet_message_id: Option<Cow<'a, str>>,
-    conversation_id: Option<Cow<'a, str>>,
+    pub(super) folder_name: Option<&'a str>,
+    pub(super) query: Option<&'a str>,
+    pub(super) internet_message_id: Option<Cow<'a, str>>,
+    pub(super) conversation_id: Option<Cow<'a, str>>,
     /// The message the row acts on, from the item catalogue
     /// (`docs/scope.md` §1): its subject, sender and received time, how it
     /// was found, and the line they come from.
-    item_subject: Option<Cow<'a, str>>,
-    item_sender: Option<Cow<'a, str>>,
-    item_received: Option<String>,
-    item_resolved: Option<&'static str>,
-    item_line: Option<u32>,
+    pub(super) item_subject: Option<Cow<'a, str>>,
+    pub(super) item_sender: Option<Cow<'a, str>>,
+    pub(super) item_received: Option<String>,
+    pub(super) item_resolved: Option<&'static str>,
+    pub(super) item_line: Option<u32>,
     /// The highest level of the reported findings citing the row.
-    level: Option<&'static str>,
-    findings: Vec<&'static str>,
-    path: &'a str,
-    line: u64,
+    pub(super) level: Option<&'static str>,
+    /// The same level as a number (0–4), and the rule of the first
+    /// finding at it, for the ECS profile's `event.severity` and
+    /// `rule.name`.
+    #[serde(skip)]
+    pub(super) severity: Option<u8>,
+    #[serde(skip)]
+    pub(super) top_rule: Option<&'static str>,
+    pub(super) findings: Vec<&'static str>,
+    pub(super) path: &'a str,
+    pub(super) line: u64,
     /// The parsed CustomProperties, in the file's key order.
-    properties: &'a Props,
+    pub(super) properties: &'a Props,
 }
 
 /// The `--geoip` columns of a row.
 #[derive(Serialize, Default)]
-struct IpGeo<'a> {
-    ip_country: Option<&'a str>,
-    ip_asn: Option<u32>,
-    ip_org: Option<&'a str>,
+pub(super) struct IpGeo<'a> {
+    pub(super) ip_country: Option<&'a str>,
+    pub(super) ip_asn: Option<u32>,
+    pub(super) ip_org: Option<&'a str>,
 }
 
 /// The columns `--geoip` adds after `ip_via`.
@@ -172,6 +181,13 @@ pub fn write<W: Write>(
                     })?;
                     Ok(buf)
                 }
+                TimelineFormat::Ecs => {
+                    let mut buf = buf;
+                    for_each_row(report, opts, tags, readers, rows, |r| {
+                        super::ecs::write_row(&mut buf, r)
+                    })?;
+                    Ok(buf)
+                }
                 TimelineFormat::Csv => {
                     let mut w = csv_builder().from_writer(buf);
                     for_each_row(report, opts, tags, readers, rows, |r| {
@@ -249,19 +265,25 @@ fn for_each_row(
 /// those citing it, and their rules' ids, sorted.
 struct Cited {
     level: Option<Level>,
+    /// The rule of the first finding (in report order) at that level.
+    top: Option<&'static str>,
     rules: Vec<&'static str>,
 }
 
 fn citing(report: &Report<'_>, cited: &Citations, i: usize) -> Cited {
     let mut level = None;
+    let mut top = None;
     let mut rules: Vec<&'static str> = Vec::new();
     for f in cited.of_record(i).map(|n| report.findings[n]) {
-        level = level.max(Some(f.level));
+        if Some(f.level) > level {
+            level = Some(f.level);
+            top = Some(f.rule);
+        }
         rules.push(f.rule);
     }
     rules.sort_unstable();
     rules.dedup();
-    Cited { level, rules }
+    Cited { level, top, rules }
 }
 
 fn row<'a>(
@@ -320,6 +342,8 @@ fn row<'a>(
         item_resolved: item.resolved,
         item_line: item.line,
         level: cited.level.map(Level::as_str),
+        severity: cited.level.map(|l| l as u8),
+        top_rule: cited.top,
         findings,
         path: tl.path(&a),
         line: u64::from(a.source().line),
