@@ -269,7 +269,7 @@ fn timeline_out(cli: &Cli) -> Result<Option<TimelineOut>, UsageError> {
 /// same HTML bytes. Only the HTML report shows it; the JSON report stays a
 /// function of the input.
 fn generated_at() -> Result<DateTime<Utc>, UsageError> {
-    let Some(raw) = std::env::var_os("SOURCE_DATE_EPOCH") else {
+    let Some(raw) = std::env::var_os("SOURCE_DATE_EPOCH").filter(|v| !v.is_empty()) else {
         return Ok(Utc::now());
     };
     let text = raw.to_string_lossy();

@@ -114,7 +114,7 @@ fn check(input: &Path) -> usize {
         let first = &shown[&claim.findings[0]];
         let hhmm = &first.first[11..];
         if !claim.text.starts_with("The activity") && first.rule != "bec-chain" {
-            let access = claim.text.contains(" signed in")
+            let access = claim.text.contains(" was first seen")
                 || claim.text.contains(" was active")
                 || claim.text.contains("tried and failed");
             assert!(

@@ -77,7 +77,9 @@ a.claim,a{color:#000;text-decoration:none}
 .lvl,.l0,.l1,.l2,.l3,.l4,.c0,.c1,.c2,.c3,.c4,.c5,.c6,tr.cited td{print-color-adjust:exact;-webkit-print-color-adjust:exact}
 .wide{overflow:visible}
 .clip{max-width:none;white-space:normal;overflow:visible}
-#timeline tbody tr:not(.cited){display:none}
+#timeline tbody tr[data-level="-1"],#timeline tbody tr[data-level="0"],#timeline tbody tr[data-level="1"]{display:none}
+#scopeitems,table.counts{table-layout:fixed;width:100%}
+#scopeitems td,table.counts td,#scopeitems th,table.counts th{overflow-wrap:anywhere}
 }
 "#;
 
@@ -179,8 +181,14 @@ fn style(report: &Report<'_>) -> String {
         Some(case) => format!("Case {case} · "),
         None => String::new(),
     };
-    running.push_str(&mailboxes(report).join(", "));
+    match mailboxes(report).as_slice() {
+        [one] => running.push_str(one),
+        many => running.push_str(&format!("{} mailboxes", many.len())),
+    }
     running.push_str(" · o365scan report");
+    // Escaped as on the terminal first: a bidi override from an export's
+    // UserName would come back to life through a CSS escape.
+    let running = crate::escape::for_terminal(&running);
     STYLE.replace("var(--running)", &css_string(&running))
 }
 
@@ -606,7 +614,7 @@ fn timeline(page: &mut String, report: &Report<'_>) {
             all.len() - keep.len()
         );
     }
-    page.push_str("<p class=\"note print-only\">Printed copies show only the rows cited by findings; the HTML file and <code>--timeline</code> hold every row.</p>");
+    page.push_str("<p class=\"note print-only\">Printed copies show only the rows cited by findings at medium or above; the HTML file and <code>--timeline</code> hold every row.</p>");
     page.push_str("<div class=\"wide\"><table id=\"timeline\"><thead><tr><th>Time (UTC)</th><th>Mailbox</th><th>App</th><th>Activity</th><th>IP</th><th>Detail</th><th>Findings</th><th>Line</th></tr></thead><tbody>\n");
     for i in keep.into_iter().map(|p| all[p]) {
         let a = tl.rec(i);

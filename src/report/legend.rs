@@ -38,7 +38,11 @@ pub(super) fn entries(zone: &str) -> Vec<(String, String)> {
     }
     out.push((
         "times".to_string(),
-        format!("All times are {zone}. The export's own timestamps are UTC."),
+        if zone == "UTC" {
+            "All times are UTC, as the export's own timestamps are.".to_string()
+        } else {
+            format!("Tables show times in {zone}; the summary's and the export's own are UTC.")
+        },
     ));
     out
 }

@@ -38,7 +38,6 @@ pub enum Format {
     Jsonl,
 }
 
-/// What every format renders.
 /// Who the report is for and by, and when it was made (docs/custody.md).
 #[derive(Debug, Clone)]
 pub struct CaseInfo {
@@ -50,6 +49,7 @@ pub struct CaseInfo {
     pub generated: chrono::DateTime<chrono::Utc>,
 }
 
+/// What every format renders.
 pub struct Report<'a> {
     pub timeline: &'a Timeline,
     /// Which network each record came from.

@@ -91,15 +91,24 @@ pub fn of(report: &Report<'_>) -> Summary {
         paragraphs.push(vec![Piece::Text(examined(report))]);
         return Summary { paragraphs };
     }
-    let (by_actor, unattributed) = group_by_actor(report, &told);
+    let (mut by_actor, unattributed) = group_by_actor(report, &told);
+    // The most severe actors first (a BEC chain must not fall past the
+    // cut), then in order of their first finding.
+    let worst = |fs: &[usize]| fs.iter().map(|&n| report.findings[n].level).max();
+    by_actor.sort_by_key(|(_, fs)| std::cmp::Reverse(worst(fs)));
     for (actor, findings) in by_actor.iter().take(MAX_ACTORS) {
         paragraphs.push(actor_paragraph(report, actor, findings));
     }
     if by_actor.len() > MAX_ACTORS {
         let rest: usize = by_actor[MAX_ACTORS..].iter().map(|(_, f)| f.len()).sum();
+        let more = by_actor.len() - MAX_ACTORS;
         paragraphs.push(vec![Piece::Text(format!(
-            "{} more actors are named by {rest} further findings, listed below.",
-            by_actor.len() - MAX_ACTORS
+            "{} named by {rest} further findings, listed below.",
+            if more == 1 {
+                "1 more actor is".to_string()
+            } else {
+                format!("{more} more actors are")
+            }
         ))]);
     }
     if !unattributed.is_empty() {
@@ -182,8 +191,13 @@ fn actor_paragraph(report: &Report<'_>, actor: &Arc<Actor>, findings: &[usize]) 
         if k == 0 {
             when = capitalise(&when);
         }
+        let hedge = if group.iter().any(|&n| report.findings[n].experimental) {
+            " (an experimental rule's lead)"
+        } else {
+            ""
+        };
         pieces.push(Piece::Claim {
-            text: format!("{when} it {}", clause(report, group)),
+            text: format!("{when} it {}{hedge}", clause(report, group)),
             findings: group.clone(),
         });
     }
@@ -224,17 +238,26 @@ fn opening(report: &Report<'_>, actor: &Actor, findings: &[usize]) -> String {
             format!("The owner's usual device or network, {},", actor.id)
         }
     };
-    let verb = if actor.logons == 0 {
-        "was active"
-    } else if actor.signed_in() {
-        "signed in"
+    // The first record need not be a successful sign-in: say when the
+    // actor was first seen, and how its sign-ins went.
+    let verb = if actor.logons > 0 && !actor.signed_in() {
+        "tried and failed to sign in, first"
     } else {
-        "tried and failed to sign in"
+        "was first seen"
     };
     let from = match actor.ips.as_slice() {
         [] => String::new(),
         [ip] => format!(" from {ip}"),
+        [ip, rest] => format!(" from {ip} (and {rest})"),
         [ip, rest @ ..] => format!(" from {ip} (and {} other addresses)", rest.len()),
+    };
+    let attempts = match (actor.logons, actor.failed_logons) {
+        (_, 0) => String::new(),
+        (n, f) if f == n => format!(" ({})", count_of(f, "failed sign-in", "failed sign-ins")),
+        (n, f) => format!(
+            " ({}, {f} of them failed)",
+            count_of(n, "sign-in", "sign-ins")
+        ),
     };
     let using = actor
         .agents
@@ -250,7 +273,7 @@ fn opening(report: &Report<'_>, actor: &Actor, findings: &[usize]) -> String {
         String::new()
     };
     format!(
-        "{who} {verb}{mailbox}{from}{using} on {}",
+        "{who} {verb}{mailbox}{from}{using} on {}{attempts}",
         long_time(actor.first)
     )
 }
@@ -340,23 +363,29 @@ fn clause(report: &Report<'_>, group: &[usize]) -> String {
 /// The search texts of the findings' rows, verbatim and quoted, at most
 /// [`MAX_QUERIES`].
 fn queries(report: &Report<'_>, group: &[usize]) -> String {
-    let mut seen: Vec<String> = Vec::new();
-    let mut total = 0usize;
+    let mut all: Vec<String> = Vec::new();
     for &n in group {
         for e in report.findings[n].evidence.iter() {
             let rec = report.timeline.rec(e.record);
             let Some(q) = rec.search_text() else { continue };
             let q = q.trim().to_string();
-            if !seen.contains(&q) {
-                total += 1;
-                if seen.len() < MAX_QUERIES {
-                    seen.push(q);
-                }
+            if !all.contains(&q) {
+                all.push(q);
             }
         }
     }
-    let quoted: Vec<String> = seen.iter().map(|q| format!("'{q}'")).collect();
-    match total.saturating_sub(seen.len()) {
+    // Keystroke rows rebuild a search letter by letter ('w', 'wi', …):
+    // a text that starts another is part of it, not a search of its own.
+    let whole: Vec<&String> = all
+        .iter()
+        .filter(|q| !all.iter().any(|o| o != *q && o.starts_with(q.as_str())))
+        .collect();
+    let quoted: Vec<String> = whole
+        .iter()
+        .take(MAX_QUERIES)
+        .map(|q| format!("'{q}'"))
+        .collect();
+    match whole.len().saturating_sub(quoted.len()) {
         0 if quoted.is_empty() => "financial terms".into(),
         0 => quoted.join(", "),
         more => format!("{} and {more} other terms", quoted.join(", ")),
@@ -376,7 +405,9 @@ fn hidden_delivery(report: &Report<'_>, f: &Finding) -> String {
     let folder = first.as_ref().and_then(|r| r.folder());
     let from = sender.map_or_else(String::new, |s| format!(" from {s}"));
     let into = folder.map_or_else(|| " past the Inbox".to_string(), |d| format!(" into {d}"));
-    format!("had mail{from} delivered straight{into}, consistent with an inbox rule hiding it")
+    format!(
+        "had mail{from} delivered straight{into}, consistent with an inbox rule hiding it (rule changes are not logged: the link to the actor is by time)"
+    )
 }
 
 /// "In all it previewed or opened 4 messages, sent 2 and deleted 2 (none
@@ -390,7 +421,10 @@ fn scope_sentence(report: &Report<'_>, actor: &Arc<Actor>) -> Option<String> {
         .find(|s| matches!(&s.who, Who::Actor(a) if Arc::ptr_eq(a, actor)))?;
     let c: &Counts = &scoped.counts;
     let read = c.of(Access::Preview).max(c.of(Access::Open));
-    let mut parts = vec![format!("previewed or opened {}", messages(read))];
+    let mut parts = Vec::new();
+    if read > 0 {
+        parts.push(format!("previewed or opened {}", messages(read)));
+    }
     for (n, verb) in [
         (c.of(Access::AttachmentOpened), "opened the attachments of"),
         (c.of(Access::Replied), "replied to"),
@@ -421,7 +455,7 @@ fn scope_sentence(report: &Report<'_>, actor: &Arc<Actor>) -> Option<String> {
             }
         ));
     }
-    Some(format!("In all, it {}.", join_and(&parts)))
+    (!parts.is_empty()).then(|| format!("In all, it {}.", join_and(&parts)))
 }
 
 fn messages(n: usize) -> String {
@@ -453,14 +487,13 @@ fn join_and(parts: &[String]) -> String {
     match parts {
         [] => String::new(),
         [one] => one.clone(),
+        [first, last] => format!("{first} and {last}"),
         [init @ .., last] => format!("{}, and {last}", init.join(", ")),
     }
 }
 
 fn unattributed_paragraph(report: &Report<'_>, findings: &[usize]) -> Vec<Piece> {
-    let mut pieces = vec![Piece::Text(
-        "Also found, with no sign-in tied to it: ".into(),
-    )];
+    let mut pieces = vec![Piece::Text("Found with no sign-in tied to it: ".into())];
     let groups = clause_groups(report, findings);
     let mut last_day = None;
     for (k, group) in groups.iter().take(MAX_CLAUSES).enumerate() {
@@ -474,7 +507,12 @@ fn unattributed_paragraph(report: &Report<'_>, findings: &[usize]) -> Vec<Piece>
                 "Microsoft sent the mailbox an alert about a mail rule{}",
                 times_of(group)
             ),
-            _ => format!("{} ({}){}", f.title, f.mailbox, times_of(group)),
+            _ => format!(
+                "{} ({}){}",
+                clause(report, group),
+                f.mailbox,
+                times_of(group)
+            ),
         };
         pieces.push(Piece::Claim {
             text: format!("{what}, {when}"),
@@ -526,14 +564,34 @@ fn examined(report: &Report<'_>) -> String {
         .count();
     let set_aside = match (report.rejected(), report.duplicates()) {
         (0, 0) => "no row was rejected or set aside as a duplicate".to_string(),
+        (r, 0) => format!(
+            "{} rejected as damaged",
+            count_of(usize::try_from(r).unwrap_or(usize::MAX), "row", "rows")
+        ),
+        (0, d) => format!(
+            "{} set aside as exact duplicates",
+            count_of(usize::try_from(d).unwrap_or(usize::MAX), "row", "rows")
+        ),
         (r, d) => format!(
             "{} rejected as damaged and {} set aside as exact duplicates",
             count_of(usize::try_from(r).unwrap_or(usize::MAX), "row", "rows"),
             thousands(d)
         ),
     };
+    let within = if report.window.is_set() {
+        format!(
+            "; only the {} within the --from/--to window were reported on",
+            count_of(
+                usize::try_from(report.records() - report.excluded_records()).unwrap_or(usize::MAX),
+                "record",
+                "records"
+            )
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "Examined: {} of {}{span} ({set_aside}), signed in to from {}; {} in all, {} of them high or critical.",
+        "Examined: {} of {}{span} ({set_aside}){within}; logon rows name {}; {} in all, {} of them high or critical.",
         count_of(
             usize::try_from(report.records()).unwrap_or(usize::MAX),
             "activity record",

@@ -410,15 +410,15 @@ impl<'a> Ctx<'a> {
         standing
     }
 
-    /// A record of a new actor is suspect (`docs/actors.md`), one of a known
-    /// actor is not; any other is suspect when its session or IP had an
-    /// access anomaly within a day.
     /// The display name some row gives the folder id `folder` of record
     /// `i`'s mailbox (`docs/scope.md` §1.4).
     pub fn folder_name(&self, i: usize, folder: &str) -> Option<&'a crate::items::FolderName> {
         self.shared.items.folder_name(self.timeline, i, folder)
     }
 
+    /// A record of a new actor is suspect (`docs/actors.md`), one of a known
+    /// actor is not; any other is suspect when its session or IP had an
+    /// access anomaly within a day.
     pub fn is_suspect(&self, i: usize) -> bool {
         match self.actor(i).map(|a| a.standing) {
             Some(Standing::New) => true,
