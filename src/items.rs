@@ -473,6 +473,16 @@ fn is_folder_id(text: &str) -> bool {
     text.len() >= 20 && !text.contains(' ') && text != "null"
 }
 
+/// The last 12 characters of a folder id, where EWS ids of one mailbox
+/// differ: enough to tell folders apart in a sentence.
+pub fn id_tail(id: &str) -> &str {
+    let id = id.trim();
+    id.char_indices()
+        .rev()
+        .nth(11)
+        .map_or(id, |(at, _)| &id[at..])
+}
+
 impl FolderNames {
     fn of(timeline: &Timeline, records: Records) -> FolderNames {
         let file = records.file;

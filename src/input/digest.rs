@@ -52,8 +52,10 @@ pub struct Hasher(JoinHandle<Custody>);
 impl Hasher {
     /// Waits for the hash; call after the [`Hashing`] reader was dropped
     /// or reached the end, else this waits for ever.
-    pub fn finish(self) -> Custody {
-        self.0.join().expect("the hashing thread does not panic")
+    pub fn finish(self) -> io::Result<Custody> {
+        self.0
+            .join()
+            .map_err(|_| io::Error::other("the hashing thread failed"))
     }
 }
 
@@ -147,7 +149,7 @@ mod tests {
             sink.extend_from_slice(&buf[..n]);
         }
         drop(reader);
-        let got = hasher.finish();
+        let got = hasher.finish().unwrap();
         assert_eq!(sink, data);
         assert_eq!(got.bytes, data.len() as u64);
         assert_eq!(got.sha256, <[u8; 32]>::from(Sha256::digest(&data)));
@@ -158,7 +160,7 @@ mod tests {
         let (reader, hasher) = hashing(&b""[..]);
         drop(reader);
         assert_eq!(
-            hasher.finish().hex(),
+            hasher.finish().unwrap().hex(),
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
         );
     }

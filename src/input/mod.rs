@@ -263,7 +263,8 @@ fn read_hashed<R: Read + Send + 'static>(
     reader.summary.missing_final_newline = records.missing_final_newline;
     // The source has ended; dropping it lets the hash finish.
     drop(records);
-    reader.summary.custody = Some(hasher.finish());
+    let custody = hasher.finish().map_err(|e| read_err(reader.last_line, e))?;
+    reader.summary.custody = Some(custody);
     Ok(reader.finish(held.filter(|_| !in_memory), opts))
 }
 

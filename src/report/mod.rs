@@ -156,13 +156,8 @@ impl<'a> Report<'a> {
             Some(name) => {
                 let id = a
                     .get(crate::activity::PropKey::DeliveredFolderId)
-                    .unwrap_or(&folder)
-                    .trim();
-                let tail = id
-                    .char_indices()
-                    .rev()
-                    .nth(11)
-                    .map_or(id, |(at, _)| &id[at..]);
+                    .unwrap_or(&folder);
+                let tail = crate::items::id_tail(id);
                 Some(format!("{name} (…{tail})").into())
             }
             None => Some(folder),

@@ -587,12 +587,7 @@ fn hidden_folder(ctx: &Ctx<'_>, i: usize, a: Rec<'_>) -> Option<(String, Level)>
 /// "a custom folder …<last 12 characters of its id>", or "the custom
 /// folder 'Name' (…<tail>)" when a row names it.
 fn custom_folder(id: &str, name: Option<&str>) -> String {
-    let id = id.trim();
-    let tail = id
-        .char_indices()
-        .rev()
-        .nth(11)
-        .map_or(id, |(at, _)| &id[at..]);
+    let tail = crate::items::id_tail(id);
     match name {
         Some(name) => format!("the custom folder '{name}' (…{tail})"),
         None => format!("a custom folder …{tail}"),
